@@ -1,0 +1,165 @@
+// The sans-I/O ZMTP 3.x codec: greeting, security handshake, framing and the
+// ZMTP 3.1 commands, for one connection. It never does I/O, never reads a
+// clock and never blocks: bytes and time go in, events and bytes come out.
+//
+//   feed(bytes, now) -> bytes consumed      next_event() -> event
+//   send(message)                           pending_output() / consume_output(n)
+//   next_timeout()                          handle_timeout(now)
+//
+// State: greeting -> handshake -> ready, or failed from anywhere. A failed
+// codec stays failed and says why (error(), error_reason()); it may still
+// have an ERROR command in its output for the peer.
+//
+// Input holds at most one event: feed() stops consuming as soon as an event
+// is ready and consumes nothing until next_event() took it. That is the
+// backpressure point for the layers above.
+#pragma once
+
+#include "zmtp/codec/event.hpp"
+#include "zmtp/codec/options.hpp"
+#include "zmtp/codec/output_queue.hpp"
+#include "zmtp/message.hpp"
+#include "zmtp/wire/frame.hpp"
+#include "zmtp/wire/greeting.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace zmtp {
+
+class codec {
+public:
+    using clock = std::chrono::steady_clock;
+    using time_point = clock::time_point;
+
+    enum class state { greeting, handshake, ready, failed };
+
+    // Queues our whole greeting at once; the handshake deadline starts now.
+    codec(codec_options options, time_point now);
+
+    codec(const codec&) = delete;
+    codec& operator=(const codec&) = delete;
+
+    // ---- input ----
+
+    // Consumes bytes from the peer; returns how many were used. Stops early
+    // when an event is ready or the codec failed.
+    std::size_t feed(std::span<const std::byte> bytes, time_point now);
+
+    // While a message frame's body is being received: where the rest of it
+    // may be read directly (zero copy), else empty. Bytes written there are
+    // handed over with commit_body().
+    std::span<std::byte> body_target();
+    void commit_body(std::size_t n, time_point now);
+
+    bool has_event() const noexcept { return pending_.has_value(); }
+    std::optional<event> next_event();
+
+    // ---- output ----
+
+    // Queues a message (one or more frames). Only once ready.
+    std::error_code send(const message& m);
+    // Subscriptions in the form the peer understands: SUBSCRIBE/CANCEL
+    // commands to ZMTP 3.1 peers, 0x01/0x00 data frames to 3.0 peers
+    // (../captures fact 7).
+    std::error_code send_subscribe(std::span<const std::byte> topic);
+    std::error_code send_cancel(std::span<const std::byte> topic);
+
+    bool has_output() const noexcept { return !out_.empty(); }
+    std::size_t pending_output_size() const noexcept { return out_.size(); }
+    // Front of the output as spans for one gather write; they stay valid
+    // until consume_output(), even if more is queued meanwhile.
+    std::span<const std::span<const std::byte>> pending_output() { return out_.front_spans(); }
+    void consume_output(std::size_t n) noexcept { out_.consume(n); }
+
+    // ---- time ----
+
+    // The next instant handle_timeout() must be called, if any.
+    std::optional<time_point> next_timeout() const noexcept;
+    // Handshake deadline, heartbeat PINGs, heartbeat timeout and peer TTL.
+    void handle_timeout(time_point now);
+
+    // ---- state ----
+
+    state current_state() const noexcept { return state_; }
+    bool is_ready() const noexcept { return state_ == state::ready; }
+    bool is_failed() const noexcept { return state_ == state::failed; }
+    std::error_code error() const noexcept { return error_; }
+    const std::string& error_reason() const noexcept { return reason_; }
+
+    // Fails the codec locally (e.g. the stream ended); tells the peer with
+    // an ERROR command when `notify_peer` and the framing allows it.
+    void fail(std::error_code ec, std::string reason, bool notify_peer = false);
+
+    const codec_options& options() const noexcept { return options_; }
+    // The peer's greeting, once received.
+    const std::optional<wire::greeting>& peer_greeting() const noexcept { return peer_greeting_; }
+    // Negotiated ZMTP 3 minor version: 1 for 3.1 (and newer) peers, 0 for 3.0.
+    int peer_minor_version() const noexcept { return peer_minor_; }
+    // The peer's READY properties, once ready.
+    const metadata& peer_metadata() const noexcept { return peer_metadata_; }
+    std::optional<socket_type> peer_socket_type() const noexcept { return peer_type_; }
+
+private:
+    enum class phase { header, command_body, message_body };
+
+    std::size_t feed_greeting(std::span<const std::byte> bytes);
+    std::size_t feed_frames(std::span<const std::byte> bytes);
+    std::size_t read_header(std::span<const std::byte> bytes);
+    void begin_frame(const wire::frame_header& h);
+    void finish_message_frame(frame f);
+    void handle_command(std::span<const std::byte> body);
+    void handle_traffic_command(std::span<const std::byte> body);
+    void complete_handshake();
+    void note_activity(time_point now) noexcept;
+    std::error_code check_can_send() const noexcept;
+
+    codec_options options_;
+    std::unique_ptr<security::mechanism> mechanism_;
+    state state_ = state::greeting;
+    std::error_code error_;
+    std::string reason_;
+    time_point now_;
+
+    // greeting
+    std::array<std::byte, wire::greeting_size> greeting_in_{};
+    std::size_t greeting_have_ = 0;
+    std::optional<wire::greeting> peer_greeting_;
+    int peer_minor_ = 0;
+
+    // framing
+    phase phase_ = phase::header;
+    std::array<std::byte, wire::max_frame_header_size> header_in_{};
+    std::size_t header_have_ = 0;
+    wire::frame_header current_;
+    std::uint64_t body_remaining_ = 0;
+    std::vector<std::byte> command_body_;
+    std::optional<frame_builder> builder_;
+    message partial_;
+    std::size_t partial_bytes_ = 0;
+    std::optional<event> pending_;
+
+    // peer
+    metadata peer_metadata_;
+    std::optional<socket_type> peer_type_;
+
+    // output
+    output_queue out_;
+    std::vector<std::byte> scratch_;
+
+    // time
+    time_point handshake_deadline_;
+    time_point last_rx_;
+    std::optional<time_point> next_ping_;
+    std::optional<time_point> awaiting_since_; // first unanswered PING since last traffic
+    std::chrono::milliseconds peer_ttl_{0};
+};
+
+} // namespace zmtp

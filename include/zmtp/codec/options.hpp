@@ -1,0 +1,46 @@
+// What a codec is configured with. Defaults follow ../RELIABILITY limits.
+#pragma once
+
+#include "zmtp/security/mechanism.hpp"
+#include "zmtp/socket_type.hpp"
+#include "zmtp/wire/metadata.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace zmtp {
+
+struct codec_limits {
+    std::size_t max_message_size = 64 * 1024 * 1024; // sum of a message's frames
+    std::size_t max_frames = 1024;                   // frames per message
+    // Largest command body: a 64 KiB subscription topic plus its name fits.
+    std::size_t max_command_size = 64 * 1024 + 64;
+    std::size_t max_properties = 256;
+    // How far ahead of the bytes received a frame's storage may be allocated.
+    std::size_t max_preallocation = 1024 * 1024;
+};
+
+struct heartbeat_options {
+    std::chrono::milliseconds interval{0}; // send PING this often; 0: never
+    std::chrono::milliseconds ttl{0};      // TTL announced in our PINGs; 0: none
+    std::chrono::milliseconds timeout{0};  // no traffic this long after a PING; 0: interval
+};
+
+struct codec_options {
+    socket_type type = socket_type::pair;
+    // Announced as Identity by REQ, DEALER and ROUTER (empty: "assign one").
+    std::string routing_id;
+    // Further READY properties (application properties are "X-..." by RFC 37).
+    metadata properties;
+    codec_limits limits;
+    heartbeat_options heartbeat;
+    // Deadline for greeting + security handshake, from construction.
+    std::chrono::milliseconds handshake_timeout{10'000};
+    // Makes the security mechanism; empty means NULL.
+    std::function<std::unique_ptr<security::mechanism>()> mechanism;
+};
+
+} // namespace zmtp

@@ -1,0 +1,152 @@
+// Frames and messages.
+//
+// A frame is an immutable byte string. Up to inline_capacity bytes live in
+// the frame object itself (no heap allocation); larger bodies live in one
+// reference-counted block, so copying a frame (PUB fan-out, queues) shares
+// the bytes instead of duplicating them.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zmtp {
+
+class frame_builder;
+
+class frame {
+public:
+    static constexpr std::size_t inline_capacity = 32;
+
+    frame() noexcept : size_(0), block_(nullptr) {}
+    explicit frame(std::span<const std::byte> bytes);
+    explicit frame(std::string_view text)
+        : frame(std::as_bytes(std::span<const char>(text.data(), text.size())))
+    {
+    }
+    frame(const char* text) : frame(std::string_view(text)) {}
+
+    frame(const frame& other) noexcept;
+    frame(frame&& other) noexcept;
+    frame& operator=(const frame& other) noexcept;
+    frame& operator=(frame&& other) noexcept;
+    ~frame() { release(); }
+
+    const std::byte* data() const noexcept { return block_ ? block_->bytes() : inline_; }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    std::span<const std::byte> bytes() const noexcept { return {data(), size_}; }
+    std::string_view view() const noexcept
+    {
+        return {reinterpret_cast<const char*>(data()), size_};
+    }
+    std::string str() const { return std::string(view()); }
+
+    // True when the bytes live in a shared heap block (for tests and stats).
+    bool shares_storage() const noexcept { return block_ != nullptr; }
+
+    friend bool operator==(const frame& a, const frame& b) noexcept
+    {
+        return a.view() == b.view();
+    }
+
+private:
+    friend class frame_builder;
+
+    struct block {
+        std::atomic<std::uint32_t> refs;
+        std::size_t capacity;
+        std::byte* bytes() noexcept { return reinterpret_cast<std::byte*>(this + 1); }
+        static block* allocate(std::size_t capacity);
+        static void destroy(block* b) noexcept;
+    };
+
+    frame(block* b, std::size_t size) noexcept : size_(size), block_(b) {}
+    void release() noexcept;
+
+    std::size_t size_;
+    block* block_;
+    std::byte inline_[inline_capacity];
+};
+
+// Fills a frame of a known final size, possibly in several steps, without
+// allocating the whole announced size up front: storage grows with the
+// bytes actually written, so a peer announcing a huge frame costs nothing
+// until the bytes arrive. Used by the codec's decoder.
+class frame_builder {
+public:
+    // size: the final frame size. initial: how much to allocate now.
+    frame_builder(std::size_t size, std::size_t initial);
+    frame_builder(const frame_builder&) = delete;
+    frame_builder& operator=(const frame_builder&) = delete;
+    frame_builder(frame_builder&& other) noexcept;
+    frame_builder& operator=(frame_builder&& other) noexcept;
+    ~frame_builder();
+
+    std::size_t size() const noexcept { return size_; }
+    std::size_t filled() const noexcept { return filled_; }
+    std::size_t remaining() const noexcept { return size_ - filled_; }
+
+    // Writable space for the next bytes: at most remaining(), possibly
+    // fewer if storage must grow first (call reserve_more()).
+    std::span<std::byte> writable() noexcept;
+    void commit(std::size_t n) noexcept { filled_ += n; }
+    // Grow storage to hold at least `at_least` more bytes (bounded by remaining()).
+    void reserve_more(std::size_t at_least);
+    void append(std::span<const std::byte> bytes);
+
+    frame finish() &&;
+
+private:
+    std::size_t size_;
+    std::size_t filled_ = 0;
+    frame::block* block_ = nullptr; // null while the frame fits inline
+    std::byte inline_[frame::inline_capacity];
+};
+
+// A message: one or more frames, delivered and sent atomically.
+class message {
+public:
+    message() = default;
+    message(std::initializer_list<frame> frames) : frames_(frames) {}
+
+    void push_back(frame f) { frames_.push_back(std::move(f)); }
+    template <class... Args> frame& emplace_back(Args&&... args)
+    {
+        return frames_.emplace_back(std::forward<Args>(args)...);
+    }
+    void reserve(std::size_t n) { frames_.reserve(n); }
+    void clear() noexcept { frames_.clear(); }
+
+    std::size_t size() const noexcept { return frames_.size(); }
+    bool empty() const noexcept { return frames_.empty(); }
+    frame& operator[](std::size_t i) noexcept { return frames_[i]; }
+    const frame& operator[](std::size_t i) const noexcept { return frames_[i]; }
+    frame& front() noexcept { return frames_.front(); }
+    const frame& front() const noexcept { return frames_.front(); }
+    frame& back() noexcept { return frames_.back(); }
+    const frame& back() const noexcept { return frames_.back(); }
+    auto begin() noexcept { return frames_.begin(); }
+    auto end() noexcept { return frames_.end(); }
+    auto begin() const noexcept { return frames_.begin(); }
+    auto end() const noexcept { return frames_.end(); }
+    void erase_front() { frames_.erase(frames_.begin()); }
+
+    // Sum of the frame sizes.
+    std::size_t byte_size() const noexcept;
+
+    friend bool operator==(const message& a, const message& b) noexcept
+    {
+        return a.frames_ == b.frames_;
+    }
+
+private:
+    std::vector<frame> frames_;
+};
+
+} // namespace zmtp

@@ -1,0 +1,520 @@
+#include "zmtp/codec/codec.hpp"
+
+#include "zmtp/error.hpp"
+#include "zmtp/security/null_mechanism.hpp"
+#include "zmtp/wire/command.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+namespace zmtp {
+namespace {
+
+// libzmq 4.3.5 wraps TTLs above 655 deciseconds (../RELIABILITY.md).
+constexpr std::uint16_t max_advertised_ttl_ds = 655;
+// A body still to come is read into at most this much new storage at a time.
+constexpr std::size_t body_read_step = 256 * 1024;
+
+std::string describe_not_zmtp(std::span<const std::byte> bytes)
+{
+    const auto first = std::to_integer<unsigned char>(bytes[0]);
+    if (first != 0xff) {
+        const bool text = std::all_of(bytes.begin(), bytes.end(), [](std::byte b) {
+            const auto c = std::to_integer<unsigned char>(b);
+            return std::isprint(c) || std::isspace(c);
+        });
+        char buf[96];
+        std::snprintf(buf, sizeof buf,
+                      "not a ZMTP 3 greeting: first octet 0x%02x%s", first,
+                      text ? " (text, e.g. an HTTP request)" : " (ZMTP 1.0 or another protocol)");
+        return buf;
+    }
+    return "not a ZMTP 3 greeting: ZMTP 1.0 signature";
+}
+
+} // namespace
+
+codec::codec(codec_options options, time_point now)
+    : options_(std::move(options)), now_(now), last_rx_(now)
+{
+    mechanism_ = options_.mechanism
+                     ? options_.mechanism()
+                     : std::make_unique<security::null_mechanism>(options_.limits.max_properties);
+    handshake_deadline_ = now + options_.handshake_timeout;
+    wire::greeting ours;
+    ours.mechanism = std::string(mechanism_->name());
+    ours.as_server = mechanism_->as_server();
+    const auto bytes = wire::encode_greeting(ours);
+    out_.append_copy(bytes);
+}
+
+// ---------------------------------------------------------------- input
+
+std::size_t codec::feed(std::span<const std::byte> bytes, time_point now)
+{
+    now_ = now;
+    if (state_ == state::failed || pending_ || bytes.empty())
+        return 0;
+    note_activity(now);
+    std::size_t used = 0;
+    while (used < bytes.size() && state_ != state::failed && !pending_) {
+        const auto rest = bytes.subspan(used);
+        used += state_ == state::greeting ? feed_greeting(rest) : feed_frames(rest);
+    }
+    return used;
+}
+
+std::size_t codec::feed_greeting(std::span<const std::byte> bytes)
+{
+    const std::size_t n = std::min(bytes.size(), wire::greeting_size - greeting_have_);
+    std::copy_n(bytes.begin(), n, greeting_in_.begin() + greeting_have_);
+    greeting_have_ += n;
+    const auto seen = std::span<const std::byte>(greeting_in_.data(), greeting_have_);
+    auto r = wire::parse_greeting(seen);
+    using status = wire::greeting_result::status;
+    if (r.state == status::incomplete)
+        return n;
+    if (r.state == status::invalid) {
+        if (r.error == error::not_zmtp)
+            fail(r.error, describe_not_zmtp(seen));
+        else if (r.error == error::unsupported_version)
+            fail(r.error, "peer speaks ZMTP " +
+                              std::to_string(std::to_integer<int>(seen[10]) + 1) +
+                              ".0; only ZMTP 3.x is supported");
+        else
+            fail(r.error, "malformed greeting: invalid mechanism name");
+        return n;
+    }
+    peer_greeting_ = r.value;
+    peer_minor_ = (r.value.major > 3 || r.value.minor >= 1) ? 1 : 0;
+    state_ = state::handshake;
+    if (r.value.mechanism != mechanism_->name()) {
+        fail(make_error_code(error::mechanism_mismatch),
+             "peer uses mechanism " + r.value.mechanism + ", we use " +
+                 std::string(mechanism_->name()),
+             true);
+        return n;
+    }
+    metadata local;
+    local.add("Socket-Type", std::string(to_string(options_.type)));
+    if (announces_identity(options_.type))
+        local.add("Identity", options_.routing_id);
+    for (const auto& p : options_.properties)
+        local.add(p.name, p.value);
+    scratch_.clear();
+    mechanism_->start(local, scratch_);
+    out_.append_copy(scratch_);
+    return n;
+}
+
+std::size_t codec::feed_frames(std::span<const std::byte> bytes)
+{
+    std::size_t used = 0;
+    while (used < bytes.size() && state_ != state::failed && !pending_) {
+        const auto rest = bytes.subspan(used);
+        switch (phase_) {
+        case phase::header:
+            used += read_header(rest);
+            break;
+        case phase::command_body: {
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(body_remaining_, rest.size()));
+            command_body_.insert(command_body_.end(), rest.begin(), rest.begin() + n);
+            used += n;
+            body_remaining_ -= n;
+            if (body_remaining_ == 0) {
+                phase_ = phase::header;
+                handle_command(command_body_);
+            }
+            break;
+        }
+        case phase::message_body: {
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(body_remaining_, rest.size()));
+            if (!builder_ && n == body_remaining_) {
+                // The whole body is here: one copy, straight into the frame.
+                used += n;
+                body_remaining_ = 0;
+                phase_ = phase::header;
+                finish_message_frame(frame(rest.first(n)));
+                break;
+            }
+            if (!builder_)
+                builder_.emplace(current_.size, std::min<std::uint64_t>(
+                                                    current_.size, options_.limits.max_preallocation));
+            builder_->append(rest.first(n));
+            used += n;
+            body_remaining_ -= n;
+            if (body_remaining_ == 0) {
+                phase_ = phase::header;
+                frame f = std::move(*builder_).finish();
+                builder_.reset();
+                finish_message_frame(std::move(f));
+            }
+            break;
+        }
+        }
+    }
+    return used;
+}
+
+std::size_t codec::read_header(std::span<const std::byte> bytes)
+{
+    using status = wire::frame_header_result::status;
+    std::size_t used = 0;
+    wire::frame_header_result r;
+    if (header_have_ == 0) {
+        r = wire::parse_frame_header(bytes);
+        if (r.state == status::complete)
+            used = r.value.header_size;
+    } else {
+        // Continue a header split across feeds, one octet at a time (at most 8).
+        while (used < bytes.size()) {
+            header_in_[header_have_++] = bytes[used++];
+            r = wire::parse_frame_header({header_in_.data(), header_have_});
+            if (r.state != status::incomplete)
+                break;
+        }
+    }
+    if (r.state == status::invalid) {
+        fail(r.error, "malformed frame header", true);
+        return used;
+    }
+    if (r.state == status::incomplete) {
+        if (header_have_ == 0) {
+            std::copy(bytes.begin(), bytes.end(), header_in_.begin());
+            header_have_ = bytes.size();
+        }
+        return bytes.size();
+    }
+    header_have_ = 0;
+    begin_frame(r.value);
+    return used;
+}
+
+void codec::begin_frame(const wire::frame_header& h)
+{
+    current_ = h;
+    body_remaining_ = h.size;
+    if (h.command) {
+        if (h.size == 0) {
+            fail(make_error_code(error::malformed_command), "empty command frame", true);
+            return;
+        }
+        if (h.size > options_.limits.max_command_size) {
+            fail(make_error_code(error::command_too_large),
+                 "command of " + std::to_string(h.size) + " bytes exceeds the limit of " +
+                     std::to_string(options_.limits.max_command_size),
+                 true);
+            return;
+        }
+        command_body_.clear();
+        command_body_.reserve(static_cast<std::size_t>(h.size));
+        phase_ = phase::command_body;
+        return;
+    }
+    if (state_ != state::ready) {
+        fail(make_error_code(error::unexpected_message),
+             "message frame before the handshake completed", true);
+        return;
+    }
+    const codec_limits& lim = options_.limits;
+    if (partial_.size() + 1 > lim.max_frames) {
+        fail(make_error_code(error::too_many_frames),
+             "message has more than " + std::to_string(lim.max_frames) + " frames", true);
+        return;
+    }
+    if (h.size > lim.max_message_size - partial_bytes_) {
+        fail(make_error_code(error::message_too_large),
+             "message of at least " + std::to_string(partial_bytes_ + h.size) +
+                 " bytes exceeds the limit of " + std::to_string(lim.max_message_size),
+             true);
+        return;
+    }
+    if (h.size == 0) {
+        finish_message_frame(frame());
+        return;
+    }
+    phase_ = phase::message_body;
+}
+
+std::span<std::byte> codec::body_target()
+{
+    if (phase_ != phase::message_body || pending_ || state_ == state::failed)
+        return {};
+    if (!builder_)
+        builder_.emplace(current_.size,
+                         std::min<std::uint64_t>(current_.size, options_.limits.max_preallocation));
+    builder_->reserve_more(std::min<std::size_t>(builder_->remaining(), body_read_step));
+    return builder_->writable();
+}
+
+void codec::commit_body(std::size_t n, time_point now)
+{
+    now_ = now;
+    if (n == 0 || !builder_)
+        return;
+    note_activity(now);
+    n = std::min<std::size_t>(n, builder_->writable().size());
+    builder_->commit(n);
+    body_remaining_ -= n;
+    if (body_remaining_ == 0) {
+        phase_ = phase::header;
+        frame f = std::move(*builder_).finish();
+        builder_.reset();
+        finish_message_frame(std::move(f));
+    }
+}
+
+void codec::finish_message_frame(frame f)
+{
+    partial_bytes_ += f.size();
+    partial_.push_back(std::move(f));
+    if (current_.more)
+        return;
+    pending_.emplace(std::move(partial_));
+    partial_ = message();
+    partial_bytes_ = 0;
+}
+
+std::optional<event> codec::next_event()
+{
+    std::optional<event> e = std::move(pending_);
+    pending_.reset();
+    return e;
+}
+
+void codec::handle_command(std::span<const std::byte> body)
+{
+    if (state_ == state::ready) {
+        handle_traffic_command(body);
+        return;
+    }
+    scratch_.clear();
+    mechanism_->on_command(body, scratch_);
+    out_.append_copy(scratch_);
+    switch (mechanism_->state()) {
+    case security::mechanism::status::in_progress:
+        break;
+    case security::mechanism::status::failed:
+        fail(mechanism_->error(), mechanism_->reason(), mechanism_->error() != error::peer_error);
+        break;
+    case security::mechanism::status::ready:
+        complete_handshake();
+        break;
+    }
+}
+
+void codec::complete_handshake()
+{
+    peer_metadata_ = mechanism_->peer_metadata();
+    const auto type_name = peer_metadata_.find("Socket-Type");
+    if (!type_name) {
+        fail(make_error_code(error::missing_socket_type), "peer sent no Socket-Type", true);
+        return;
+    }
+    peer_type_ = socket_type_from_wire(*type_name);
+    if (!peer_type_) {
+        fail(make_error_code(error::invalid_socket_type),
+             "unknown Socket-Type '" + std::string(*type_name) + "'", true);
+        return;
+    }
+    if (!compatible(options_.type, *peer_type_)) {
+        fail(make_error_code(error::incompatible_socket_type),
+             std::string(to_string(options_.type)) + " cannot talk to " +
+                 std::string(*type_name),
+             true);
+        return;
+    }
+    state_ = state::ready;
+    // PING is ZMTP 3.1; a 3.0 peer would not understand it.
+    if (options_.heartbeat.interval.count() > 0 && peer_minor_ >= 1)
+        next_ping_ = now_ + options_.heartbeat.interval;
+    pending_.emplace(events::handshake_complete{peer_metadata_});
+}
+
+void codec::handle_traffic_command(std::span<const std::byte> body)
+{
+    wire::command_view cmd;
+    if (auto ec = wire::parse_command(body, cmd)) {
+        fail(ec, "malformed command", true);
+        return;
+    }
+    if (cmd.name == "PING") {
+        wire::ping_view ping;
+        if (auto ec = wire::parse_ping(cmd.data, ping)) {
+            fail(ec, "PING shorter than its TTL field", true);
+            return;
+        }
+        scratch_.clear();
+        wire::append_pong(scratch_, ping.context);
+        out_.append_copy(scratch_);
+        peer_ttl_ = std::chrono::milliseconds(std::uint32_t{ping.ttl_deciseconds} * 100);
+        pending_.emplace(events::ping{peer_ttl_, frame(ping.context)});
+    } else if (cmd.name == "PONG") {
+        pending_.emplace(events::pong{
+            frame(cmd.data.first(std::min(cmd.data.size(), wire::max_ping_context)))});
+    } else if (cmd.name == "SUBSCRIBE") {
+        pending_.emplace(events::subscribe{frame(cmd.data)});
+    } else if (cmd.name == "CANCEL") {
+        pending_.emplace(events::cancel{frame(cmd.data)});
+    } else if (cmd.name == "ERROR") {
+        std::string_view reason;
+        if (wire::parse_error_reason(cmd.data, reason))
+            reason = "(unreadable reason)";
+        fail(make_error_code(error::peer_error), "peer sent ERROR: " + std::string(reason));
+    }
+    // Any other command is ignored (RFC 37: commands are extensible).
+}
+
+void codec::note_activity(time_point now) noexcept
+{
+    last_rx_ = now;
+    awaiting_since_.reset();
+}
+
+// ---------------------------------------------------------------- output
+
+std::error_code codec::check_can_send() const noexcept
+{
+    if (state_ == state::failed)
+        return error_;
+    if (state_ != state::ready)
+        return make_error_code(error::not_ready);
+    return {};
+}
+
+std::error_code codec::send(const message& m)
+{
+    if (auto ec = check_can_send())
+        return ec;
+    if (m.empty())
+        return make_error_code(error::invalid_argument);
+    std::byte header[wire::max_frame_header_size];
+    const std::size_t last = m.size() - 1;
+    for (std::size_t i = 0; i <= last; ++i) {
+        const frame& f = m[i];
+        const std::size_t n = wire::encode_frame_header(header, i != last, false, f.size());
+        out_.append_copy({header, n});
+        out_.append_frame(f);
+    }
+    return {};
+}
+
+std::error_code codec::send_subscribe(std::span<const std::byte> topic)
+{
+    if (auto ec = check_can_send())
+        return ec;
+    scratch_.clear();
+    if (peer_minor_ >= 1) {
+        wire::append_command(scratch_, "SUBSCRIBE", topic);
+    } else {
+        std::byte header[wire::max_frame_header_size];
+        const std::size_t n = wire::encode_frame_header(header, false, false, topic.size() + 1);
+        scratch_.insert(scratch_.end(), header, header + n);
+        scratch_.push_back(std::byte{1});
+        scratch_.insert(scratch_.end(), topic.begin(), topic.end());
+    }
+    out_.append_copy(scratch_);
+    return {};
+}
+
+std::error_code codec::send_cancel(std::span<const std::byte> topic)
+{
+    if (auto ec = check_can_send())
+        return ec;
+    scratch_.clear();
+    if (peer_minor_ >= 1) {
+        wire::append_command(scratch_, "CANCEL", topic);
+    } else {
+        std::byte header[wire::max_frame_header_size];
+        const std::size_t n = wire::encode_frame_header(header, false, false, topic.size() + 1);
+        scratch_.insert(scratch_.end(), header, header + n);
+        scratch_.push_back(std::byte{0});
+        scratch_.insert(scratch_.end(), topic.begin(), topic.end());
+    }
+    out_.append_copy(scratch_);
+    return {};
+}
+
+void codec::fail(std::error_code ec, std::string reason, bool notify_peer)
+{
+    if (state_ == state::failed)
+        return;
+    // An ERROR command only makes sense once both sides frame in ZMTP 3.
+    if (notify_peer && state_ != state::greeting) {
+        scratch_.clear();
+        wire::append_error(scratch_, reason);
+        out_.append_copy(scratch_);
+    }
+    state_ = state::failed;
+    error_ = ec;
+    reason_ = std::move(reason);
+    partial_ = message();
+    builder_.reset();
+    command_body_ = {};
+    pending_.reset();
+    next_ping_.reset();
+}
+
+// ---------------------------------------------------------------- time
+
+std::optional<codec::time_point> codec::next_timeout() const noexcept
+{
+    if (state_ == state::failed)
+        return std::nullopt;
+    if (state_ != state::ready)
+        return handshake_deadline_;
+    std::optional<time_point> t = next_ping_;
+    auto earliest = [&](time_point candidate) {
+        if (!t || candidate < *t)
+            t = candidate;
+    };
+    if (peer_ttl_.count() > 0)
+        earliest(last_rx_ + peer_ttl_);
+    if (awaiting_since_) {
+        const auto timeout = options_.heartbeat.timeout.count() > 0 ? options_.heartbeat.timeout
+                                                                    : options_.heartbeat.interval;
+        earliest(*awaiting_since_ + timeout);
+    }
+    return t;
+}
+
+void codec::handle_timeout(time_point now)
+{
+    now_ = now;
+    if (state_ == state::failed)
+        return;
+    if (state_ != state::ready) {
+        if (now >= handshake_deadline_)
+            fail(make_error_code(error::handshake_timeout),
+                 "handshake not complete after " +
+                     std::to_string(options_.handshake_timeout.count()) + " ms",
+                 true);
+        return;
+    }
+    if (peer_ttl_.count() > 0 && now >= last_rx_ + peer_ttl_) {
+        fail(make_error_code(error::ttl_expired),
+             "no traffic within the peer's TTL of " + std::to_string(peer_ttl_.count()) + " ms",
+             true);
+        return;
+    }
+    const auto timeout = options_.heartbeat.timeout.count() > 0 ? options_.heartbeat.timeout
+                                                                : options_.heartbeat.interval;
+    if (awaiting_since_ && now >= *awaiting_since_ + timeout) {
+        fail(make_error_code(error::heartbeat_timeout),
+             "no traffic for " + std::to_string(timeout.count()) + " ms after PING", true);
+        return;
+    }
+    if (next_ping_ && now >= *next_ping_) {
+        const auto ttl_ds = std::min<std::int64_t>(options_.heartbeat.ttl.count() / 100,
+                                                   max_advertised_ttl_ds);
+        scratch_.clear();
+        wire::append_ping(scratch_, static_cast<std::uint16_t>(ttl_ds), {});
+        out_.append_copy(scratch_);
+        next_ping_ = now + options_.heartbeat.interval;
+        if (!awaiting_since_)
+            awaiting_since_ = now;
+    }
+}
+
+} // namespace zmtp

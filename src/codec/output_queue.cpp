@@ -1,0 +1,105 @@
+#include "zmtp/codec/output_queue.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace zmtp {
+
+std::byte* output_queue::stage(std::size_t n)
+{
+    if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < n) {
+        chunk c;
+        c.capacity = std::max(n, chunk_capacity);
+        if (c.capacity == chunk_capacity && spare_)
+            c.bytes = std::move(spare_);
+        else
+            c.bytes = std::make_unique_for_overwrite<std::byte[]>(c.capacity);
+        chunks_.push_back(std::move(c));
+    }
+    chunk& c = chunks_.back();
+    std::byte* p = c.bytes.get() + c.used;
+    c.used += n;
+    return p;
+}
+
+void output_queue::append_copy(std::span<const std::byte> bytes)
+{
+    if (bytes.empty())
+        return;
+    std::byte* p = stage(bytes.size());
+    std::memcpy(p, bytes.data(), bytes.size());
+    total_ += bytes.size();
+    // Merge with the previous staged segment when the bytes are adjacent.
+    if (!segments_.empty()) {
+        segment& last = segments_.back();
+        if (last.staged && last.data + last.size == p) {
+            last.size += bytes.size();
+            return;
+        }
+    }
+    segments_.push_back({p, bytes.size(), frame(), true});
+}
+
+void output_queue::append_frame(const frame& f)
+{
+    if (f.size() < reference_threshold || !f.shares_storage()) {
+        append_copy(f.bytes());
+        return;
+    }
+    total_ += f.size();
+    segments_.push_back({f.data(), f.size(), f, false});
+}
+
+std::span<const std::span<const std::byte>> output_queue::front_spans()
+{
+    spans_.clear();
+    for (const segment& s : segments_) {
+        if (spans_.size() == max_spans)
+            break;
+        spans_.emplace_back(s.data, s.size);
+    }
+    return spans_;
+}
+
+void output_queue::consume(std::size_t n) noexcept
+{
+    n = std::min(n, total_);
+    total_ -= n;
+    while (n != 0) {
+        segment& s = segments_.front();
+        const std::size_t take = std::min(n, s.size);
+        if (s.staged)
+            chunks_.front().consumed += take; // staged bytes leave in chunk order
+        n -= take;
+        if (take == s.size) {
+            segments_.pop_front();
+        } else {
+            s.data += take;
+            s.size -= take;
+        }
+        release_consumed_chunks();
+    }
+}
+
+void output_queue::release_consumed_chunks() noexcept
+{
+    while (!chunks_.empty() && chunks_.front().consumed == chunks_.front().used) {
+        if (chunks_.size() == 1) {
+            // The only chunk: rewind it so it is reused in place.
+            chunks_.front().used = chunks_.front().consumed = 0;
+            return;
+        }
+        if (chunks_.front().capacity == chunk_capacity)
+            spare_ = std::move(chunks_.front().bytes);
+        chunks_.pop_front();
+    }
+}
+
+void output_queue::clear() noexcept
+{
+    segments_.clear();
+    chunks_.clear();
+    total_ = 0;
+}
+
+} // namespace zmtp

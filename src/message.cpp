@@ -1,0 +1,163 @@
+#include "zmtp/message.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace zmtp {
+
+frame::block* frame::block::allocate(std::size_t capacity)
+{
+    void* raw = ::operator new(sizeof(block) + capacity);
+    auto* b = static_cast<block*>(raw);
+    b->refs.store(1, std::memory_order_relaxed);
+    b->capacity = capacity;
+    return b;
+}
+
+void frame::block::destroy(block* b) noexcept
+{
+    b->~block();
+    ::operator delete(static_cast<void*>(b));
+}
+
+frame::frame(std::span<const std::byte> bytes) : size_(bytes.size()), block_(nullptr)
+{
+    std::byte* dst = inline_;
+    if (size_ > inline_capacity) {
+        block_ = block::allocate(size_);
+        dst = block_->bytes();
+    }
+    if (size_ != 0)
+        std::memcpy(dst, bytes.data(), size_);
+}
+
+frame::frame(const frame& other) noexcept : size_(other.size_), block_(other.block_)
+{
+    if (block_)
+        block_->refs.fetch_add(1, std::memory_order_relaxed);
+    else
+        std::memcpy(inline_, other.inline_, size_);
+}
+
+frame::frame(frame&& other) noexcept : size_(other.size_), block_(other.block_)
+{
+    if (!block_)
+        std::memcpy(inline_, other.inline_, size_);
+    other.block_ = nullptr;
+    other.size_ = 0;
+}
+
+frame& frame::operator=(const frame& other) noexcept
+{
+    if (this != &other) {
+        frame copy(other);
+        *this = std::move(copy);
+    }
+    return *this;
+}
+
+frame& frame::operator=(frame&& other) noexcept
+{
+    if (this != &other) {
+        release();
+        size_ = other.size_;
+        block_ = other.block_;
+        if (!block_)
+            std::memcpy(inline_, other.inline_, size_);
+        other.block_ = nullptr;
+        other.size_ = 0;
+    }
+    return *this;
+}
+
+void frame::release() noexcept
+{
+    if (block_ && block_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        block::destroy(block_);
+    block_ = nullptr;
+}
+
+frame_builder::frame_builder(std::size_t size, std::size_t initial) : size_(size)
+{
+    if (size_ > frame::inline_capacity)
+        block_ = frame::block::allocate(std::clamp(initial, std::size_t{1}, size_));
+}
+
+frame_builder::frame_builder(frame_builder&& other) noexcept
+    : size_(other.size_), filled_(other.filled_), block_(std::exchange(other.block_, nullptr))
+{
+    if (!block_)
+        std::memcpy(inline_, other.inline_, filled_);
+}
+
+frame_builder& frame_builder::operator=(frame_builder&& other) noexcept
+{
+    if (this != &other) {
+        if (block_)
+            frame::block::destroy(block_);
+        size_ = other.size_;
+        filled_ = other.filled_;
+        block_ = std::exchange(other.block_, nullptr);
+        if (!block_)
+            std::memcpy(inline_, other.inline_, filled_);
+    }
+    return *this;
+}
+
+frame_builder::~frame_builder()
+{
+    if (block_)
+        frame::block::destroy(block_);
+}
+
+std::span<std::byte> frame_builder::writable() noexcept
+{
+    if (!block_)
+        return {inline_ + filled_, size_ - filled_};
+    return {block_->bytes() + filled_, std::min(block_->capacity, size_) - filled_};
+}
+
+void frame_builder::reserve_more(std::size_t at_least)
+{
+    if (!block_)
+        return; // inline storage always holds the whole frame
+    const std::size_t needed = std::min(size_, filled_ + at_least);
+    if (needed <= block_->capacity)
+        return;
+    // Grow geometrically, never past the final size.
+    const std::size_t capacity = std::min(size_, std::max(needed, block_->capacity * 2));
+    frame::block* grown = frame::block::allocate(capacity);
+    if (filled_ != 0)
+        std::memcpy(grown->bytes(), block_->bytes(), filled_);
+    frame::block::destroy(block_);
+    block_ = grown;
+}
+
+void frame_builder::append(std::span<const std::byte> bytes)
+{
+    reserve_more(bytes.size());
+    std::span<std::byte> dst = writable();
+    const std::size_t n = std::min(dst.size(), bytes.size());
+    if (n != 0)
+        std::memcpy(dst.data(), bytes.data(), n);
+    filled_ += n;
+}
+
+frame frame_builder::finish() &&
+{
+    if (block_)
+        return frame(std::exchange(block_, nullptr), filled_);
+    return frame(std::span<const std::byte>(inline_, filled_));
+}
+
+std::size_t message::byte_size() const noexcept
+{
+    std::size_t total = 0;
+    for (const frame& f : frames_)
+        total += f.size();
+    return total;
+}
+
+} // namespace zmtp
