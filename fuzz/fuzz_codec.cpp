@@ -1,0 +1,11 @@
+// The whole codec fed arbitrary bytes as the peer's stream, with the
+// production default limits (../RELIABILITY.md): greeting, NULL handshake,
+// framing and commands, for the socket type the first octet picks.
+// See codec_driver.hpp for the runs and the invariants.
+#include "codec_driver.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    return zmtp_fuzz::run_codec_input(data, size, zmtp_fuzz::limits_kind::production,
+                                      zmtp_fuzz::prefix_kind::none);
+}
