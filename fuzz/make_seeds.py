@@ -1,0 +1,449 @@
+#!/usr/bin/env python3
+"""Regenerates the fuzz seed corpora in fuzz/corpus/<harness>/.
+
+Seeds come from three places:
+  * libzmq 4.3.4 wire captures (captures/*.json): greetings, READY, frames,
+    PING/PONG, whole per-direction streams;
+  * spec-vectors/*.json of this repository, when present (every hex input,
+    and the peer bytes of every transcript);
+  * hostile inputs crafted here from RELIABILITY.md's table of what broke
+    other ZMTP stacks (sizes near 2^64, wrapping long frames, truncated
+    PING, short READY values, HTTP, ZMTP 1.0/2.0 greetings, ...).
+
+Files named regress-* are reproducers of fixed bugs: they are never removed.
+Standard library only.
+
+  fuzz/make_seeds.py [--captures DIR] [--vectors DIR] [--out DIR]
+"""
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import re
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+HARNESSES = ["greeting", "frame_header", "metadata", "command", "codec", "codec_small",
+             "codec_ready"]
+
+# Keep seeds small: libFuzzer works best from short inputs, and -max_len cuts
+# longer ones anyway (run-fuzzers.sh).
+MAX_SEED = 4096
+# Seeds drawn from spec-vectors per harness, at most (evenly spread).
+MAX_VECTOR_SEEDS = 60
+
+# Must match type_pairs in codec_driver.hpp: (our type, the peer type the
+# prefix announces). The first octet of a codec seed selects the pair.
+TYPE_PAIRS = [("PAIR", "PAIR"), ("DEALER", "ROUTER"), ("ROUTER", "DEALER"), ("REQ", "REP"),
+              ("REP", "REQ"), ("PUB", "SUB"), ("SUB", "PUB"), ("XPUB", "XSUB"),
+              ("PULL", "PUSH"), ("PUSH", "PULL")]
+COMPATIBLE = {
+    "REQ": {"REP", "ROUTER"}, "REP": {"REQ", "DEALER"},
+    "DEALER": {"REP", "DEALER", "ROUTER"}, "ROUTER": {"REQ", "DEALER", "ROUTER"},
+    "PUB": {"SUB", "XSUB"}, "XPUB": {"SUB", "XSUB"}, "SUB": {"PUB", "XPUB"},
+    "XSUB": {"PUB", "XPUB"}, "PUSH": {"PULL"}, "PULL": {"PUSH"}, "PAIR": {"PAIR"},
+}
+
+
+def config_for_self(self_type, zmtp30=False):
+    """Config octet whose pair has `self_type` as our side."""
+    for i, (ours, _) in enumerate(TYPE_PAIRS):
+        if ours == self_type:
+            return i | (0x80 if zmtp30 else 0)
+    return 0
+
+
+def config_for_sender(sender, zmtp30=False):
+    """Config octet for codec_ready: a pair whose peer type can be `sender`."""
+    for i, (ours, peer) in enumerate(TYPE_PAIRS):
+        if peer == sender:
+            return i | (0x80 if zmtp30 else 0)
+    for i, (ours, _) in enumerate(TYPE_PAIRS):
+        if sender in COMPATIBLE[ours]:
+            return i | (0x80 if zmtp30 else 0)
+    return 0
+
+
+# ----------------------------------------------------------------- encoders
+
+def greeting(major=3, minor=1, mechanism=b"NULL", as_server=0, padding=b"\x00" * 7 + b"\x01"):
+    sig = b"\xff" + padding + b"\x7f"
+    mech = mechanism.ljust(20, b"\x00")[:20]
+    return sig + bytes([major, minor]) + mech + bytes([as_server]) + b"\x00" * 31
+
+
+def frame(body, more=False, command=False, force_long=False):
+    flags = (1 if more else 0) | (4 if command else 0)
+    if len(body) <= 255 and not force_long:
+        return bytes([flags, len(body)]) + body
+    return bytes([flags | 2]) + struct.pack(">Q", len(body)) + body
+
+
+def long_header(size, flags=0x02):
+    return bytes([flags]) + struct.pack(">Q", size & 0xFFFFFFFFFFFFFFFF)
+
+
+def prop(name, value, declared=None):
+    n = name.encode() if isinstance(name, str) else name
+    v = value.encode() if isinstance(value, str) else value
+    size = len(v) if declared is None else declared
+    return bytes([len(n)]) + n + struct.pack(">I", size & 0xFFFFFFFF) + v
+
+
+def command_body(name, data=b""):
+    n = name.encode() if isinstance(name, str) else name
+    return bytes([len(n)]) + n + data
+
+
+def command(name, data=b""):
+    return frame(command_body(name, data), command=True)
+
+
+def ready(socket_type, identity=None, extra=b""):
+    md = prop("Socket-Type", socket_type)
+    if identity is not None:
+        md += prop("Identity", identity)
+    return command("READY", md + extra)
+
+
+def handshake(peer_type):
+    ident = "" if peer_type in ("REQ", "DEALER", "ROUTER") else None
+    return greeting() + ready(peer_type, ident)
+
+
+# ----------------------------------------------------------------- sources
+
+def unhex(s):
+    try:
+        return bytes.fromhex(s)
+    except (TypeError, ValueError):
+        return None
+
+
+def split_frame(b):
+    """(header_size, flags, size) of a ZMTP 3 frame at the start of b, or None."""
+    if len(b) < 2:
+        return None
+    flags = b[0]
+    if flags & 0x02:
+        if len(b) < 9:
+            return None
+        return 9, flags, struct.unpack(">Q", b[1:9])[0]
+    return 2, flags, b[1]
+
+
+def load_captures(captures_dir):
+    caps = []
+    for path in sorted(glob.glob(os.path.join(captures_dir, "*.json"))):
+        with open(path) as f:
+            caps.append(json.load(f))
+    return caps
+
+
+def capture_streams(cap):
+    """{(conn, dir): bytes} and the ZMTP 3 frames of each direction."""
+    streams, frames = {}, []
+    for e in cap.get("exchanges", []):
+        b = unhex(e.get("hex", ""))
+        if not b:
+            continue
+        key = (e.get("conn", 0), e["dir"])
+        streams[key] = streams.get(key, b"") + b
+        d = e.get("decoded") or {}
+        if "flags" in d and "identity" not in d:
+            frames.append((e["dir"], d, b))
+    return streams, frames
+
+
+class corpus:
+    def __init__(self, name):
+        self.name = name
+        self.seeds = {}    # label -> bytes
+        self.digests = set()
+
+    def add(self, label, data):
+        if data is None:
+            return
+        data = bytes(data[:MAX_SEED])
+        digest = hashlib.sha1(data).hexdigest()
+        if digest in self.digests:
+            return
+        self.digests.add(digest)
+        label = re.sub(r"[^A-Za-z0-9_.+-]+", "-", label).strip("-")[:80] or "seed"
+        base, n = label, 2
+        while label in self.seeds:
+            label = "%s-%d" % (base, n)
+            n += 1
+        self.seeds[label] = data
+
+
+def from_captures(c, caps):
+    for cap in caps:
+        scen = cap["scenario"]
+        client = cap["client"]["socket_type"]
+        server = cap["server"]["socket_type"]
+        for conn, dirs in sorted(cap.get("greetings", {}).items()):
+            for d, hx in sorted(dirs.items()):
+                c["greeting"].add("capture-%s-%s" % (scen, d), unhex(hx))
+        streams, frames = capture_streams(cap)
+        for (conn, d), data in sorted(streams.items()):
+            sender, receiver = (client, server) if d == "c2s" else (server, client)
+            tag = "capture-%s-%s%s" % (scen, d, "" if not conn else "-%s" % conn)
+            # The greeting parser sees whatever a peer opens with (ZMTP 1.0/2.0 too).
+            c["greeting"].add(tag, data[:80])
+            cfg = bytes([config_for_self(receiver)])
+            c["codec"].add(tag, cfg + data)
+            c["codec_small"].add(tag, cfg + data)
+        sent_after_ready = {}
+        for d, dec, b in frames:
+            c["frame_header"].add("capture-%s-%s" % (scen, dec.get("command") or "message"),
+                                  b[:16])
+            hdr = split_frame(b)
+            if not hdr:
+                continue
+            body = b[hdr[0]:]
+            name = dec.get("command")
+            if dec.get("command") and hdr[1] & 0x04:
+                c["command"].add("capture-%s-%s" % (scen, name), body)
+                if name == "READY":
+                    mdata = body[1 + body[0]:]
+                    c["metadata"].add("capture-%s-%s" % (scen, d), mdata)
+                    sent_after_ready.setdefault(d, b"")
+                    continue
+            if d in sent_after_ready:
+                sent_after_ready[d] += b
+        for d, traffic in sorted(sent_after_ready.items()):
+            if traffic:
+                sender = client if d == "c2s" else server
+                zmtp30 = "zmtp30" in scen and d == "s2c"
+                c["codec_ready"].add("capture-%s-%s" % (scen, d),
+                                     bytes([config_for_sender(sender, zmtp30)]) + traffic)
+
+
+def from_vectors(c, vectors_dir):
+    paths = sorted(glob.glob(os.path.join(vectors_dir, "*.json")))
+    picked = {h: [] for h in HARNESSES}
+    for path in paths:
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            print("skipping %s: %s" % (path, e), file=sys.stderr)
+            continue
+        kind = doc.get("kind")
+        stem = os.path.splitext(os.path.basename(path))[0]
+        for v in doc.get("vectors", []):
+            label = "vector-%s-%s" % (stem, v.get("name", "unnamed"))
+            data = unhex(v.get("input")) if isinstance(v.get("input"), str) else None
+            if kind == "greeting" and data is not None:
+                picked["greeting"].append((label, data))
+            elif kind == "frame" and data is not None:
+                picked["frame_header"].append((label, data))
+            elif kind == "metadata" and data is not None:
+                picked["metadata"].append((label, data))
+            elif kind == "command" and data is not None:
+                hdr = split_frame(data)
+                picked["frame_header"].append((label, data[:16]))
+                if hdr:
+                    picked["command"].append((label, data[hdr[0]:]))
+            elif kind == "transcript":
+                local = (v.get("local") or {}).get("socket_type", "PAIR")
+                peer = b""
+                for step in v.get("steps", []):
+                    chunks = step.get("peer", [])
+                    for hx in [chunks] if isinstance(chunks, str) else chunks:
+                        peer += unhex(hx) or b""
+                if peer:
+                    cfg = bytes([config_for_self(local)])
+                    picked["codec"].append((label, cfg + peer))
+                    picked["codec_small"].append((label, cfg + peer))
+    for h, seeds in picked.items():
+        if len(seeds) > MAX_VECTOR_SEEDS:
+            step = len(seeds) / MAX_VECTOR_SEEDS
+            seeds = [seeds[int(i * step)] for i in range(MAX_VECTOR_SEEDS)]
+        for label, data in seeds:
+            c[h].add(label, data)
+    return len(paths)
+
+
+def hostile(c):
+    """Inputs from RELIABILITY.md's table and the error list of error.hpp."""
+    http = b"GET / HTTP/1.1\r\nHost: localhost:5555\r\nUser-Agent: scanner\r\n\r\n"
+    tls_hello = bytes.fromhex("16030100c4010000c00303") + bytes(32)
+    zmtp10 = b"\x01\x00" + b"\x06\x00hello"             # RFC 13: identity, message
+    zmtp20 = b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x01\x05" + b"\x00\x00"  # RFC 15, DEALER
+    g = greeting()
+
+    gr = c["greeting"]
+    gr.add("hostile-http-request", http)
+    gr.add("hostile-tls-client-hello", tls_hello)
+    gr.add("hostile-ssh-banner", b"SSH-2.0-OpenSSH_9.2\r\n")
+    gr.add("hostile-zmtp10", zmtp10)
+    gr.add("hostile-zmtp20", zmtp20)
+    gr.add("hostile-zmtp10-long-identity", b"\xff" + b"\x00" * 7 + b"\x05\x7e" + b"\x00" * 6)
+    gr.add("hostile-major-4", greeting(major=4, minor=0))
+    gr.add("hostile-minor-0", greeting(minor=0))
+    gr.add("hostile-mechanism-plain-server", greeting(mechanism=b"PLAIN", as_server=1))
+    gr.add("hostile-mechanism-curve", greeting(mechanism=b"CURVE"))
+    gr.add("hostile-mechanism-lowercase", greeting(mechanism=b"null"))
+    gr.add("hostile-mechanism-empty", greeting(mechanism=b""))
+    gr.add("hostile-mechanism-20-chars", greeting(mechanism=b"ABCDEFGHIJ0123456789"))
+    gr.add("hostile-mechanism-after-nul", greeting(mechanism=b"NULL\x00JUNK"))
+    gr.add("hostile-padding-ff", greeting(padding=b"\xff" * 8))
+    gr.add("hostile-truncated-11", g[:11])
+    gr.add("hostile-greeting-then-ready", g + ready("DEALER", ""))
+
+    fh = c["frame_header"]
+    for name, size in [("2^64-1", 2**64 - 1), ("2^63", 2**63), ("2^63-1", 2**63 - 1),
+                       ("2^32", 2**32), ("64MiB+1", 64 * 1024 * 1024 + 1), ("zero", 0),
+                       ("255", 255)]:
+        fh.add("hostile-long-" + name, long_header(size))
+        fh.add("hostile-long-command-" + name, long_header(size, 0x06))
+    fh.add("hostile-long-wraps-pointer", long_header(2**64 - 0x10) + b"AAAA")
+    fh.add("hostile-reserved-flags", b"\xf8\x00")
+    fh.add("hostile-more-on-command", b"\x05\x00")
+    fh.add("hostile-long-more-on-command", b"\x07" + b"\x00" * 8)
+    fh.add("hostile-short-header-cut", b"\x02\x00\x00\x00")
+    fh.add("hostile-one-octet", b"\x00")
+
+    md = c["metadata"]
+    md.add("hostile-value-shorter-than-declared", prop("Socket-Type", "DEA", declared=6))
+    md.add("hostile-value-size-2^32-1", prop("Socket-Type", "DEALER", declared=2**32 - 1))
+    md.add("hostile-name-size-0", b"\x00" + struct.pack(">I", 0))
+    md.add("hostile-name-past-end", b"\xff" + b"Socket-Type")
+    md.add("hostile-name-bad-char", prop("Socket Type", "PAIR"))
+    md.add("hostile-value-size-cut", b"\x0bSocket-Type\x00\x00")
+    md.add("hostile-257-properties", b"".join(prop("a%d" % i, "") for i in range(257)))
+    md.add("hostile-256-properties", b"".join(prop("b%d" % i, "") for i in range(256)))
+    md.add("hostile-name-255", prop("N" * 255, "v"))
+    md.add("hostile-empty", b"")
+    md.add("hostile-duplicate-socket-type", prop("Socket-Type", "PUB") + prop("socket-type", "SUB"))
+
+    cm = c["command"]
+    cm.add("hostile-truncated-ping", command_body("PING"))
+    cm.add("hostile-ping-one-octet", command_body("PING", b"\x00"))
+    cm.add("hostile-ping-ttl-ffff", command_body("PING", b"\xff\xff"))
+    cm.add("hostile-ping-context-20", command_body("PING", b"\x02\x8f" + b"C" * 20))
+    cm.add("hostile-error-reason-past-end", command_body("ERROR", b"\xffno"))
+    cm.add("hostile-error-empty", command_body("ERROR"))
+    cm.add("hostile-error-malformed-name", b"\x05^RROR\x03400")  # libzmq's PLAIN server
+    cm.add("hostile-name-size-0", b"\x00PING")
+    cm.add("hostile-name-past-end", b"\xffREADY")
+    cm.add("hostile-empty", b"")
+    cm.add("hostile-ready-short-value", command_body("READY", prop("Socket-Type", "DEA", 6)))
+
+    # Whole streams for the codec: the first octet is the setup (pair 1:
+    # we are DEALER, the peer is a ROUTER).
+    dealer = bytes([config_for_self("DEALER")])
+    router_hs = handshake("ROUTER")
+    streams = {
+        "hostile-http-request": http,
+        "hostile-tls-client-hello": tls_hello,
+        "hostile-zmtp10": zmtp10,
+        "hostile-zmtp20": zmtp20,
+        "hostile-mechanism-plain": greeting(mechanism=b"PLAIN") + command("HELLO", b"\x00\x00"),
+        "hostile-message-before-ready": g + frame(b"early"),
+        "hostile-ready-missing-socket-type": g + command("READY", prop("Identity", "")),
+        "hostile-ready-unknown-socket-type": g + ready("DEALERX", ""),
+        "hostile-ready-incompatible": g + ready("PUSH"),
+        "hostile-ready-short-value": g + command("READY", prop("Socket-Type", "ROU", 6)),
+        "hostile-ready-257-properties":
+            g + command("READY", prop("Socket-Type", "ROUTER") +
+                        b"".join(prop("x%d" % i, "") for i in range(256))),
+        "hostile-handshake-command-too-large": g + long_header(2**20, 0x06) + b"\x05READY",
+        "hostile-handshake-unexpected-command": g + command("PING", b"\x00\x00"),
+        "hostile-handshake-error": g + command("ERROR", b"\x06denied"),
+        "hostile-never-finishes": g[:30],
+        "hostile-long-size-2^64-1": router_hs + long_header(2**64 - 1) + b"AAAA",
+        "hostile-long-wraps-pointer": router_hs + long_header(2**64 - 0x10) + b"AAAA",
+        "hostile-long-64MiB+1": router_hs + long_header(64 * 1024 * 1024 + 1) + b"A" * 64,
+        "hostile-long-big-then-stop": router_hs + long_header(60 * 1024 * 1024) + b"B" * 300,
+        "hostile-truncated-ping": router_hs + b"\x04\x05\x04PING",
+    }
+    for label, s in streams.items():
+        c["codec"].add(label, dealer + s)
+        c["codec_small"].add(label, dealer + s)
+
+    # Traffic after the prepended greeting and READY (same setup octet).
+    traffic = {
+        "hostile-long-size-2^64-1": long_header(2**64 - 1) + b"AAAA",
+        "hostile-long-size-2^63": long_header(2**63) + b"AAAA",
+        "hostile-long-wraps-pointer": long_header(2**64 - 0x10) + b"AAAA",
+        "hostile-long-64MiB+1": long_header(64 * 1024 * 1024 + 1) + b"A" * 64,
+        "hostile-long-exactly-64MiB": long_header(64 * 1024 * 1024) + b"A" * 64,
+        "hostile-long-short-size": long_header(3) + b"abc",
+        "hostile-long-command-2^32": long_header(2**32, 0x06) + b"\x04PING",
+        "hostile-truncated-ping": b"\x04\x05\x04PING",
+        "hostile-ping-one-octet": command("PING", b"\x00"),
+        "hostile-ping-ttl-ffff": command("PING", b"\xff\xff" + b"ctx"),
+        "hostile-ping-context-20": command("PING", b"\x00\x0a" + b"C" * 20),
+        "hostile-pong-context-40": command("PONG", b"P" * 40),
+        "hostile-error": command("ERROR", b"\x04bye!"),
+        "hostile-error-reason-past-end": command("ERROR", b"\xffno"),
+        "hostile-zero-length-command": b"\x04\x00",
+        "hostile-more-on-command": b"\x05\x00",
+        "hostile-reserved-flags": b"\x08\x00",
+        "hostile-unknown-command": command("FOOBAR", b"x"),
+        "hostile-subscribe-cancel": command("SUBSCRIBE", b"topic") + command("CANCEL", b"topic"),
+        "hostile-subscribe-3000": frame(command_body("SUBSCRIBE", b"t" * 3000),
+                                         command=True) + frame(b"", command=False),
+        "hostile-subscribe-too-long": long_header(64 * 1024 + 200, 0x06) + b"\x09SUBSCRIBE",
+        "hostile-zmtp30-subscription": frame(b"\x01weather") + frame(b"\x00weather"),
+        "hostile-1025-frames": frame(b"", more=True) * 1025 + frame(b"end"),
+        "hostile-multipart-3": frame(b"a", more=True) + frame(b"", more=True) + frame(b"c"),
+        "hostile-message-cut": frame(b"x" * 200)[:50],
+        "hostile-ready-again": ready("ROUTER", ""),
+        "hostile-long-form-short-body": frame(b"short", force_long=True),
+    }
+    for label, t in traffic.items():
+        c["codec_ready"].add(label, dealer + t)
+        c["codec_ready"].add(label + "-zmtp30", bytes([dealer[0] | 0x80]) + t)
+        c["frame_header"].add("stream-" + label, t[:16])
+
+
+def find_captures(arg):
+    candidates = [arg] if arg else []
+    if os.environ.get("ZMTP_CAPTURES"):
+        candidates.append(os.environ["ZMTP_CAPTURES"])
+    candidates += [os.path.join(REPO, "captures"), os.path.join(REPO, "..", "shared", "captures"),
+                   "/work/shared/captures"]
+    for d in candidates:
+        if d and glob.glob(os.path.join(d, "*.json")):
+            return d
+    sys.exit("no captures found; pass --captures DIR (libzmq captures/*.json)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--captures", help="directory of libzmq capture JSON files")
+    ap.add_argument("--vectors", default=os.path.join(REPO, "spec-vectors"),
+                    help="directory of spec-vectors/*.json (skipped if absent)")
+    ap.add_argument("--out", default=os.path.join(HERE, "corpus"))
+    args = ap.parse_args()
+
+    c = {h: corpus(h) for h in HARNESSES}
+    caps = load_captures(find_captures(args.captures))
+    from_captures(c, caps)
+    hostile(c)
+    nvec = from_vectors(c, args.vectors) if os.path.isdir(args.vectors) else 0
+
+    for h in HARNESSES:
+        d = os.path.join(args.out, h)
+        os.makedirs(d, exist_ok=True)
+        for old in os.listdir(d):
+            if not old.startswith("regress-"):
+                os.remove(os.path.join(d, old))
+        for label, data in sorted(c[h].seeds.items()):
+            with open(os.path.join(d, label), "wb") as f:
+                f.write(data)
+        print("%-13s %3d seeds" % (h, len(c[h].seeds)))
+    print("from %d captures, %d spec-vector files" % (len(caps), nvec))
+
+
+if __name__ == "__main__":
+    main()
