@@ -1,0 +1,191 @@
+#include "format.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+
+namespace zmtp::cat {
+
+namespace {
+
+constexpr std::string_view alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int base64_value(char c) noexcept
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+frame parse_json_frame(const nlohmann::json& j)
+{
+    if (j.is_string())
+        return frame(std::string_view(j.get_ref<const std::string&>()));
+    if (j.is_object() && j.size() == 1 && j.contains("base64") && j["base64"].is_string()) {
+        auto bytes = base64_decode(j["base64"].get_ref<const std::string&>());
+        if (!bytes)
+            throw format_error("bad JSON line: \"base64\" is not valid base64");
+        return frame(std::string_view(*bytes));
+    }
+    throw format_error(
+        "bad JSON line: a frame must be a string or an object {\"base64\": \"...\"}");
+}
+
+} // namespace
+
+bool is_valid_utf8(std::string_view s) noexcept
+{
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t len = 0;
+        std::uint32_t cp = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (s.size() - i < len)
+            return false;
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        constexpr std::array<std::uint32_t, 5> min_for_len{0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false; // overlong, out of range, or a surrogate
+        i += len;
+    }
+    return true;
+}
+
+std::string base64_encode(std::string_view bytes)
+{
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        const std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                                static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
+                                static_cast<unsigned char>(bytes[i + 2]);
+        out += alphabet[v >> 18 & 63];
+        out += alphabet[v >> 12 & 63];
+        out += alphabet[v >> 6 & 63];
+        out += alphabet[v & 63];
+    }
+    const std::size_t rest = bytes.size() - i;
+    if (rest > 0) {
+        std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+        if (rest == 2)
+            v |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+        out += alphabet[v >> 18 & 63];
+        out += alphabet[v >> 12 & 63];
+        out += rest == 2 ? alphabet[v >> 6 & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text)
+{
+    if (text.size() % 4 != 0)
+        return std::nullopt;
+    std::string out;
+    out.reserve(text.size() / 4 * 3);
+    for (std::size_t i = 0; i < text.size(); i += 4) {
+        const bool last = i + 4 == text.size();
+        int pad = 0;
+        std::uint32_t v = 0;
+        for (std::size_t k = 0; k < 4; ++k) {
+            const char c = text[i + k];
+            int d = 0;
+            if (c == '=' && last && k >= 2) {
+                ++pad;
+            } else {
+                if (pad > 0)
+                    return std::nullopt; // data after padding
+                d = base64_value(c);
+                if (d < 0)
+                    return std::nullopt;
+            }
+            v = v << 6 | static_cast<std::uint32_t>(d);
+        }
+        out += static_cast<char>(v >> 16 & 0xFF);
+        if (pad < 2)
+            out += static_cast<char>(v >> 8 & 0xFF);
+        if (pad < 1)
+            out += static_cast<char>(v & 0xFF);
+    }
+    return out;
+}
+
+message parse_line(std::string_view line, line_format f)
+{
+    message m;
+    if (f == line_format::text) {
+        for (;;) {
+            const auto tab = line.find('\t');
+            m.emplace_back(line.substr(0, tab));
+            if (tab == std::string_view::npos)
+                break;
+            line.remove_prefix(tab + 1);
+        }
+        return m;
+    }
+    const auto j = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
+    if (j.is_discarded())
+        throw format_error("bad JSON line: not valid JSON");
+    if (!j.is_array())
+        throw format_error("bad JSON line: expected an array of frames");
+    if (j.empty())
+        throw format_error("bad JSON line: a message needs at least one frame");
+    m.reserve(j.size());
+    for (const auto& item : j)
+        m.push_back(parse_json_frame(item));
+    return m;
+}
+
+std::string format_line(const message& m, line_format f)
+{
+    if (f == line_format::text) {
+        std::string out;
+        for (std::size_t i = 0; i < m.size(); ++i) {
+            if (i > 0)
+                out += '\t';
+            out += m[i].view();
+        }
+        return out;
+    }
+    auto j = nlohmann::json::array();
+    for (const frame& fr : m) {
+        if (is_valid_utf8(fr.view()))
+            j.push_back(fr.str());
+        else
+            j.push_back({{"base64", base64_encode(fr.view())}});
+    }
+    return j.dump();
+}
+
+} // namespace zmtp::cat

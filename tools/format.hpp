@@ -1,0 +1,36 @@
+// zmtp-cat's line formats (../../shared/zmtp-cat.md, "Messages on stdin and
+// stdout"): one message per line, as TAB-separated frames (text) or as a
+// JSON array of frames (json), where a frame is a string when its bytes are
+// valid UTF-8 and {"base64": "..."} otherwise.
+#pragma once
+
+#include "zmtp/message.hpp"
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace zmtp::cat {
+
+enum class line_format { text, json };
+
+// A stdin line that is not a message in the chosen format; what() is one line.
+class format_error : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
+// Parses one line (without its newline) into a message. Throws format_error.
+message parse_line(std::string_view line, line_format f);
+
+// Formats a message as one line, without the newline.
+std::string format_line(const message& m, line_format f);
+
+// Helpers, exposed for tests.
+bool is_valid_utf8(std::string_view bytes) noexcept;
+std::string base64_encode(std::string_view bytes);
+// Standard alphabet with padding; nullopt for anything else.
+std::optional<std::string> base64_decode(std::string_view text);
+
+} // namespace zmtp::cat
