@@ -29,8 +29,10 @@ void output_queue::append_copy(std::span<const std::byte> bytes)
     std::byte* p = stage(bytes.size());
     std::memcpy(p, bytes.data(), bytes.size());
     total_ += bytes.size();
-    // Merge with the previous staged segment when the bytes are adjacent.
-    if (!segments_.empty()) {
+    // Merge with the previous staged segment when the bytes are adjacent in
+    // the same chunk (two chunks may sit back to back in memory, but are
+    // consumed and recycled separately).
+    if (!segments_.empty() && p != chunks_.back().bytes.get()) {
         segment& last = segments_.back();
         if (last.staged && last.data + last.size == p) {
             last.size += bytes.size();
