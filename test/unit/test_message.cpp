@@ -1,0 +1,241 @@
+#include "zmtp/message.hpp"
+
+#include "alloc_hook.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+#include <utility>
+
+using zmtp::frame;
+using zmtp::frame_builder;
+using zmtp::message;
+using zmtp::test::reset_alloc_stats;
+
+namespace {
+
+std::string text(std::size_t n, char base = 'a')
+{
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i)
+        s[i] = static_cast<char>(base + static_cast<char>(i % 26));
+    return s;
+}
+
+} // namespace
+
+TEST_CASE("empty frame")
+{
+    frame f;
+    CHECK(f.empty());
+    CHECK(f.size() == 0);
+    CHECK(f.view().empty());
+    CHECK_FALSE(f.shares_storage());
+    CHECK(f == frame(""));
+}
+
+TEST_CASE("frames up to inline_capacity live inline and copy by value")
+{
+    for (std::size_t n : {std::size_t{1}, std::size_t{5}, frame::inline_capacity}) {
+        CAPTURE(n);
+        const std::string body = text(n);
+        reset_alloc_stats();
+        const frame f(body);
+        CHECK(zmtp::test::current_alloc_stats().count == 0);
+        CHECK_FALSE(f.shares_storage());
+        frame copy = f;
+        CHECK_FALSE(copy.shares_storage());
+        CHECK(copy.data() != f.data());
+        CHECK(copy == f);
+        CHECK(copy.view() == body);
+    }
+}
+
+TEST_CASE("frames above inline_capacity share storage on copy")
+{
+    const std::string body = text(frame::inline_capacity + 1);
+    const frame f(body);
+    CHECK(f.shares_storage());
+    CHECK(f.view() == body);
+
+    reset_alloc_stats();
+    frame copy = f;
+    frame assigned;
+    assigned = f;
+    CHECK(zmtp::test::current_alloc_stats().count == 0);
+    CHECK(copy.shares_storage());
+    CHECK(copy.data() == f.data());
+    CHECK(assigned.data() == f.data());
+    CHECK(copy == f);
+
+    // The source going away leaves the copies intact.
+    {
+        frame temp(body);
+        frame keep = temp;
+        temp = frame("x");
+        CHECK(keep.view() == body);
+    }
+}
+
+TEST_CASE("moves transfer the bytes and leave the source empty")
+{
+    SUBCASE("inline")
+    {
+        frame a("hello");
+        frame b(std::move(a));
+        CHECK(b.view() == "hello");
+        CHECK(a.empty()); // NOLINT(bugprone-use-after-move): the moved-from state is specified
+        frame c;
+        c = std::move(b);
+        CHECK(c.view() == "hello");
+        CHECK(b.empty()); // NOLINT(bugprone-use-after-move)
+    }
+    SUBCASE("shared")
+    {
+        const std::string body = text(1000);
+        frame a(body);
+        const std::byte* p = a.data();
+        frame b(std::move(a));
+        CHECK(b.data() == p);
+        CHECK(a.empty()); // NOLINT(bugprone-use-after-move)
+        CHECK_FALSE(a.shares_storage());
+        frame c("short");
+        c = std::move(b);
+        CHECK(c.data() == p);
+        CHECK(c.view() == body);
+    }
+    SUBCASE("self assignment")
+    {
+        frame a(text(100));
+        const frame& same = a;
+        a = same;
+        CHECK(a.view() == text(100));
+    }
+}
+
+TEST_CASE("frame equality compares bytes, not storage")
+{
+    CHECK(frame("abc") == frame("abc"));
+    CHECK_FALSE(frame("abc") == frame("abd"));
+    CHECK_FALSE(frame("abc") == frame("ab"));
+    const std::string big = text(500);
+    CHECK(frame(big) == frame(big));
+    std::string other = big;
+    other[499] = '!';
+    CHECK_FALSE(frame(big) == frame(other));
+    CHECK(frame(std::string_view("a\0b", 3)).size() == 3);
+}
+
+TEST_CASE("frame_builder does not allocate the announced size up front")
+{
+    constexpr std::size_t one_gib = std::size_t{1} << 30;
+    constexpr std::size_t initial = 64 * 1024;
+    reset_alloc_stats();
+    frame_builder b(one_gib, initial);
+    const auto stats = zmtp::test::current_alloc_stats();
+    CHECK(stats.largest <= initial + 64);
+    CHECK(b.size() == one_gib);
+    CHECK(b.filled() == 0);
+    CHECK(b.remaining() == one_gib);
+    CHECK(b.writable().size() == initial);
+
+    // Writing grows storage with the bytes written, not to the final size.
+    const std::string chunk = text(initial);
+    b.append(zmtp::frame(chunk).bytes());
+    b.append(zmtp::frame(chunk).bytes());
+    CHECK(b.filled() == 2 * initial);
+    CHECK(zmtp::test::current_alloc_stats().largest <= 4 * initial + 64);
+    CHECK(b.writable().size() <= 2 * initial);
+}
+
+TEST_CASE("frame_builder fills a frame through writable/commit")
+{
+    const std::string body = text(10'000);
+    frame_builder b(body.size(), 100);
+    std::size_t at = 0;
+    while (b.remaining() != 0) {
+        b.reserve_more(std::min<std::size_t>(b.remaining(), 1500));
+        auto w = b.writable();
+        REQUIRE(!w.empty());
+        CHECK(w.size() <= b.remaining());
+        const std::size_t n = std::min<std::size_t>(w.size(), 777);
+        std::memcpy(w.data(), body.data() + at, n);
+        b.commit(n);
+        at += n;
+    }
+    frame f = std::move(b).finish();
+    CHECK(f.size() == body.size());
+    CHECK(f.view() == body);
+    CHECK(f.shares_storage());
+}
+
+TEST_CASE("frame_builder for a small frame stays inline")
+{
+    reset_alloc_stats();
+    frame_builder b(10, 4096);
+    b.append(zmtp::frame("01234").bytes());
+    b.append(zmtp::frame("56789").bytes());
+    CHECK(b.remaining() == 0);
+    frame f = std::move(b).finish();
+    CHECK(zmtp::test::current_alloc_stats().count == 0);
+    CHECK(f.view() == "0123456789");
+    CHECK_FALSE(f.shares_storage());
+}
+
+TEST_CASE("frame_builder append never writes past the final size")
+{
+    frame_builder b(40, 8);
+    b.append(zmtp::frame(text(30)).bytes());
+    b.append(zmtp::frame(text(30)).bytes()); // only 10 of these fit
+    CHECK(b.filled() == 40);
+    CHECK(b.remaining() == 0);
+    CHECK(b.writable().empty());
+    frame f = std::move(b).finish();
+    CHECK(f.view() == text(30) + text(10));
+}
+
+TEST_CASE("frame_builder moves")
+{
+    frame_builder a(100, 50);
+    a.append(zmtp::frame(text(60)).bytes());
+    frame_builder b(std::move(a));
+    CHECK(b.filled() == 60);
+    b.append(zmtp::frame(text(40)).bytes());
+    frame_builder c(5, 5);
+    c = std::move(b);
+    CHECK(c.remaining() == 0);
+    CHECK(std::move(c).finish().view() == text(60) + text(40));
+
+    frame_builder small(6, 6);
+    small.append(zmtp::frame("abc").bytes());
+    frame_builder small2(std::move(small));
+    small2.append(zmtp::frame("def").bytes());
+    CHECK(std::move(small2).finish().view() == "abcdef");
+}
+
+TEST_CASE("messages")
+{
+    message m{"one", "", frame(text(100))};
+    CHECK(m.size() == 3);
+    CHECK(m.byte_size() == 103);
+    CHECK(m[1].empty());
+    CHECK(m.front().view() == "one");
+    CHECK(m.back().size() == 100);
+
+    message copy = m;
+    CHECK(copy == m);
+    CHECK(copy[2].data() == m[2].data()); // large frame shared, not copied
+    copy.erase_front();
+    CHECK(copy.size() == 2);
+    CHECK_FALSE(copy == m);
+
+    message built;
+    built.push_back(frame("one"));
+    built.emplace_back("");
+    built.emplace_back(text(100));
+    CHECK(built == m);
+    built.clear();
+    CHECK(built.empty());
+    CHECK(built.byte_size() == 0);
+}

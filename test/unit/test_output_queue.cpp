@@ -1,0 +1,252 @@
+#include "zmtp/codec/output_queue.hpp"
+
+#include "alloc_hook.hpp"
+#include "helpers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using zmtp::frame;
+using zmtp::output_queue;
+using zmtp::test::as_span;
+using zmtp::test::pattern;
+
+namespace {
+
+std::string flatten(std::span<const std::span<const std::byte>> spans)
+{
+    std::string out;
+    for (auto s : spans)
+        out.append(reinterpret_cast<const char*>(s.data()), s.size());
+    return out;
+}
+
+std::string drain(output_queue& q)
+{
+    std::string out;
+    while (!q.empty()) {
+        auto spans = q.front_spans();
+        std::string part = flatten(spans);
+        out += part;
+        q.consume(part.size());
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("empty queue")
+{
+    output_queue q;
+    CHECK(q.empty());
+    CHECK(q.size() == 0);
+    CHECK(q.front_spans().empty());
+    q.append_copy({});
+    CHECK(q.empty());
+    q.consume(10); // harmless
+    CHECK(q.size() == 0);
+}
+
+TEST_CASE("small appends merge into one span")
+{
+    output_queue q;
+    q.append_copy(as_span("ab"));
+    q.append_copy(as_span("cd"));
+    q.append_frame(frame("ef"));
+    q.append_frame(frame(pattern(100)));
+    CHECK(q.size() == 6 + 100);
+    auto spans = q.front_spans();
+    REQUIRE(spans.size() == 1);
+    CHECK(flatten(spans) == "abcdef" + pattern(100));
+}
+
+TEST_CASE("large frames are referenced, not copied")
+{
+    output_queue q;
+    const frame big(pattern(output_queue::reference_threshold));
+    REQUIRE(big.shares_storage());
+    q.append_copy(as_span("hdr"));
+    q.append_frame(big);
+    q.append_copy(as_span("tail"));
+    auto spans = q.front_spans();
+    REQUIRE(spans.size() == 3);
+    CHECK(spans[1].data() == big.data());
+    CHECK(spans[1].size() == big.size());
+    CHECK(flatten(spans) == "hdr" + pattern(output_queue::reference_threshold) + "tail");
+
+    // A frame just under the threshold is copied.
+    output_queue small;
+    const frame under(pattern(output_queue::reference_threshold - 1));
+    small.append_frame(under);
+    REQUIRE(small.front_spans().size() == 1);
+    CHECK(small.front_spans()[0].data() != under.data());
+}
+
+TEST_CASE("the queue keeps a referenced frame alive")
+{
+    output_queue q;
+    const std::string body = pattern(10'000, 3);
+    {
+        frame f(body);
+        q.append_frame(f);
+    }
+    CHECK(drain(q) == body);
+}
+
+TEST_CASE("spans stay valid while more is appended")
+{
+    output_queue q;
+    q.append_copy(as_span("first-"));
+    q.append_frame(frame(pattern(5000, 1)));
+    q.append_copy(as_span("second"));
+    auto spans = q.front_spans();
+    // Copy the span descriptors: front_spans() may reuse its own storage.
+    std::vector<std::span<const std::byte>> taken(spans.begin(), spans.end());
+    const std::string before = flatten(taken);
+
+    // Enough appends to need new chunks, plus more references.
+    for (int i = 0; i < 200; ++i) {
+        q.append_copy(as_span(pattern(1000, static_cast<unsigned>(i))));
+        if (i % 50 == 0)
+            q.append_frame(frame(pattern(4096, 9)));
+    }
+    CHECK(flatten(taken) == before);
+    CHECK(before == "first-" + pattern(5000, 1) + "second");
+
+    // Consuming exactly what was taken leaves the rest intact.
+    q.consume(before.size());
+    std::string expected;
+    for (int i = 0; i < 200; ++i) {
+        expected += pattern(1000, static_cast<unsigned>(i));
+        if (i % 50 == 0)
+            expected += pattern(4096, 9);
+    }
+    CHECK(drain(q) == expected);
+}
+
+TEST_CASE("partial consume")
+{
+    output_queue q;
+    q.append_copy(as_span("0123456789"));
+    q.append_frame(frame(pattern(3000)));
+    q.append_copy(as_span("abc"));
+    const std::string all = "0123456789" + pattern(3000) + "abc";
+    CHECK(q.size() == all.size());
+
+    q.consume(4);
+    CHECK(q.size() == all.size() - 4);
+    CHECK(flatten(q.front_spans()) == all.substr(4));
+
+    q.consume(6 + 1000); // ends inside the referenced frame
+    auto spans = q.front_spans();
+    REQUIRE(spans.size() == 2);
+    CHECK(spans[0].size() == 2000);
+    CHECK(flatten(spans) == all.substr(1010));
+
+    q.consume(2001);
+    CHECK(flatten(q.front_spans()) == "bc");
+    q.consume(100); // more than queued: clamps
+    CHECK(q.empty());
+    CHECK(q.size() == 0);
+}
+
+TEST_CASE("at most max_spans spans per write")
+{
+    output_queue q;
+    std::string expected;
+    // Alternate copies and references so nothing merges.
+    const std::size_t pieces = output_queue::max_spans * 2 + 3;
+    for (std::size_t i = 0; i < pieces; ++i) {
+        const auto body = pattern(output_queue::reference_threshold, static_cast<unsigned>(i));
+        q.append_frame(frame(body));
+        q.append_copy(as_span("|"));
+        expected += body + "|";
+    }
+    auto spans = q.front_spans();
+    CHECK(spans.size() == output_queue::max_spans);
+    std::string got;
+    std::size_t rounds = 0;
+    while (!q.empty()) {
+        auto s = q.front_spans();
+        CHECK(s.size() <= output_queue::max_spans);
+        const std::string part = flatten(s);
+        got += part;
+        q.consume(part.size());
+        ++rounds;
+    }
+    CHECK(got == expected);
+    CHECK(rounds == (pieces * 2 + output_queue::max_spans - 1) / output_queue::max_spans);
+}
+
+TEST_CASE("chunks are reused once consumed")
+{
+    output_queue q;
+    q.append_copy(as_span("hello"));
+    const std::byte* first = q.front_spans()[0].data();
+    q.consume(5);
+    CHECK(q.empty());
+    q.append_copy(as_span("again"));
+    CHECK(q.front_spans()[0].data() == first);
+    q.consume(5);
+
+    // Fill several chunks (one piece per chunk), drain, and check that the
+    // next two chunks come from the rewound chunk and the spare rather than
+    // from new allocations.
+    const std::string piece = pattern(output_queue::chunk_capacity / 2 + 1);
+    for (int i = 0; i < 4; ++i)
+        q.append_copy(as_span(piece));
+    CHECK(drain(q) == piece + piece + piece + piece);
+    zmtp::test::reset_alloc_stats();
+    q.append_copy(as_span(piece));
+    q.append_copy(as_span(piece));
+    CHECK(zmtp::test::current_alloc_stats().largest < output_queue::chunk_capacity);
+    CHECK(drain(q) == piece + piece);
+}
+
+TEST_CASE("adjacent chunks never merge into one span")
+{
+    // Two chunks placed back to back in memory: the bytes at the end of the
+    // first and the start of the second look contiguous, but belong to two
+    // chunks that are consumed and recycled separately.
+    output_queue q;
+    zmtp::test::set_adjacent_allocations(output_queue::chunk_capacity);
+    const std::string fill = pattern(output_queue::chunk_capacity, 1);
+    q.append_copy(as_span(fill)); // fills the first chunk exactly
+    q.append_copy(as_span("next")); // opens the second chunk
+    zmtp::test::set_adjacent_allocations(0);
+    CHECK(q.front_spans().size() == 2);
+    CHECK(drain(q) == fill + "next");
+
+    // Both chunks were fully consumed and must be recycled: a long run of
+    // small writes needs no new chunk.
+    zmtp::test::reset_alloc_stats();
+    for (int i = 0; i < 500; ++i) {
+        q.append_copy(as_span(pattern(1000, static_cast<unsigned>(i))));
+        CHECK(drain(q) == pattern(1000, static_cast<unsigned>(i)));
+    }
+    CHECK(zmtp::test::current_alloc_stats().largest < output_queue::chunk_capacity);
+}
+
+TEST_CASE("a copy larger than a chunk gets a chunk of its own")
+{
+    output_queue q;
+    q.append_copy(as_span("x"));
+    const std::string big = pattern(output_queue::chunk_capacity + 10);
+    q.append_copy(as_span(big));
+    q.append_copy(as_span("y"));
+    CHECK(drain(q) == "x" + big + "y");
+}
+
+TEST_CASE("clear drops everything")
+{
+    output_queue q;
+    q.append_copy(as_span("abc"));
+    q.append_frame(frame(pattern(4000)));
+    q.clear();
+    CHECK(q.empty());
+    CHECK(q.size() == 0);
+    CHECK(q.front_spans().empty());
+    q.append_copy(as_span("z"));
+    CHECK(drain(q) == "z");
+}
