@@ -149,8 +149,10 @@ namespace detail {
 
 inline void throw_if(boost::system::error_code ec, const std::string& what)
 {
+    // A fresh code without Asio's source location keeps what() to one line.
     if (ec)
-        throw boost::system::system_error(ec, what);
+        throw boost::system::system_error(
+            boost::system::error_code(ec.value(), ec.category()), what);
 }
 
 inline net::local::stream_protocol::endpoint ipc_address(const endpoint& ep)

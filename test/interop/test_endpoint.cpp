@@ -1,0 +1,94 @@
+// Endpoint strings: what parses, what does not, and what bind reports.
+#include "zmtp/asio/endpoint.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <string>
+
+using zmtp::asio::endpoint;
+using zmtp::asio::endpoint_error;
+using zmtp::asio::parse_endpoint;
+namespace net = boost::asio;
+
+TEST_CASE("tcp endpoints")
+{
+    auto e = parse_endpoint("tcp://127.0.0.1:5555");
+    CHECK(e.kind == endpoint::transport::tcp);
+    CHECK(e.host == "127.0.0.1");
+    CHECK(e.port == 5555);
+    CHECK(e.to_string() == "tcp://127.0.0.1:5555");
+
+    e = parse_endpoint("tcp://*:*");
+    CHECK(e.any_host());
+    CHECK(e.any_port());
+    CHECK(parse_endpoint("tcp://*:0").any_port());
+
+    e = parse_endpoint("tcp://[::1]:80");
+    CHECK(e.host == "::1");
+    CHECK(e.to_string() == "tcp://[::1]:80");
+    CHECK(parse_endpoint("tcp://localhost:1").host == "localhost");
+}
+
+TEST_CASE("ipc endpoints")
+{
+    const auto e = parse_endpoint("ipc:///tmp/a.sock");
+    CHECK(e.kind == endpoint::transport::ipc);
+    CHECK(e.path == "/tmp/a.sock");
+    CHECK(e.to_string() == "ipc:///tmp/a.sock");
+    CHECK(parse_endpoint("ipc://@abstract").path == "@abstract");
+}
+
+TEST_CASE("malformed endpoints say what is wrong")
+{
+    for (const char* bad :
+         {"", "tcp://", "tcp://host", "tcp://host:", "tcp://:5", "tcp://h:65536", "tcp://h:x",
+          "tcp://h:-1", "tcp://::1:5", "tcp://[::1:5", "tcp://[::1]5", "tcp://[nope]:5",
+          "ipc://", "udp://h:5", "5555", "tcp://a b:5"}) {
+        CAPTURE(bad);
+        try {
+            parse_endpoint(bad);
+            FAIL("parsed");
+        } catch (const endpoint_error& e) {
+            const std::string what = e.what();
+            CHECK(what.find("malformed endpoint") == 0);
+            CHECK(what.find('\n') == std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("bind reports the real port and path")
+{
+    net::io_context io;
+    net::ip::tcp::acceptor a(io);
+    zmtp::asio::bind(a, parse_endpoint("tcp://127.0.0.1:0"));
+    const std::string bound = zmtp::asio::bound_endpoint(a);
+    CHECK(bound.starts_with("tcp://127.0.0.1:"));
+    CHECK(bound != "tcp://127.0.0.1:0");
+
+    const std::string path = "/tmp/zmtp-endpoint-test-" + std::to_string(::getpid()) + ".sock";
+    {
+        net::local::stream_protocol::acceptor l(io);
+        zmtp::asio::bind(l, parse_endpoint("ipc://" + path));
+        CHECK(zmtp::asio::bound_endpoint(l) == "ipc://" + path);
+    }
+    // A stale socket file is replaced, as libzmq does.
+    net::local::stream_protocol::acceptor again(io);
+    zmtp::asio::bind(again, parse_endpoint("ipc://" + path));
+    again.close();
+    ::unlink(path.c_str());
+}
+
+TEST_CASE("reconnect interval grows to its maximum")
+{
+    using std::chrono::milliseconds;
+    zmtp::asio::reconnect_options r;
+    CHECK(r.next(milliseconds{0}) == milliseconds{100});
+    CHECK(r.next(milliseconds{100}) == milliseconds{100});
+    r.interval_max = milliseconds{350};
+    CHECK(r.next(milliseconds{0}) == milliseconds{100});
+    CHECK(r.next(milliseconds{100}) == milliseconds{200});
+    CHECK(r.next(milliseconds{200}) == milliseconds{350});
+    CHECK(r.next(milliseconds{350}) == milliseconds{350});
+}
