@@ -48,6 +48,10 @@ struct settings {
     asio::reconnect_options reconnect;
     codec_options codec;
 
+    // Messages in flight to the peer, and lines read ahead of them (hwm 0:
+    // no limit, as in libzmq).
+    std::size_t window() const noexcept { return hwm == 0 ? std::size_t{1} << 40 : hwm; }
+
     bool sends() const noexcept { return type != socket_type::pull; }
     bool receives() const noexcept { return type != socket_type::push; }
 };
@@ -55,7 +59,9 @@ struct settings {
 // Ends the process: flushes stdout and leaves with `code`. Provided by main.
 [[noreturn]] void finish(int code);
 
-void note(const std::string& line); // one line on stderr, prefixed "zmtp-cat: "
+void note(const std::string& line);
+// A socket file finish() removes. Provided by main.
+void remove_at_exit(const std::string& path); // one line on stderr, prefixed "zmtp-cat: "
 
 template <class Protocol>
 class cat_socket {
@@ -66,7 +72,7 @@ class cat_socket {
 public:
     cat_socket(net::io_context& io, settings cfg, asio::endpoint ep, bool bind)
         : io_(io), cfg_(std::move(cfg)), ep_(std::move(ep)), bind_(bind), timer_(io),
-          closing_timer_(io), stdin_(io.get_executor(), 2 * std::max<std::size_t>(cfg_.hwm, 1))
+          closing_timer_(io), stdin_(io.get_executor(), cfg_.window())
     {
     }
 
@@ -77,6 +83,8 @@ public:
         if (bind_) {
             acceptor_.emplace(io_);
             asio::bind(*acceptor_, ep_);
+            if (ep_.kind == asio::endpoint::transport::ipc && !ep_.path.starts_with("@"))
+                remove_at_exit(ep_.path); // libzmq removes its socket file too
             std::fprintf(stderr, "bound %s\n", asio::bound_endpoint(*acceptor_).c_str());
             std::fflush(stderr);
             accept();
@@ -228,8 +236,9 @@ private:
         if (last) {
             if (!cfg_.sends())
                 finish(0);
-            // A pair stops reading stdin here and delivers what it has.
-            on_stdin_eof();
+            // A pair stops taking stdin here and delivers what it has.
+            stdin_done_ = true;
+            check_done();
         }
     }
 
@@ -256,13 +265,6 @@ private:
         if (stdin_done_)
             return;
         stdin_done_ = true;
-        if (cfg_.linger) {
-            closing_timer_.expires_after(*cfg_.linger);
-            closing_timer_.async_wait([](error_code ec) {
-                if (!ec)
-                    finish(0);
-            });
-        }
         check_done();
     }
 
@@ -270,7 +272,7 @@ private:
     {
         if (!conn_ || closing_)
             return;
-        while (!pending_.empty() && inflight_.size() < std::max<std::size_t>(cfg_.hwm, 1)) {
+        while (!pending_.empty() && inflight_.size() < cfg_.window()) {
             inflight_.push_back(std::move(pending_.front()));
             pending_.pop_front();
             conn_->async_write(inflight_.back(), [this, g = gen_](error_code ec) {
@@ -289,8 +291,20 @@ private:
     {
         if (!cfg_.sends() || cfg_.echo || closing_ || !stdin_done_)
             return;
-        if (!pending_.empty() || !inflight_.empty())
+        if (cfg_.receives() && cfg_.count && received_ < *cfg_.count)
+            return; // --count decides when a pair is done
+        if (!pending_.empty() || !inflight_.empty()) {
+            // Time to exit but for delivery: --linger bounds that.
+            if (cfg_.linger && !lingering_) {
+                lingering_ = true;
+                closing_timer_.expires_after(*cfg_.linger);
+                closing_timer_.async_wait([](error_code ec) {
+                    if (!ec)
+                        finish(0);
+                });
+            }
             return;
+        }
         if (!conn_)
             finish(0);
         closing_ = true;
@@ -326,6 +340,7 @@ private:
     std::uint64_t line_number_ = 0;
     bool stdin_done_ = false;
     bool closing_ = false;
+    bool lingering_ = false;
 };
 
 } // namespace zmtp::cat

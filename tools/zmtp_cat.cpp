@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -16,8 +18,19 @@
 
 namespace zmtp::cat {
 
+namespace {
+std::vector<std::string> files_to_remove;
+}
+
+void remove_at_exit(const std::string& path)
+{
+    files_to_remove.push_back(path);
+}
+
 void finish(int code)
 {
+    for (const std::string& f : files_to_remove)
+        ::unlink(f.c_str());
     std::fflush(stdout);
     std::fflush(stderr);
     // The stdin thread may be blocked in read(2); leave without unwinding.

@@ -214,6 +214,28 @@ def exchange(pattern, transport, cat_binds, fmt):
             cat.kill()
 
 
+def pair_count_outlives_stdin():
+    """pair -n 1 whose stdin ends at once: it still waits for its message."""
+    z = zsocket(zmq.PAIR)
+    cat = Cat("pair", "--bind", cat_any("ipc"), "-n", "1")
+    try:
+        ep = cat.bound()
+        cat.write(b"x\n")
+        cat.close_stdin()
+        z.connect(ep)
+        assert z.recv_multipart() == [b"x"]
+        time.sleep(0.3)
+        assert cat.proc.poll() is None, "exited before its --count"
+        z.send(b"y")
+        assert cat.stdout_line() == b"y\n"
+        assert cat.wait() == 0, cat.stderr_text()
+        # like libzmq, it removes its socket file
+        assert not os.path.exists(ep[len("ipc://"):]), ep
+    finally:
+        z.close()
+        cat.kill()
+
+
 def many_messages_in_order():
     """2000 messages through a small --hwm: back-pressure keeps the order."""
     z = zsocket(zmq.PULL)
@@ -361,6 +383,7 @@ def main():
     cases += [
         ("2000 messages in order through --hwm 10", many_messages_in_order),
         ("stdin EOF before the peer connects", eof_before_peer),
+        ("pair --count outlives stdin EOF", pair_count_outlives_stdin),
         ("heartbeats keep an idle link up", heartbeats_keep_idle_link),
         ("--timeout exits 3", timeout_exits_3),
         ("incompatible peer: one line per handshake, retried", incompatible_peer_reported_and_retried),
