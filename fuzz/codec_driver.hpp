@@ -79,7 +79,7 @@ inline zmtp::codec_limits small_limits()
 
 //   bits 0-3  socket type pair (mod 10)
 //   bits 4-5  heartbeat: none / 1 s / 1 s with TTL 3 s, timeout 2 s / 100 ms with TTL 70 s
-//   bit  6    a routing id of our own
+//   bit  6    a routing id and an application property of our own
 //   bit  7    prefix greeting announces ZMTP 3.0 instead of 3.1
 inline setup make_setup(std::uint8_t b, limits_kind limits)
 {
@@ -96,8 +96,10 @@ inline setup make_setup(std::uint8_t b, limits_kind limits)
     case 2: s.options.heartbeat = {1000ms, 3000ms, 2000ms}; break;
     case 3: s.options.heartbeat = {100ms, 70000ms, 0ms}; break;
     }
-    if (b & 0x40)
+    if (b & 0x40) {
         s.options.routing_id = "fuzz-id";
+        s.options.properties.add("X-Fuzz", "1");
+    }
     s.prefix_minor = (b & 0x80) ? 0 : 1;
     return s;
 }
