@@ -7,6 +7,7 @@
 #include "vectors.hpp"
 
 #include <map>
+#include <set>
 #include <string>
 
 using namespace zmtp::test;
@@ -45,8 +46,12 @@ TEST_CASE("spec vectors")
             FAIL_CHECK(file.path.string() << ": unknown kind \"" << file.kind << "\"");
             continue;
         }
+        std::set<std::string> names;
         for (const json& v : file.vectors) {
             INFO(file.path.filename().string() << ": " << vector_name(v));
+            // Every vector says where its expectation comes from, under a name of its own.
+            CHECK_MESSAGE(!v.value("source", std::string()).empty(), "vector without a source");
+            CHECK_MESSAGE(names.insert(vector_name(v)).second, "duplicate vector name");
             try {
                 it->second(v);
             } catch (const std::exception& e) {
