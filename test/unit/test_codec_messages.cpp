@@ -278,3 +278,59 @@ TEST_CASE("a frame header split across feeds")
         CHECK((*test::as<message>(r.events[0]))[0].size() == 70000);
     }
 }
+
+TEST_CASE("libzmq REP's transcript, split at every offset, into our REQ")
+{
+    // captures/null-req-rep.json, s2c: greeting, READY, reply ['', 'World'].
+    const auto transcript =
+        hex("ff00000000000000017f03014e554c4c" + std::string(96, '0') +
+            "04190552454144590b536f636b65742d5479706500000003524550"
+            "0100" "0005576f726c64");
+    for (std::size_t split = 0; split <= transcript.size(); ++split) {
+        CAPTURE(split);
+        test::fake_clock clock;
+        codec c(options_for(socket_type::req), clock.now());
+        std::vector<event> events;
+        const std::span<const std::byte> all(transcript);
+        CHECK(test::feed_all(c, all.first(split), clock.now(), events) == split);
+        CHECK(test::feed_all(c, all.subspan(split), clock.now(), events) == all.size() - split);
+        REQUIRE(events.size() == 2);
+        CHECK(test::as<events::handshake_complete>(events[0]));
+        const auto* m = test::as<message>(events[1]);
+        REQUIRE(m);
+        CHECK(*m == message{"", "World"});
+    }
+}
+
+TEST_CASE("body_target for small frames and within a multipart message")
+{
+    codec_pair p(options_for(socket_type::pair), options_for(socket_type::pair));
+    handshake(p);
+    const message sent{frame(pattern(10)), frame(pattern(5000, 1)), frame(pattern(33, 2))};
+    REQUIRE_FALSE(p.a.send(sent));
+    const auto bytes = test::drain_output(p.a);
+    auto& c = p.b;
+    const auto now = p.clock.now();
+    std::size_t at = 0;
+    // Headers (and nothing more) through feed(), bodies through body_target().
+    for (const auto& f : sent) {
+        const std::size_t header = f.size() <= 255 ? 2 : 9;
+        CHECK(c.feed(std::span(bytes).subspan(at, header), now) == header);
+        at += header;
+        std::size_t left = f.size();
+        while (left != 0) {
+            auto target = c.body_target();
+            REQUIRE(target.size() >= 1);
+            const std::size_t n = std::min<std::size_t>({target.size(), left, 1000});
+            std::memcpy(target.data(), bytes.data() + at, n);
+            c.commit_body(n, now);
+            at += n;
+            left -= n;
+        }
+        CHECK(c.has_event() == (&f == &sent.back()));
+    }
+    CHECK(at == bytes.size());
+    auto e = c.next_event();
+    REQUIRE(e);
+    CHECK(*test::as<message>(*e) == sent);
+}
