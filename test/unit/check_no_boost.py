@@ -3,7 +3,7 @@
 
 usage: check_no_boost.py INCLUDE_DIR -- CXX [CXX ARGS...]
 
-The core (include/zmtp/{wire,codec,security}, error.hpp, message.hpp,
+The core (include/zmtp/{wire,codec,security,pattern}, error.hpp, message.hpp,
 socket_type.hpp) must build with the standard library alone. Boost lives in
 /usr/include, so it cannot be taken off the include path; instead each
 header's full dependency list (the compiler's -M output) is searched for
@@ -36,7 +36,7 @@ def main(argv):
     zmtp = include_dir / "zmtp"
 
     headers = [zmtp / "error.hpp", zmtp / "message.hpp", zmtp / "socket_type.hpp"]
-    for layer in ("wire", "codec", "security"):
+    for layer in ("wire", "codec", "security", "pattern"):
         headers += sorted((zmtp / layer).rglob("*.hpp"))
     missing = [h for h in headers if not h.is_file()]
     if missing:
