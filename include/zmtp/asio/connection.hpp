@@ -168,6 +168,10 @@ private:
                     return;
                 }
                 s->reading = true;
+                // Sends what the codec queued before any input (our greeting)
+                // and arms the handshake deadline: a peer that waits for our
+                // greeting, or never sends a byte, must not stall us.
+                s->after_codec();
                 break;
             case step::read_buffer:
                 s->read_end += n;

@@ -175,6 +175,32 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
         writing = false;
         protocol.consume_output(n);
         written += n;
+        if (ec == net::error::connection_reset && !closed && !protocol.is_failed()) {
+            // Reset: nothing more will arrive either.
+            protocol.fail(make_error_code(error::connection_closed),
+                          protocol.is_ready()
+                              ? "peer closed the connection"
+                              : "peer closed the connection during the handshake");
+            close_now();
+            return;
+        }
+        if (ec == net::error::broken_pipe) {
+            if (closed)
+                return;
+            // The peer hung up. What it sent before may still be unread, so
+            // the stream stays open and the read side reports the end once
+            // it has read everything; only the writes fail now.
+            const std::size_t dropped = protocol.pending_output_size();
+            protocol.consume_output(dropped);
+            written += dropped;
+            const error_code gone = make_error_code(error::connection_closed);
+            while (!waiters.empty()) {
+                write_handler h = std::move(waiters.front().handler);
+                waiters.pop_front();
+                complete(std::move(h), gone);
+            }
+            return;
+        }
         if (ec) {
             if (!io_error && !closed)
                 io_error = ec;
