@@ -236,6 +236,37 @@ def pair_count_outlives_stdin():
         cat.kill()
 
 
+def cat_to_cat(transport):
+    """zmtp-cat push to zmtp-cat pull: neither side waits for the other to
+    speak first (both send their greeting at once)."""
+    pull = Cat("pull", "--bind", cat_any(transport), "-n", "2")
+    push = Cat("push", "--connect", pull.bound())
+    try:
+        push.write(b"one\ntwo\tparts\n")
+        push.close_stdin()
+        assert pull.stdout_line() == b"one\n"
+        assert pull.stdout_line() == b"two\tparts\n"
+        assert pull.wait() == 0, pull.stderr_text()
+        assert push.wait() == 0, push.stderr_text()
+    finally:
+        pull.kill()
+        push.kill()
+
+
+def silent_peer_times_out():
+    """A TCP peer that never sends a byte fails the handshake at its deadline."""
+    import socket
+    cat = Cat("pull", "--bind", "tcp://127.0.0.1:0", "--handshake-timeout", "200")
+    try:
+        host, port = cat.bound()[len("tcp://"):].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=WAIT) as raw:
+            line = cat.stderr_line()
+            assert line is not None and b"handshake" in line and b"200 ms" in line, line
+            assert raw.recv(10)[:1] == b"\xff"  # our greeting went out at once
+    finally:
+        cat.kill()
+
+
 def many_messages_in_order():
     """2000 messages through a small --hwm: back-pressure keeps the order."""
     z = zsocket(zmq.PULL)
@@ -384,6 +415,9 @@ def main():
         ("2000 messages in order through --hwm 10", many_messages_in_order),
         ("stdin EOF before the peer connects", eof_before_peer),
         ("pair --count outlives stdin EOF", pair_count_outlives_stdin),
+        ("zmtp-cat to zmtp-cat over tcp", lambda: cat_to_cat("tcp")),
+        ("zmtp-cat to zmtp-cat over ipc", lambda: cat_to_cat("ipc")),
+        ("a silent peer fails the handshake deadline", silent_peer_times_out),
         ("heartbeats keep an idle link up", heartbeats_keep_idle_link),
         ("--timeout exits 3", timeout_exits_3),
         ("incompatible peer: one line per handshake, retried", incompatible_peer_reported_and_retried),
