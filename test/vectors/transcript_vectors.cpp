@@ -135,7 +135,9 @@ recorded_event expected_event(const json& e)
 {
     if (!e.is_object() || e.size() != 1)
         throw vector_error("an event is an object with one key: " + e.dump());
-    const auto& [kind, body] = *e.items().begin();
+    const auto first = e.begin();
+    const std::string kind = first.key();
+    const json& body = first.value();
     recorded_event r;
     r.kind = kind;
     if (kind == "handshake_complete") {
