@@ -28,7 +28,9 @@ struct pair_fixture {
     explicit pair_fixture(test_stream_options o = {}, codec_options oa = options_for(),
                           codec_options ob = options_for())
     {
-        auto [sa, sb] = make_test_stream_pair(io, o);
+        auto sa_sb = make_test_stream_pair(io, o);
+        auto& sa = sa_sb.first;
+        auto& sb = sa_sb.second;
         a.emplace(std::move(oa), std::move(sa));
         b.emplace(std::move(ob), std::move(sb));
     }

@@ -57,7 +57,9 @@ TEST_CASE("test stream: bytes arrive in order, cut at most at max_read")
     net::io_context io;
     test_stream_options o;
     o.max_read = 3;
-    auto [a, b] = make_test_stream_pair(io, o);
+    auto a_b = make_test_stream_pair(io, o);
+    auto& a = a_b.first;
+    auto& b = a_b.second;
     std::optional<error_code> wrote;
     net::async_write(a, net::buffer(std::string_view("abcdefghij")),
                      [&](error_code ec, std::size_t) { wrote = ec; });
@@ -91,7 +93,9 @@ TEST_CASE("test stream: bytes arrive in order, cut at most at max_read")
 TEST_CASE("test stream: the peer reads buffered bytes, then eof; writes to it fail")
 {
     net::io_context io;
-    auto [a, b] = make_test_stream_pair(io);
+    auto a_b = make_test_stream_pair(io);
+    auto& a = a_b.first;
+    auto& b = a_b.second;
     std::optional<error_code> wrote;
     net::async_write(a, net::buffer(std::string_view("tail")),
                      [&](error_code ec, std::size_t) { wrote = ec; });
@@ -118,7 +122,8 @@ TEST_CASE("test stream: the peer reads buffered bytes, then eof; writes to it fa
 TEST_CASE("test stream: closing an end aborts its pending read")
 {
     net::io_context io;
-    auto [a, b] = make_test_stream_pair(io);
+    auto a_b = make_test_stream_pair(io);
+    auto& a = a_b.first;
     std::vector<char> buf(4);
     std::optional<error_code> read;
     a.async_read_some(net::buffer(buf), [&](error_code ec, std::size_t) { read = ec; });
@@ -132,7 +137,9 @@ TEST_CASE("test stream: closing an end aborts its pending read")
 TEST_CASE("test stream: fail_after fails exactly the n-th operation")
 {
     net::io_context io;
-    auto [a, b] = make_test_stream_pair(io);
+    auto a_b = make_test_stream_pair(io);
+    auto& a = a_b.first;
+    auto& b = a_b.second;
     a.fail_after(2);
     std::vector<error_code> results;
     for (int i = 0; i < 3; ++i)
@@ -199,7 +206,9 @@ TEST_CASE("an injected stream failure at any operation fails cleanly and stays f
         o.max_read = 40;
         o.max_write = 40;
         net::io_context io;
-        auto [sa, sb] = make_test_stream_pair(io, o);
+        auto sa_sb = make_test_stream_pair(io, o);
+        auto& sa = sa_sb.first;
+        auto& sb = sa_sb.second;
         conn a(options_for(), std::move(sa));
         conn b(options_for(), std::move(sb));
         a.next_layer().fail_after(n);
@@ -252,7 +261,9 @@ TEST_CASE("an injected stream failure at any operation fails cleanly and stays f
 TEST_CASE("a reset stream reads as connection_closed")
 {
     net::io_context io;
-    auto [sa, sb] = make_test_stream_pair(io);
+    auto sa_sb = make_test_stream_pair(io);
+    auto& sa = sa_sb.first;
+    auto& sb = sa_sb.second;
     conn a(options_for(), std::move(sa));
     conn b(options_for(), std::move(sb));
     a.next_layer().fail_after(1, net::error::connection_reset);
@@ -274,7 +285,9 @@ TEST_CASE("a peer that sends N messages and closes: all N are read, then connect
         o.max_read = 100;
         o.max_write = 100;
         net::io_context io;
-        auto [sa, sb] = make_test_stream_pair(io, o);
+        auto sa_sb = make_test_stream_pair(io, o);
+        auto& sa = sa_sb.first;
+        auto& sb = sa_sb.second;
         conn a(options_for(), std::move(sa));
         conn b(options_for(), std::move(sb));
         std::optional<error_code> hs;
@@ -299,7 +312,9 @@ TEST_CASE("a peer that sends N messages and closes: all N are read, then connect
         test_stream_options o;
         o.max_read = 33;
         net::io_context io;
-        auto [sa, raw_peer] = make_test_stream_pair(io, o);
+        auto sa_raw_peer = make_test_stream_pair(io, o);
+        auto& sa = sa_raw_peer.first;
+        auto& raw_peer = sa_raw_peer.second;
         conn a(options_for(), std::move(sa));
         std::vector<std::byte> all = raw::greeting();
         raw::append(all, raw::ready("PAIR"));
@@ -341,7 +356,9 @@ TEST_CASE("hostile bytes from the peer")
         expected = zmtp::error::unsupported_version;
     }
     net::io_context io;
-    auto [sa, raw_peer] = make_test_stream_pair(io);
+    auto sa_raw_peer = make_test_stream_pair(io);
+    auto& sa = sa_raw_peer.first;
+    auto& raw_peer = sa_raw_peer.second;
     conn a(options_for(), std::move(sa));
     net::async_write(raw_peer, net::buffer(hostile), [](error_code, std::size_t) {});
     std::optional<error_code> r;
@@ -375,7 +392,9 @@ TEST_CASE("hostile bytes from the peer")
 TEST_CASE("incompatible socket types fail on both sides")
 {
     net::io_context io;
-    auto [sa, sb] = make_test_stream_pair(io);
+    auto sa_sb = make_test_stream_pair(io);
+    auto& sa = sa_sb.first;
+    auto& sb = sa_sb.second;
     conn a(options_for(socket_type::push), std::move(sa));
     conn b(options_for(socket_type::push), std::move(sb));
     std::optional<error_code> ra, rb;
@@ -389,7 +408,9 @@ TEST_CASE("incompatible socket types fail on both sides")
 TEST_CASE("a peer that never speaks fails the handshake after handshake_timeout")
 {
     net::io_context io;
-    auto [sa, silent] = make_test_stream_pair(io);
+    auto sa_silent = make_test_stream_pair(io);
+    auto& sa = sa_silent.first;
+    auto& silent = sa_silent.second;
     codec_options o = options_for();
     o.handshake_timeout = 200ms;
     const auto t0 = std::chrono::steady_clock::now();
@@ -408,7 +429,9 @@ TEST_CASE("a peer that never speaks fails the handshake after handshake_timeout"
 TEST_CASE("destroying a connection completes its outstanding operations with an error")
 {
     net::io_context io;
-    auto [sa, sb] = make_test_stream_pair(io);
+    auto sa_sb = make_test_stream_pair(io);
+    auto& sa = sa_sb.first;
+    auto& sb = sa_sb.second;
     std::optional<conn> a(std::in_place, options_for(), std::move(sa));
     std::optional<conn> b(std::in_place, options_for(), std::move(sb));
     int calls = 0;

@@ -81,7 +81,9 @@ void handshake_by_hand(tcp::socket& raw)
 TEST_CASE("heartbeats keep an idle, responsive connection alive")
 {
     net::io_context io;
-    auto [sa, sb] = tcp_pair(io);
+    auto sa_sb = tcp_pair(io);
+    auto& sa = sa_sb.first;
+    auto& sb = sa_sb.second;
     tcp_conn a(heartbeating(50ms, 150ms), std::move(sa));
     tcp_conn b(heartbeating(50ms, 150ms), std::move(sb));
 
@@ -125,7 +127,9 @@ TEST_CASE("heartbeats keep an idle, responsive connection alive")
 TEST_CASE("a peer that stops answering is dropped with heartbeat_timeout")
 {
     net::io_context io;
-    auto [sa, raw] = tcp_pair(io);
+    auto sa_raw = tcp_pair(io);
+    auto& sa = sa_raw.first;
+    auto& raw = sa_raw.second;
     tcp_conn a(heartbeating(50ms, 150ms), std::move(sa));
     handshake_by_hand(raw); // then it freezes: never reads, never writes
 
@@ -155,7 +159,9 @@ TEST_CASE("a peer that stops answering is dropped with heartbeat_timeout")
 TEST_CASE("a peer that sent a PING with a TTL and went silent: ttl_expired")
 {
     net::io_context io;
-    auto [sa, raw] = tcp_pair(io);
+    auto sa_raw = tcp_pair(io);
+    auto& sa = sa_raw.first;
+    auto& raw = sa_raw.second;
     tcp_conn a(options_for(), std::move(sa)); // no heartbeats of our own
     std::vector<std::byte> hello = raw::greeting();
     raw::append(hello, raw::ready("PAIR"));
@@ -196,7 +202,8 @@ TEST_CASE("a peer that sent a PING with a TTL and went silent: ttl_expired")
 TEST_CASE("a TCP peer that never speaks fails the handshake after handshake_timeout")
 {
     net::io_context io;
-    auto [sa, silent] = tcp_pair(io);
+    auto sa_silent = tcp_pair(io); // .second stays open and never speaks
+    auto& sa = sa_silent.first;
     codec_options o = options_for();
     o.handshake_timeout = 200ms;
     const auto t0 = clock_type::now();

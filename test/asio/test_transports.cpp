@@ -172,7 +172,9 @@ tls_handshake(net::io_context& io, asio::connection<tls_stream>& server,
 TEST_CASE("message set over TCP, IPv4 loopback")
 {
     net::io_context io;
-    auto [server, client] = connected_pair<tcp>(io, tcp::endpoint(ip::address_v4::loopback(), 0));
+    auto server_client = connected_pair<tcp>(io, tcp::endpoint(ip::address_v4::loopback(), 0));
+    auto& server = server_client.first;
+    auto& client = server_client.second;
     CHECK(server.local_endpoint().port() != 0);
     asio::connection<tcp::socket> a(options_for(socket_type::dealer), std::move(client));
     asio::connection<tcp::socket> b(options_for(socket_type::router), std::move(server));
@@ -186,7 +188,9 @@ TEST_CASE("message set over TCP, IPv6 loopback")
         return;
     }
     net::io_context io;
-    auto [server, client] = connected_pair<tcp>(io, tcp::endpoint(ip::address_v6::loopback(), 0));
+    auto server_client = connected_pair<tcp>(io, tcp::endpoint(ip::address_v6::loopback(), 0));
+    auto& server = server_client.first;
+    auto& client = server_client.second;
     CHECK(server.local_endpoint().address().is_v6());
     asio::connection<tcp::socket> a(options_for(socket_type::req), std::move(client));
     asio::connection<tcp::socket> b(options_for(socket_type::rep), std::move(server));
@@ -199,7 +203,9 @@ TEST_CASE("message set over a Unix domain socket")
     net::io_context io;
     using local = net::local::stream_protocol;
     const auto path = (dir.path() / "zmtp.sock").string();
-    auto [server, client] = connected_pair<local>(io, local::endpoint(path));
+    auto server_client = connected_pair<local>(io, local::endpoint(path));
+    auto& server = server_client.first;
+    auto& client = server_client.second;
     asio::connection<local::socket> a(options_for(socket_type::push), std::move(client));
     asio::connection<local::socket> b(options_for(socket_type::pull), std::move(server));
     // PUSH -> PULL: one way only.
@@ -245,15 +251,19 @@ TEST_CASE("message set over TLS, the client verifying the server against a test 
     client_ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
 
     net::io_context io;
-    auto [server_sock, client_sock] =
+    auto server_sock_client_sock =
         connected_pair<tcp>(io, tcp::endpoint(ip::address_v4::loopback(), 0));
+    auto& server_sock = server_sock_client_sock.first;
+    auto& client_sock = server_sock_client_sock.second;
 
     SUBCASE("trusted certificate")
     {
         asio::connection<tls_stream> server(options_for(), std::move(server_sock), server_ctx);
         asio::connection<tls_stream> client(options_for(), std::move(client_sock), client_ctx);
         client.next_layer().set_verify_callback(ssl::host_name_verification("localhost"));
-        auto [rs, rc] = tls_handshake(io, server, client);
+        auto rs_rc = tls_handshake(io, server, client);
+        auto& rs = rs_rc.first;
+        auto& rc = rs_rc.second;
         REQUIRE(rs.has_value());
         REQUIRE(rc.has_value());
         REQUIRE_MESSAGE(!*rs, rs->message());
@@ -265,7 +275,8 @@ TEST_CASE("message set over TLS, the client verifying the server against a test 
         asio::connection<tls_stream> server(options_for(), std::move(server_sock), server_ctx);
         asio::connection<tls_stream> client(options_for(), std::move(client_sock), client_ctx);
         client.next_layer().set_verify_callback(ssl::host_name_verification("example.org"));
-        auto [rs, rc] = tls_handshake(io, server, client);
+        auto rs_rc = tls_handshake(io, server, client);
+        auto& rc = rs_rc.second;
         REQUIRE(rc.has_value());
         CHECK(*rc); // verification failed
     }
@@ -274,7 +285,9 @@ TEST_CASE("message set over TLS, the client verifying the server against a test 
 TEST_CASE("destroying a TCP connection with a read outstanding")
 {
     net::io_context io;
-    auto [server, client] = connected_pair<tcp>(io, tcp::endpoint(ip::address_v4::loopback(), 0));
+    auto server_client = connected_pair<tcp>(io, tcp::endpoint(ip::address_v4::loopback(), 0));
+    auto& server = server_client.first;
+    auto& client = server_client.second;
     auto a = std::make_unique<asio::connection<tcp::socket>>(options_for(), std::move(client));
     asio::connection<tcp::socket> b(options_for(), std::move(server));
     std::optional<error_code> ra, rb;

@@ -59,7 +59,9 @@ void check_metadata(const metadata& got, const json& expected)
 // "lookup": {"name": "text value" | {"hex": ...} | null}
 void check_lookups(const metadata& m, const json& lookups)
 {
-    for (const auto& [name, want] : lookups.items()) {
+    for (const auto& item : lookups.items()) {
+        const std::string name = item.key();
+        const json& want = item.value();
         const auto got = m.find(name);
         if (want.is_null()) {
             CHECK_MESSAGE(!got, "find(\"" << name << "\") should find nothing");
