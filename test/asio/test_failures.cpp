@@ -426,6 +426,24 @@ TEST_CASE("a peer that never speaks fails the handshake after handshake_timeout"
     CHECK(silent.buffered() == 64); // our greeting, nothing else
 }
 
+TEST_CASE("a write before any read sends the greeting and fails at the handshake deadline")
+{
+    // With no read outstanding the peer's greeting is never processed, so
+    // the held message cannot go out; the write must not wait forever.
+    net::io_context io;
+    auto sa_silent = make_test_stream_pair(io);
+    auto& sa = sa_silent.first;
+    auto& silent = sa_silent.second;
+    codec_options o = options_for();
+    o.handshake_timeout = 200ms;
+    conn a(o, std::move(sa));
+    std::optional<error_code> r;
+    a.async_write(message{frame("held")}, [&](error_code ec) { r = ec; });
+    REQUIRE(run_until(io, [&] { return r.has_value(); }, 2000ms));
+    CHECK(*r == zmtp::error::handshake_timeout);
+    CHECK(silent.buffered() >= 64); // our greeting left at once
+}
+
 TEST_CASE("destroying a connection completes its outstanding operations with an error")
 {
     net::io_context io;

@@ -104,6 +104,7 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
         }
         if (!protocol.is_ready()) {
             before_ready.push_back({std::move(m), std::move(h)});
+            after_codec(); // our greeting goes out and the handshake deadline runs
             return;
         }
         if (auto ec = protocol.send(m)) {
