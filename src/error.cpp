@@ -20,6 +20,12 @@ condition condition_of(error e) noexcept
         return condition::peer_closed;
     case error::authentication_failed:
         return condition::security_failure;
+    case error::would_block:
+    case error::host_unreachable:
+        return condition::unavailable;
+    case error::operation_not_supported:
+    case error::invalid_state:
+    case error::socket_closed:
     case error::not_ready:
     case error::invalid_argument:
         return condition::local_misuse;
@@ -57,6 +63,11 @@ public:
         case error::peer_error: return "peer sent an ERROR command";
         case error::connection_closed: return "connection closed by peer";
         case error::authentication_failed: return "authentication failed";
+        case error::would_block: return "no peer can take a message now";
+        case error::host_unreachable: return "no peer with that routing id";
+        case error::operation_not_supported: return "operation not supported by this socket type";
+        case error::invalid_state: return "operation not allowed in the socket's current state";
+        case error::socket_closed: return "socket is closed";
         case error::not_ready: return "connection is not ready";
         case error::invalid_argument: return "invalid argument";
         }
@@ -81,6 +92,7 @@ public:
         case condition::timed_out: return "timed out";
         case condition::peer_closed: return "closed by peer";
         case condition::security_failure: return "security failure";
+        case condition::unavailable: return "no peer available";
         case condition::local_misuse: return "local misuse";
         }
         return "unknown zmtp condition";

@@ -42,7 +42,14 @@ enum class error {
     // security_failure
     authentication_failed,
 
+    // unavailable: no peer can take the message now
+    would_block,              // every eligible peer is at its high-water mark
+    host_unreachable,         // ROUTER with router_mandatory: no peer has that routing id
+
     // local_misuse: the caller got it wrong
+    operation_not_supported,  // e.g. receive on PUSH, send on SUB
+    invalid_state,            // e.g. REQ sending twice without a reply between
+    socket_closed,            // the socket was closed
     not_ready,                // send before the handshake completed
     invalid_argument,
 };
@@ -54,6 +61,7 @@ enum class condition {
     timed_out,
     peer_closed,
     security_failure,
+    unavailable,
     local_misuse,
 };
 

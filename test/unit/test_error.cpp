@@ -39,6 +39,11 @@ const std::vector<std::pair<error, condition>>& expected_conditions()
         {error::peer_error, condition::peer_closed},
         {error::connection_closed, condition::peer_closed},
         {error::authentication_failed, condition::security_failure},
+        {error::would_block, condition::unavailable},
+        {error::host_unreachable, condition::unavailable},
+        {error::operation_not_supported, condition::local_misuse},
+        {error::invalid_state, condition::local_misuse},
+        {error::socket_closed, condition::local_misuse},
         {error::not_ready, condition::local_misuse},
         {error::invalid_argument, condition::local_misuse},
     };
@@ -47,7 +52,8 @@ const std::vector<std::pair<error, condition>>& expected_conditions()
 
 const condition all_conditions[] = {
     condition::protocol_violation, condition::limit_exceeded, condition::timed_out,
-    condition::peer_closed,        condition::security_failure, condition::local_misuse,
+    condition::peer_closed,        condition::security_failure, condition::unavailable,
+    condition::local_misuse,
 };
 
 } // namespace

@@ -1,0 +1,40 @@
+// Typed socket options, with libzmq's names and meanings. Set them before
+// bind() and connect(); peers made afterwards use the values then current.
+#pragma once
+
+#include "zmtp/codec/options.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace zmtp {
+
+struct socket_options {
+    // Our Identity, announced by REQ, DEALER and ROUTER (ZMQ_ROUTING_ID).
+    std::string routing_id;
+    // Messages queued per peer in each direction; 0 means no limit
+    // (ZMQ_SNDHWM, ZMQ_RCVHWM).
+    std::size_t send_hwm = 1000;
+    std::size_t receive_hwm = 1000;
+    // How long close() keeps delivering queued messages; negative: until
+    // they are delivered (ZMQ_LINGER).
+    std::chrono::milliseconds linger{-1};
+    // Delay before reconnecting, doubling after each failure up to
+    // reconnect_ivl_max, with ±50 % jitter (ZMQ_RECONNECT_IVL[_MAX]).
+    std::chrono::milliseconds reconnect_ivl{100};
+    std::chrono::milliseconds reconnect_ivl_max{30'000};
+    heartbeat_options heartbeat;                     // ZMQ_HEARTBEAT_IVL/TTL/TIMEOUT
+    std::chrono::milliseconds handshake_timeout{10'000}; // ZMQ_HANDSHAKE_IVL
+    codec_limits limits;                             // limits.max_message_size: ZMQ_MAXMSGSIZE
+    // ROUTER: an unroutable message is an error instead of being dropped.
+    bool router_mandatory = false;
+    // XPUB: pass on every subscription, not only the first for a topic.
+    bool xpub_verbose = false;
+    // Queue messages only for peers whose handshake completed (ZMQ_IMMEDIATE).
+    bool immediate = false;
+    // TCP keepalive: -1 the system default, 0 off, 1 on (ZMQ_TCP_KEEPALIVE).
+    int tcp_keepalive = -1;
+};
+
+} // namespace zmtp
