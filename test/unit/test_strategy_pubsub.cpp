@@ -146,7 +146,7 @@ TEST_CASE("pub: detach removes the peer's subscriptions")
     CHECK(q.sent_count(1) == 0);
 }
 
-TEST_CASE("pub: subscriptions count (RFC 37), except that a CANCEL ends the peer's topic")
+TEST_CASE("pub: one CANCEL ends a peer's subscription to a topic, after any number of SUBSCRIBEs")
 {
     auto s = make(socket_type::pub);
     fake_peer_queues q;
