@@ -31,6 +31,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/compose.hpp>
 
+#include <functional>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -131,6 +132,37 @@ public:
             token, state_);
     }
 
+    // ---- for a layer that drives the connection itself (the socket) ----
+
+    // Takes an event from input already received, without I/O; false when
+    // more input is needed or the connection failed (see failure()).
+    bool try_read_event(event& out)
+    {
+        auto e = state_->next_buffered_event();
+        if (e)
+            out = std::move(*e);
+        return e.has_value();
+    }
+
+    // Queues a message without waiting for it to leave. Fails with
+    // not_ready before the handshake, or with the connection's failure.
+    error_code try_write(const message& m) { return state_->queue_now(m); }
+
+    // Queues a subscription change in the form the peer understands.
+    error_code try_write_subscription(std::span<const std::byte> topic, bool subscribe)
+    {
+        return state_->queue_subscription(topic, subscribe);
+    }
+
+    // Bytes queued and not yet written to the stream.
+    std::size_t queued_bytes() const noexcept { return state_->protocol.pending_output_size(); }
+
+    // Called after every completed write: the moment to queue more.
+    void set_write_callback(std::function<void()> f) { state_->on_written = std::move(f); }
+
+    // Why the connection failed, if it did.
+    error_code failure() const { return state_->failure(); }
+
     // Closes the stream at once, dropping anything not yet sent.
     void close() noexcept
     {
@@ -199,9 +231,8 @@ private:
             const bool resumed = at != step::start;
             codec& c = s->protocol;
             for (;;) {
-                if (auto e = c.next_event()) {
+                if (auto e = s->next_buffered_event()) {
                     if (std::holds_alternative<events::handshake_complete>(*e)) {
-                        s->on_handshake_complete();
                         if (mode == read_mode::handshake)
                             return done(self, resumed, {});
                         if (mode == read_mode::message)
@@ -221,15 +252,6 @@ private:
                     return done(self, resumed, {});
                 if (auto fail = s->failure())
                     return done(self, resumed, fail);
-                if (s->read_begin < s->read_end) {
-                    const std::span<const std::byte> pending(
-                        s->read_buffer.data() + s->read_begin, s->read_end - s->read_begin);
-                    s->read_begin += c.feed(pending, clock::now());
-                    if (s->read_begin == s->read_end)
-                        s->read_begin = s->read_end = 0;
-                    s->after_codec();
-                    continue;
-                }
                 if (pending_error) {
                     fail_stream(std::exchange(pending_error, {}));
                     continue;

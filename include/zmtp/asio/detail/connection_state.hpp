@@ -18,9 +18,11 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace zmtp::asio::detail {
@@ -77,6 +79,7 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
     std::optional<clock::time_point> close_at; // set once failed
     error_code io_error;                      // the stream's own failure, if any
     bool closed = false;
+    std::function<void()> on_written; // after each completed write
 
     // The error every pending and future operation completes with.
     error_code failure() const
@@ -113,6 +116,49 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
         }
         waiters.push_back({written + protocol.pending_output_size(), std::move(h)});
         after_codec();
+    }
+
+    // Queues a message with no completion to wait for (the socket layer).
+    error_code queue_now(const message& m)
+    {
+        if (auto ec = failure())
+            return ec;
+        if (auto ec = protocol.send(m))
+            return to_error_code(ec);
+        after_codec();
+        return {};
+    }
+
+    error_code queue_subscription(std::span<const std::byte> topic, bool subscribe)
+    {
+        if (auto ec = failure())
+            return ec;
+        auto ec = subscribe ? protocol.send_subscribe(topic) : protocol.send_cancel(topic);
+        if (ec)
+            return to_error_code(ec);
+        after_codec();
+        return {};
+    }
+
+    // Feeds buffered input until the codec has an event; nothing when it
+    // needs more input or failed.
+    std::optional<event> next_buffered_event()
+    {
+        for (;;) {
+            if (auto e = protocol.next_event()) {
+                if (std::holds_alternative<events::handshake_complete>(*e))
+                    on_handshake_complete();
+                return e;
+            }
+            if (failure() || read_begin == read_end)
+                return std::nullopt;
+            const std::span<const std::byte> pending(read_buffer.data() + read_begin,
+                                                     read_end - read_begin);
+            read_begin += protocol.feed(pending, clock::now());
+            if (read_begin == read_end)
+                read_begin = read_end = 0;
+            after_codec();
+        }
     }
 
     // Queues a completion for when everything queued so far has left.
@@ -209,6 +255,8 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
             return;
         }
         complete_waiters();
+        if (on_written)
+            on_written();
         after_codec();
     }
 
