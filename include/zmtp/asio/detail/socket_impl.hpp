@@ -1,0 +1,149 @@
+// The state behind a zmtp::asio::socket: peers with their queues, the
+// routing strategy, listeners and connectors, waiting operations. Lives on
+// the socket's strand; shared with the handlers that need it alive.
+#pragma once
+
+#include "zmtp/asio/detail/link.hpp"
+#include "zmtp/asio/monitor.hpp"
+#include "zmtp/pattern/strategy.hpp"
+#include "zmtp/socket_options.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace zmtp::asio::detail {
+
+using send_handler = net::any_completion_handler<void(error_code)>;
+using receive_handler = net::any_completion_handler<void(error_code, message)>;
+
+class listener;
+class connector;
+
+class socket_impl final : public std::enable_shared_from_this<socket_impl>,
+                          public link_owner,
+                          private pattern::peer_queues {
+public:
+    socket_impl(net::any_io_executor strand, socket_type type);
+    ~socket_impl();
+
+    const net::any_io_executor& executor() const noexcept { return strand_; }
+    socket_type type() const noexcept { return type_; }
+    socket_options& options() noexcept { return options_; }
+
+    std::string bind(std::string_view endpoint, error_code& ec);
+    void connect(std::string_view endpoint, error_code& ec);
+    void unbind(std::string_view endpoint, error_code& ec);
+    void disconnect(std::string_view endpoint, error_code& ec);
+    error_code subscribe(std::span<const std::byte> topic, bool on);
+
+    error_code try_send(message& m);
+    error_code try_receive(message& m);
+    // Completes `h` once the message is queued (or it fails).
+    void async_send(message m, send_handler h);
+    void async_receive(receive_handler h);
+
+    void set_monitor(monitor_callback cb) { monitor_ = std::move(cb); }
+    std::size_t peer_count() const noexcept;
+    std::size_t dropped() const noexcept;
+    void close();
+
+    // ---- for listeners and connectors ----
+    codec_options codec_config() const;
+    // A connected stream becomes a link for peer `p`, or a new peer when
+    // `p` is zero (accepted connections).
+    template <class Stream>
+    void adopt(Stream stream, peer_id p, std::string endpoint, std::string address);
+    void notify(monitor_event e);
+    bool is_closed() const noexcept { return closed_; }
+
+private:
+    struct peer {
+        peer_id id = 0;
+        std::deque<message> out;
+        std::deque<message> in;
+        std::shared_ptr<link> conn;
+        connector* origin = nullptr; // set for a connect()'s peer; it persists over reconnects
+        bool ready = false;          // handshake done, attached to the strategy
+        bool read_paused = false;
+        bool going = false;          // connection gone; kept until `in` is delivered
+        std::string endpoint;
+        std::string address;
+        std::string identity;
+    };
+
+    // link_owner
+    void link_ready(peer_id p) override;
+    bool link_event(peer_id p, event& e) override;
+    void link_written(peer_id p) override;
+    void link_closed(peer_id p, error_code ec) override;
+
+    // peer_queues
+    bool writable(peer_id p) const override;
+    void write(peer_id p, message m) override;
+    bool readable(peer_id p) const override;
+    message read(peer_id p) override;
+    void send_subscription(peer_id p, std::span<const std::byte> topic, bool on) override;
+
+    pattern::strategy& strategy();
+    peer* find(peer_id p) const;
+    void after_strategy();
+    void count_drops(std::size_t before);
+    void pump(peer& pr);
+    void serve_senders();
+    void serve_receivers();
+    void retire(peer& pr);
+    void drop_link(peer& pr, error_code ec, bool was_ready);
+    monitor_event event_for(monitor_event_type t, const peer& pr) const;
+
+    net::any_io_executor strand_;
+    socket_type type_;
+    socket_options options_;
+    std::unique_ptr<pattern::strategy> strategy_; // made on first use, from the options then
+    std::vector<peer_id> retiring_;               // handled once the strategy call returns
+    std::vector<peer_id> resuming_;
+    std::unordered_map<peer_id, std::unique_ptr<peer>> peers_;
+    peer_id next_peer_ = 1;
+    std::list<std::shared_ptr<listener>> listeners_;
+    std::list<std::shared_ptr<connector>> connectors_;
+    struct waiting_send {
+        message msg;
+        send_handler handler;
+    };
+    std::deque<waiting_send> senders_;
+    std::deque<receive_handler> receivers_;
+    monitor_callback monitor_;
+    std::size_t dropped_ = 0;
+    bool serving_ = false;
+    bool closed_ = false;
+};
+
+template <class Stream>
+void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::string address)
+{
+    if (closed_)
+        return;
+    if (p == 0) {
+        auto fresh = std::make_unique<peer>();
+        p = fresh->id = next_peer_++;
+        peers_.emplace(p, std::move(fresh));
+    }
+    peer& pr = *peers_.at(p);
+    pr.endpoint = std::move(endpoint);
+    pr.address = std::move(address);
+    if (pr.going)
+        retire(pr); // the previous connection's messages were not all read yet
+    auto l = std::make_shared<basic_link<Stream>>(this, p, codec_config(), std::move(stream));
+    pr.conn = l;
+    l->start();
+}
+
+} // namespace zmtp::asio::detail

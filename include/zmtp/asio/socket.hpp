@@ -1,0 +1,162 @@
+// zmtp::asio::socket: a ZeroMQ socket of any standard type over any number
+// of peers, bound and connected by endpoint strings, interoperable with
+// libzmq.
+//
+//   zmtp::asio::socket push(io, zmtp::socket_type::push);
+//   push.connect("tcp://127.0.0.1:5555");
+//   co_await push.async_send(zmtp::message{"hello"}, net::use_awaitable);
+//
+// The socket lives on a strand of the executor it is given: its handlers
+// never run concurrently, so the io_context may run on many threads.
+// async_send and async_receive may be called from any thread; the other
+// member functions from the socket's executor (get_executor()), or before
+// the io_context runs.
+//
+// Sending blocks (waits) or drops per socket type as libzmq does: PUSH,
+// DEALER, REQ and PAIR wait for a peer with room; PUB, XPUB and ROUTER
+// (without router_mandatory) drop and count. A peer's full receive queue
+// stops reading its stream, so a slow reader slows its sender.
+#pragma once
+
+#include "zmtp/asio/detail/socket_impl.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace zmtp::asio {
+
+struct socket_stats {
+    std::size_t peers = 0;    // peers whose handshake completed
+    std::size_t dropped = 0;  // messages dropped (full or unroutable peers)
+};
+
+class socket {
+public:
+    using executor_type = net::any_io_executor;
+
+    socket(const net::any_io_executor& ex, socket_type type)
+        : impl_(std::make_shared<detail::socket_impl>(net::make_strand(ex), type))
+    {
+    }
+    socket(net::io_context& io, socket_type type) : socket(io.get_executor(), type) {}
+
+    socket(socket&&) noexcept = default;
+    socket& operator=(socket&& other) noexcept
+    {
+        if (this != &other) {
+            close();
+            impl_ = std::move(other.impl_);
+        }
+        return *this;
+    }
+    // Closes the socket (see close()).
+    ~socket() { close(); }
+
+    executor_type get_executor() const noexcept { return impl_->executor(); }
+    socket_type type() const noexcept { return impl_->type(); }
+
+    // Options apply to peers made after they are set; set them first.
+    socket_options& options() noexcept { return impl_->options(); }
+    const socket_options& options() const noexcept { return impl_->options(); }
+
+    // Listens on `endpoint` (tcp://HOST:PORT with port 0 or * for any,
+    // ipc://PATH); returns the endpoint really bound, with its port.
+    std::string bind(std::string_view endpoint)
+    {
+        error_code ec;
+        std::string bound = bind(endpoint, ec);
+        if (ec)
+            throw boost::system::system_error(ec, "bind " + std::string(endpoint));
+        return bound;
+    }
+    std::string bind(std::string_view endpoint, error_code& ec) { return impl_->bind(endpoint, ec); }
+
+    // Connects to `endpoint` in the background, reconnecting whenever the
+    // connection is lost. Messages may be sent before it is up.
+    void connect(std::string_view endpoint)
+    {
+        error_code ec;
+        connect(endpoint, ec);
+        if (ec)
+            throw boost::system::system_error(ec, "connect " + std::string(endpoint));
+    }
+    void connect(std::string_view endpoint, error_code& ec) { impl_->connect(endpoint, ec); }
+
+    void unbind(std::string_view endpoint, error_code& ec) { impl_->unbind(endpoint, ec); }
+    void disconnect(std::string_view endpoint, error_code& ec) { impl_->disconnect(endpoint, ec); }
+
+    // SUB: subscribe to messages starting with `topic` (empty: all).
+    error_code subscribe(std::string_view topic) { return impl_->subscribe(bytes(topic), true); }
+    error_code unsubscribe(std::string_view topic) { return impl_->subscribe(bytes(topic), false); }
+
+    // Queues `m` now, or fails with would_block (or a final error).
+    error_code try_send(message& m) { return impl_->try_send(m); }
+    // Takes a message now, or fails with would_block (or a final error).
+    error_code try_receive(message& m) { return impl_->try_receive(m); }
+
+    // Completes once the message is queued for a peer (or dropped, for
+    // types that drop). Signature: void(error_code).
+    template <class Token = net::default_completion_token_t<executor_type>>
+    auto async_send(message m, Token&& token = {})
+    {
+        return net::async_initiate<Token, void(error_code)>(
+            [](auto handler, std::shared_ptr<detail::socket_impl> impl, message msg) {
+                auto ex = impl->executor();
+                net::dispatch(ex, [impl = std::move(impl), msg = std::move(msg),
+                                   h = detail::send_handler(std::move(handler))]() mutable {
+                    impl->async_send(std::move(msg), std::move(h));
+                });
+            },
+            token, impl_, std::move(m));
+    }
+
+    // Completes with the next message. Signature: void(error_code, message).
+    template <class Token = net::default_completion_token_t<executor_type>>
+    auto async_receive(Token&& token = {})
+    {
+        return net::async_initiate<Token, void(error_code, message)>(
+            [](auto handler, std::shared_ptr<detail::socket_impl> impl) {
+                auto ex = impl->executor();
+                net::dispatch(ex, [impl = std::move(impl),
+                                   h = detail::receive_handler(std::move(handler))]() mutable {
+                    impl->async_receive(std::move(h));
+                });
+            },
+            token, impl_);
+    }
+
+    // Reports connections, handshakes, failures (with reasons) and drops.
+    void set_monitor(monitor_callback cb) { impl_->set_monitor(std::move(cb)); }
+
+    socket_stats stats() const noexcept { return {impl_->peer_count(), impl_->dropped()}; }
+
+    // Stops listening and connecting, hands queued messages to their
+    // connections for up to options().linger, and fails waiting operations
+    // with operation_aborted.
+    void close()
+    {
+        if (!impl_)
+            return;
+        auto impl = std::move(impl_);
+        auto ex = impl->executor();
+        net::dispatch(ex, [impl] { impl->close(); });
+    }
+
+private:
+    static std::span<const std::byte> bytes(std::string_view s) noexcept
+    {
+        return std::as_bytes(std::span<const char>(s.data(), s.size()));
+    }
+
+    std::shared_ptr<detail::socket_impl> impl_;
+};
+
+} // namespace zmtp::asio

@@ -1,0 +1,210 @@
+#include "transport.hpp"
+
+#include <boost/asio/connect.hpp>
+
+#include <algorithm>
+
+namespace zmtp::asio::detail {
+namespace {
+
+void apply_keepalive(net::ip::tcp::socket& s, int keepalive)
+{
+    if (keepalive < 0)
+        return;
+    error_code ignored;
+    s.set_option(net::socket_base::keep_alive(keepalive != 0), ignored);
+}
+
+void apply_keepalive(net::local::stream_protocol::socket&, int) {}
+
+std::string address_of(const net::ip::tcp::socket& s)
+{
+    return peer_name(s);
+}
+
+std::string address_of(const net::local::stream_protocol::socket&)
+{
+    return {};
+}
+
+template <class Protocol>
+class basic_listener final : public listener,
+                             public std::enable_shared_from_this<basic_listener<Protocol>> {
+public:
+    basic_listener(socket_impl& owner, const endpoint& ep, std::string requested)
+        : owner_(&owner), acceptor_(owner.executor())
+    {
+        asio::bind(acceptor_, ep);
+        requested_ = std::move(requested);
+        bound_ = bound_endpoint(acceptor_);
+        if constexpr (std::is_same_v<Protocol, net::local::stream_protocol>)
+            path_ = ep.path;
+    }
+
+    void start() override { accept(); }
+
+    void close() override
+    {
+        owner_ = nullptr;
+        error_code ignored;
+        acceptor_.close(ignored);
+        // An ipc listener removes its socket file, as libzmq does.
+        if (!path_.empty() && path_[0] != '@')
+            ::unlink(path_.c_str());
+    }
+
+private:
+    void accept()
+    {
+        acceptor_.async_accept(
+            owner_->executor(),
+            [self = this->shared_from_this()](error_code ec, typename Protocol::socket s) {
+                if (!self->owner_ || ec == net::error::operation_aborted)
+                    return;
+                if (!ec) {
+                    apply_keepalive(s, self->owner_->options().tcp_keepalive);
+                    std::string address = address_of(s);
+                    self->owner_->notify(monitor_event(monitor_event_type::accepted, self->bound_, address));
+                    self->owner_->adopt(std::move(s), 0, self->bound_, std::move(address));
+                }
+                // Accept errors (too many open files, ...) do not stop the listener.
+                self->accept();
+            });
+    }
+
+    socket_impl* owner_;
+    typename Protocol::acceptor acceptor_;
+    std::string path_;
+};
+
+} // namespace
+
+std::shared_ptr<listener> make_listener(socket_impl& owner, const endpoint& ep, std::string requested)
+{
+    std::shared_ptr<listener> l;
+    if (ep.kind == endpoint::transport::tcp)
+        l = std::make_shared<basic_listener<net::ip::tcp>>(owner, ep, std::move(requested));
+    else
+        l = std::make_shared<basic_listener<net::local::stream_protocol>>(owner, ep,
+                                                                         std::move(requested));
+    l->start();
+    return l;
+}
+
+connector::connector(socket_impl& owner, endpoint ep, std::string text)
+    : owner_(&owner),
+      ep_(std::move(ep)),
+      text_(std::move(text)),
+      timer_(owner.executor()),
+      resolver_(owner.executor()),
+      delay_(owner.options().reconnect_ivl),
+      jitter_(std::random_device{}())
+{
+}
+
+void connector::start()
+{
+    attempt();
+}
+
+void connector::attempt()
+{
+    if (closed_)
+        return;
+    if (ep_.kind == endpoint::transport::tcp)
+        attempt_tcp();
+    else
+        attempt_ipc();
+}
+
+void connector::attempt_tcp()
+{
+    tcp_ = std::make_shared<net::ip::tcp::socket>(owner_->executor());
+    resolver_.async_resolve(
+        ep_.host, std::to_string(ep_.port),
+        [self = shared_from_this(), sock = tcp_](error_code ec,
+                                                  net::ip::tcp::resolver::results_type results) {
+            if (self->closed_)
+                return;
+            if (ec)
+                return self->retry(ec);
+            net::async_connect(*sock, results,
+                               [self, sock](error_code ec2, const net::ip::tcp::endpoint&) {
+                                   if (self->closed_)
+                                       return;
+                                   if (ec2)
+                                       return self->retry(ec2);
+                                   apply_keepalive(*sock, self->owner_->options().tcp_keepalive);
+                                   std::string address = address_of(*sock);
+                                   self->owner_->notify(monitor_event(
+                                       monitor_event_type::connected, self->text_, address));
+                                   self->owner_->adopt(std::move(*sock), self->slot_, self->text_,
+                                                       std::move(address));
+                               });
+        });
+}
+
+void connector::attempt_ipc()
+{
+    ipc_ = std::make_shared<net::local::stream_protocol::socket>(owner_->executor());
+    ipc_->async_connect(ipc_address(ep_), [self = shared_from_this(), sock = ipc_](error_code ec) {
+        if (self->closed_)
+            return;
+        if (ec)
+            return self->retry(ec);
+        self->owner_->notify(monitor_event(monitor_event_type::connected, self->text_, {}));
+        self->owner_->adopt(std::move(*sock), self->slot_, self->text_, {});
+    });
+}
+
+std::chrono::milliseconds connector::next_delay()
+{
+    // ±50 % jitter so that many peers do not come back at the same instant.
+    const auto base = std::max<std::int64_t>(delay_.count(), 1);
+    std::uniform_int_distribution<std::int64_t> spread(base / 2, base + base / 2);
+    const std::chrono::milliseconds d(spread(jitter_));
+    const auto max = owner_->options().reconnect_ivl_max;
+    if (max > delay_)
+        delay_ = std::min(delay_ * 2, max);
+    return d;
+}
+
+void connector::retry(error_code ec)
+{
+    const auto d = next_delay();
+    monitor_event e{monitor_event_type::connect_retried, text_, {}};
+    e.error = ec;
+    e.reason = ec.message();
+    e.retry_in = d;
+    owner_->notify(std::move(e));
+    timer_.expires_after(d);
+    timer_.async_wait([self = shared_from_this()](error_code wait_ec) {
+        if (!wait_ec && !self->closed_)
+            self->attempt();
+    });
+}
+
+void connector::connection_lost()
+{
+    if (!closed_)
+        retry(make_error_code(error::connection_closed));
+}
+
+void connector::reset_backoff() noexcept
+{
+    delay_ = owner_->options().reconnect_ivl;
+}
+
+void connector::close()
+{
+    closed_ = true;
+    timer_.cancel();
+    resolver_.cancel();
+    error_code ignored;
+    if (tcp_)
+        tcp_->close(ignored);
+    if (ipc_)
+        ipc_->close(ignored);
+}
+
+} // namespace zmtp::asio::detail

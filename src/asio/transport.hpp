@@ -1,0 +1,72 @@
+// Listeners and connectors: turn endpoint strings into connected streams
+// and hand them to the socket (socket_impl::adopt). Connectors reconnect
+// with back-off and jitter.
+#pragma once
+
+#include "zmtp/asio/detail/socket_impl.hpp"
+#include "zmtp/asio/endpoint.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <random>
+#include <string>
+
+namespace zmtp::asio::detail {
+
+class listener {
+public:
+    virtual ~listener() = default;
+    virtual void start() = 0;
+    virtual void close() = 0;
+    // As given to bind() and as really bound (with the real port).
+    const std::string& requested() const noexcept { return requested_; }
+    const std::string& bound() const noexcept { return bound_; }
+
+protected:
+    std::string requested_;
+    std::string bound_;
+};
+
+// Opens, binds and starts a listener for `ep`; throws on failure.
+std::shared_ptr<listener> make_listener(socket_impl& owner, const endpoint& ep, std::string requested);
+
+class connector : public std::enable_shared_from_this<connector> {
+public:
+    connector(socket_impl& owner, endpoint ep, std::string text);
+
+    const std::string& text() const noexcept { return text_; }
+    peer_id slot() const noexcept { return slot_; }
+    void set_slot(peer_id p) noexcept { slot_ = p; }
+
+    void start();
+    // The connection of this connector's peer went away: try again later.
+    void connection_lost();
+    // The handshake succeeded: the next failure starts from the shortest delay.
+    void reset_backoff() noexcept;
+    void close();
+
+private:
+    void attempt();
+    void attempt_tcp();
+    void attempt_ipc();
+    void retry(error_code ec);
+    std::chrono::milliseconds next_delay();
+
+    socket_impl* owner_;
+    endpoint ep_;
+    std::string text_;
+    peer_id slot_ = 0;
+    net::steady_timer timer_;
+    net::ip::tcp::resolver resolver_;
+    std::shared_ptr<net::ip::tcp::socket> tcp_;
+    std::shared_ptr<net::local::stream_protocol::socket> ipc_;
+    std::chrono::milliseconds delay_{0};
+    std::minstd_rand jitter_;
+    bool closed_ = false;
+};
+
+} // namespace zmtp::asio::detail
