@@ -47,6 +47,9 @@ codec::codec(codec_options options, time_point now)
     ours.as_server = mechanism_->as_server();
     const auto bytes = wire::encode_greeting(ours);
     out_.append_copy(bytes);
+    if (options_.trace)
+        options_.trace({trace_record::direction::out, trace_record::unit::greeting,
+                        wire::greeting_size, false, ours.mechanism, ours.major, ours.minor});
 }
 
 // ---------------------------------------------------------------- input
@@ -87,6 +90,10 @@ std::size_t codec::feed_greeting(std::span<const std::byte> bytes)
         return n;
     }
     peer_greeting_ = r.value;
+    if (options_.trace)
+        options_.trace({trace_record::direction::in, trace_record::unit::greeting,
+                        wire::greeting_size, false, r.value.mechanism, r.value.major,
+                        r.value.minor});
     peer_minor_ = (r.value.major > 3 || r.value.minor >= 1) ? 1 : 0;
     state_ = state::handshake;
     if (r.value.mechanism != mechanism_->name()) {
@@ -104,7 +111,7 @@ std::size_t codec::feed_greeting(std::span<const std::byte> bytes)
         local.add(p.name, p.value);
     scratch_.clear();
     mechanism_->start(local, scratch_);
-    out_.append_copy(scratch_);
+    queue_frames(scratch_);
     return n;
 }
 
@@ -230,6 +237,8 @@ void codec::begin_frame(const wire::frame_header& h)
              true);
         return;
     }
+    if (options_.trace)
+        trace_frame(trace_record::direction::in, h, {});
     if (h.size == 0) {
         finish_message_frame(frame());
         return;
@@ -285,13 +294,15 @@ std::optional<event> codec::next_event()
 
 void codec::handle_command(std::span<const std::byte> body)
 {
+    if (options_.trace)
+        trace_frame(trace_record::direction::in, current_, body);
     if (state_ == state::ready) {
         handle_traffic_command(body);
         return;
     }
     scratch_.clear();
     mechanism_->on_command(body, scratch_);
-    out_.append_copy(scratch_);
+    queue_frames(scratch_);
     switch (mechanism_->state()) {
     case security::mechanism::status::in_progress:
         break;
@@ -347,7 +358,7 @@ void codec::handle_traffic_command(std::span<const std::byte> body)
         }
         scratch_.clear();
         wire::append_pong(scratch_, ping.context);
-        out_.append_copy(scratch_);
+        queue_frames(scratch_);
         peer_ttl_ = std::chrono::milliseconds(std::uint32_t{ping.ttl_deciseconds} * 100);
         pending_.emplace(events::ping{peer_ttl_, frame(ping.context)});
     } else if (cmd.name == "PONG") {
@@ -364,6 +375,36 @@ void codec::handle_traffic_command(std::span<const std::byte> body)
         fail(make_error_code(error::peer_error), "peer sent ERROR: " + std::string(reason));
     }
     // Any other command is ignored (RFC 37: commands are extensible).
+}
+
+void codec::queue_frames(const std::vector<std::byte>& frames)
+{
+    out_.append_copy(frames);
+    if (!options_.trace)
+        return;
+    std::span<const std::byte> rest(frames);
+    while (!rest.empty()) {
+        const auto r = wire::parse_frame_header(rest);
+        if (r.state != wire::frame_header_result::status::complete)
+            return;
+        const auto body = rest.subspan(r.value.header_size, r.value.size);
+        trace_frame(trace_record::direction::out, r.value, body);
+        rest = rest.subspan(r.value.header_size + r.value.size);
+    }
+}
+
+void codec::trace_frame(trace_record::direction dir, const wire::frame_header& h,
+                        std::span<const std::byte> body)
+{
+    trace_record t;
+    t.dir = dir;
+    t.what = h.command ? trace_record::unit::command : trace_record::unit::frame;
+    t.size = h.size;
+    t.more = h.more;
+    wire::command_view cmd;
+    if (h.command && !wire::parse_command(body, cmd))
+        t.name = std::string(cmd.name);
+    options_.trace(t);
 }
 
 void codec::note_activity(time_point now) noexcept
@@ -396,6 +437,8 @@ std::error_code codec::send(const message& m)
         const std::size_t n = wire::encode_frame_header(header, i != last, false, f.size());
         out_.append_copy({header, n});
         out_.append_frame(f);
+        if (options_.trace)
+            trace_frame(trace_record::direction::out, {i != last, false, f.size(), n}, {});
     }
     return {};
 }
@@ -414,7 +457,7 @@ std::error_code codec::send_subscribe(std::span<const std::byte> topic)
         scratch_.push_back(std::byte{1});
         scratch_.insert(scratch_.end(), topic.begin(), topic.end());
     }
-    out_.append_copy(scratch_);
+    queue_frames(scratch_);
     return {};
 }
 
@@ -432,7 +475,7 @@ std::error_code codec::send_cancel(std::span<const std::byte> topic)
         scratch_.push_back(std::byte{0});
         scratch_.insert(scratch_.end(), topic.begin(), topic.end());
     }
-    out_.append_copy(scratch_);
+    queue_frames(scratch_);
     return {};
 }
 
@@ -444,7 +487,7 @@ void codec::fail(std::error_code ec, std::string reason, bool notify_peer)
     if (notify_peer && state_ != state::greeting) {
         scratch_.clear();
         wire::append_error(scratch_, reason);
-        out_.append_copy(scratch_);
+        queue_frames(scratch_);
     }
     state_ = state::failed;
     error_ = ec;
@@ -510,7 +553,7 @@ void codec::handle_timeout(time_point now)
                                                    max_advertised_ttl_ds);
         scratch_.clear();
         wire::append_ping(scratch_, static_cast<std::uint16_t>(ttl_ds), {});
-        out_.append_copy(scratch_);
+        queue_frames(scratch_);
         next_ping_ = now + options_.heartbeat.interval;
         if (!awaiting_since_)
             awaiting_since_ = now;

@@ -136,6 +136,10 @@ public:
     // Reports connections, handshakes, failures (with reasons) and drops.
     void set_monitor(monitor_callback cb) { impl_->set_monitor(std::move(cb)); }
 
+    // Reports every greeting, command and frame header of every peer
+    // (zmtp-cat --trace); peers made afterwards are traced.
+    void set_tracer(detail::socket_impl::trace_callback cb) { impl_->set_tracer(std::move(cb)); }
+
     socket_stats stats() const noexcept { return {impl_->peer_count(), impl_->dropped()}; }
 
     // Stops listening and connecting, hands queued messages to their

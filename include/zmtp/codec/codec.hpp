@@ -118,6 +118,10 @@ private:
     void handle_command(std::span<const std::byte> body);
     void handle_traffic_command(std::span<const std::byte> body);
     void complete_handshake();
+    // Queues whole frames built in scratch_ (commands), tracing them.
+    void queue_frames(const std::vector<std::byte>& frames);
+    void trace_frame(trace_record::direction dir, const wire::frame_header& h,
+                     std::span<const std::byte> body);
     void note_activity(time_point now) noexcept;
     std::error_code check_can_send() const noexcept;
 

@@ -1,6 +1,7 @@
 // What a codec is configured with. Defaults follow ../RELIABILITY limits.
 #pragma once
 
+#include "zmtp/codec/trace.hpp"
 #include "zmtp/security/mechanism.hpp"
 #include "zmtp/socket_type.hpp"
 #include "zmtp/wire/metadata.hpp"
@@ -41,6 +42,8 @@ struct codec_options {
     std::chrono::milliseconds handshake_timeout{10'000};
     // Makes the security mechanism; empty means NULL.
     std::function<std::unique_ptr<security::mechanism>()> mechanism;
+    // Sees every greeting, command and frame header, both ways; optional.
+    tracer trace;
 };
 
 } // namespace zmtp

@@ -52,6 +52,10 @@ public:
     void async_receive(receive_handler h);
 
     void set_monitor(monitor_callback cb) { monitor_ = std::move(cb); }
+    // Sees every greeting, command and frame header of every peer, with the
+    // peer's address (or endpoint).
+    using trace_callback = std::function<void(const std::string& peer, const trace_record&)>;
+    void set_tracer(trace_callback cb) { tracer_ = std::move(cb); }
     std::size_t peer_count() const noexcept;
     std::size_t dropped() const noexcept;
     void close();
@@ -121,6 +125,7 @@ private:
     std::deque<waiting_send> senders_;
     std::deque<receive_handler> receivers_;
     monitor_callback monitor_;
+    trace_callback tracer_;
     std::size_t dropped_ = 0;
     bool serving_ = false;
     bool closed_ = false;
@@ -141,7 +146,14 @@ void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::str
     pr.address = std::move(address);
     if (pr.going)
         retire(pr); // the previous connection's messages were not all read yet
-    auto l = std::make_shared<basic_link<Stream>>(this, p, codec_config(), std::move(stream));
+    codec_options config = codec_config();
+    if (tracer_)
+        config.trace = [weak = weak_from_this(), who = pr.address.empty() ? pr.endpoint : pr.address](
+                           const trace_record& t) {
+            if (auto self = weak.lock(); self && self->tracer_)
+                self->tracer_(who, t);
+        };
+    auto l = std::make_shared<basic_link<Stream>>(this, p, std::move(config), std::move(stream));
     pr.conn = l;
     l->start();
 }
