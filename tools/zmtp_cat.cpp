@@ -1,19 +1,25 @@
 // zmtp-cat: a ZMTP peer on the command line. The contract is
-// ../../shared/zmtp-cat.md; this build speaks push, pull and pair over tcp://
-// and ipc://, one peer per socket. Everything else the contract names is
-// recognised and refused with "not supported yet" (exit 1).
-#include "cat_socket.hpp"
+// ../../shared/zmtp-cat.md; this build speaks every socket type over tcp://
+// and ipc://, with any number of --bind and --connect endpoints. What the
+// contract names and this build lacks (security, TLS, exec:, --trace,
+// keygen) is recognised and refused with "not supported yet" (exit 1).
+#include "cat_session.hpp"
+
+#include "zmtp/asio/endpoint.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace zmtp::cat {
@@ -29,6 +35,10 @@ void remove_at_exit(const std::string& path)
 
 void finish(int code)
 {
+    // The first caller ends the process; a second (a watchdog thread, say)
+    // waits here for it.
+    static std::mutex once;
+    once.lock();
     for (const std::string& f : files_to_remove)
         ::unlink(f.c_str());
     std::fflush(stdout);
@@ -72,12 +82,12 @@ struct command_line {
     std::int64_t heartbeat_ttl = 0;
     std::int64_t heartbeat_timeout = 0;
     std::int64_t reconnect_ivl = 100;
-    std::int64_t reconnect_ivl_max = 0;
+    std::optional<std::int64_t> reconnect_ivl_max;
     std::optional<std::int64_t> handshake_timeout;
     std::string routing_id;
     bool verbose = false;
     bool echo = false;
-    // Recognised, for later: security, TLS, tracing, subscriptions.
+    // Recognised, for later: security, TLS, tracing.
     std::vector<std::string> later_strings;
     std::vector<std::string> subscribe;
     std::vector<CLI::Option*> later;
@@ -118,57 +128,36 @@ void add_options(CLI::App& app, command_line& c)
         c.later.push_back(app.add_flag(name));
 }
 
-milliseconds ms(std::int64_t v, const char* option)
+std::chrono::milliseconds ms(std::int64_t v, const char* option)
 {
     if (v < 0)
         usage_error(std::string(option) + " must not be negative");
-    return milliseconds{v};
+    return std::chrono::milliseconds{v};
 }
 
-settings make_settings(const command_line& c, socket_type type)
+socket_options make_options(const command_line& c)
 {
-    settings s;
-    s.type = type;
-    s.format = c.format == "json" ? line_format::json : line_format::text;
-    s.count = c.count;
+    socket_options o;
+    o.routing_id = c.routing_id;
+    o.send_hwm = o.receive_hwm = static_cast<std::size_t>(c.hwm);
     if (c.linger && *c.linger >= 0)
-        s.linger = milliseconds{*c.linger}; // -1: until delivered, as libzmq
-    s.hwm = c.hwm;
-    s.echo = c.echo;
-    s.verbose = c.verbose;
-    s.reconnect.interval = ms(c.reconnect_ivl, "--reconnect-ivl");
-    s.reconnect.interval_max = ms(c.reconnect_ivl_max, "--reconnect-ivl-max");
-    s.codec.type = type;
-    s.codec.routing_id = c.routing_id;
+        o.linger = std::chrono::milliseconds{*c.linger}; // -1: until delivered, as libzmq
     if (c.max_msg_size && *c.max_msg_size >= 0)
-        s.codec.limits.max_message_size = static_cast<std::size_t>(*c.max_msg_size);
+        o.limits.max_message_size = static_cast<std::size_t>(*c.max_msg_size);
     else if (c.max_msg_size)
-        s.codec.limits.max_message_size = std::numeric_limits<std::size_t>::max();
-    s.codec.heartbeat.interval = ms(c.heartbeat_ivl, "--heartbeat-ivl");
-    s.codec.heartbeat.ttl = ms(c.heartbeat_ttl, "--heartbeat-ttl");
-    s.codec.heartbeat.timeout = ms(c.heartbeat_timeout, "--heartbeat-timeout");
+        o.limits.max_message_size = std::numeric_limits<std::size_t>::max();
+    o.heartbeat.interval = ms(c.heartbeat_ivl, "--heartbeat-ivl");
+    o.heartbeat.ttl = ms(c.heartbeat_ttl, "--heartbeat-ttl");
+    o.heartbeat.timeout = ms(c.heartbeat_timeout, "--heartbeat-timeout");
+    o.reconnect_ivl = ms(c.reconnect_ivl, "--reconnect-ivl");
+    if (c.reconnect_ivl_max)
+        o.reconnect_ivl_max = ms(*c.reconnect_ivl_max, "--reconnect-ivl-max"); // 0: no back-off
     if (c.handshake_timeout) {
-        const milliseconds t = ms(*c.handshake_timeout, "--handshake-timeout");
+        const auto t = ms(*c.handshake_timeout, "--handshake-timeout");
         // 0: no deadline, as libzmq; a year stands in for "never".
-        s.codec.handshake_timeout = t.count() == 0 ? milliseconds{365LL * 24 * 3600 * 1000} : t;
+        o.handshake_timeout = t.count() == 0 ? std::chrono::milliseconds{365LL * 24 * 3600 * 1000} : t;
     }
-    return s;
-}
-
-template <class Protocol>
-[[noreturn]] void run(net::io_context& io, settings s, const asio::endpoint& ep, bool bind)
-{
-    cat_socket<Protocol> sock(io, std::move(s), ep, bind);
-    try {
-        sock.start();
-    } catch (const asio::endpoint_error& e) {
-        usage_error(e.what());
-    } catch (const boost::system::system_error& e) {
-        note(e.what());
-        finish(1);
-    }
-    io.run();
-    finish(0);
+    return o;
 }
 
 } // namespace
@@ -201,63 +190,72 @@ int main(int argc, char** argv)
     const auto type = zmtp::socket_type_from_name(lower);
     if (!type)
         usage_error("unknown socket type '" + c.type + "'");
-    const auto total = c.binds.size() + c.connects.size();
-    if (total == 0)
+    using zmtp::socket_type;
+    if (c.binds.empty() && c.connects.empty())
         usage_error("at least one --bind or --connect ENDPOINT is needed");
-    if (c.echo && *type != zmtp::socket_type::pair && *type != zmtp::socket_type::rep &&
-        *type != zmtp::socket_type::router && *type != zmtp::socket_type::dealer)
+    if (c.echo && *type != socket_type::pair && *type != socket_type::rep &&
+        *type != socket_type::router && *type != socket_type::dealer)
         usage_error("--echo applies to rep, router, dealer and pair only");
+    if (!c.subscribe.empty() && *type != socket_type::sub && *type != socket_type::xsub)
+        usage_error("--subscribe applies to sub and xsub only");
+    if (c.timeout && *c.timeout < 0)
+        usage_error("--timeout must not be negative");
 
-    const bool bind = !c.binds.empty();
-    const std::string text = bind ? c.binds.front() : c.connects.front();
-    std::vector<std::string> all = c.binds;
-    all.insert(all.end(), c.connects.begin(), c.connects.end());
-    for (const std::string& e : all) {
+    bool later_endpoint = false;
+    std::string later_text;
+    auto check = [&](const std::string& e, bool is_bind) {
         if (e.starts_with("tls+tcp://") || e.starts_with("tls+ipc://") || e.starts_with("exec:")) {
-            not_supported("the endpoint '" + e + "'");
+            if (!later_endpoint)
+                later_text = e;
+            later_endpoint = true;
+            return;
         }
         try {
             const auto ep = zmtp::asio::parse_endpoint(e);
-            const bool is_bind = std::find(c.binds.begin(), c.binds.end(), e) != c.binds.end();
             if (!is_bind && (ep.any_host() || ep.any_port()))
                 usage_error("cannot connect to '" + e + "': a connect needs a host and a port");
         } catch (const zmtp::asio::endpoint_error& err) {
             usage_error(err.what());
         }
-    }
+    };
+    for (const std::string& e : c.binds)
+        check(e, true);
+    for (const std::string& e : c.connects)
+        check(e, false);
+
+    settings s;
+    s.type = *type;
+    s.format = c.format == "json" ? line_format::json : line_format::text;
+    s.binds = c.binds;
+    s.connects = c.connects;
+    s.subscribe = c.subscribe;
+    s.count = c.count;
+    s.wait_peers = c.wait_peers;
+    if (c.linger && *c.linger >= 0)
+        s.linger = std::chrono::milliseconds{*c.linger};
+    s.echo = c.echo;
+    s.verbose = c.verbose;
+    s.options = make_options(c);
+
+    // Usage is fine; now what this build cannot do yet.
+    if (later_endpoint)
+        not_supported("the endpoint '" + later_text + "'");
     for (CLI::Option* o : c.later)
         if (o->count() > 0)
             not_supported(o->get_name());
-    if (!c.subscribe.empty() && *type != zmtp::socket_type::sub &&
-        *type != zmtp::socket_type::xsub)
-        usage_error("--subscribe applies to sub and xsub only");
 
-    settings s = make_settings(c, *type);
-    if (*type != zmtp::socket_type::push && *type != zmtp::socket_type::pull &&
-        *type != zmtp::socket_type::pair)
-        not_supported("the socket type '" + lower + "'");
-    if (total > 1)
-        not_supported("more than one endpoint");
-    if (c.wait_peers && *c.wait_peers > 1)
-        not_supported("--wait-peers above 1");
-
-    net::io_context io(1);
-    std::optional<net::steady_timer> deadline;
     if (c.timeout) {
         const std::int64_t limit = *c.timeout;
-        if (limit < 0)
-            usage_error("--timeout must not be negative");
-        deadline.emplace(io, milliseconds{limit});
-        deadline->async_wait([limit](boost::system::error_code ec) {
-            if (ec)
-                return;
+        std::thread([limit] {
+            std::this_thread::sleep_for(std::chrono::milliseconds{limit});
             note("timed out after " + std::to_string(limit) + " ms");
             finish(3);
-        });
+        }).detach();
     }
-    const auto ep = zmtp::asio::parse_endpoint(text);
-    if (ep.kind == zmtp::asio::endpoint::transport::tcp)
-        run<net::ip::tcp>(io, std::move(s), ep, bind);
-    else
-        run<net::local::stream_protocol>(io, std::move(s), ep, bind);
+
+    net::io_context io(1);
+    session cat(io, std::move(s));
+    cat.start();
+    io.run();
+    finish(0);
 }
