@@ -1,0 +1,304 @@
+#include "report.hpp"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <optional>
+
+namespace bench {
+
+const char* scenario_name(scenario s)
+{
+    switch (s) {
+    case scenario::push_pull: return "push_pull";
+    case scenario::multipart: return "push_pull_3frame";
+    case scenario::req_rep: return "req_rep";
+    case scenario::pub_sub: return "pub_sub_4";
+    case scenario::idle_memory: return "idle_memory";
+    }
+    return "?";
+}
+
+const char* transport_name(transport t)
+{
+    return t == transport::tcp ? "tcp" : "ipc";
+}
+
+const char* impl_name(impl i)
+{
+    switch (i) {
+    case impl::zmtp: return "zmtp";
+    case impl::libzmq: return "libzmq";
+    case impl::floor: return "floor";
+    }
+    return "?";
+}
+
+namespace {
+
+// Medians over the repetitions that succeeded; -1 where none has a value.
+struct summary {
+    std::size_t ok = 0;
+    double msgs_per_s = -1, mb_per_s = -1, p50_us = -1, p99_us = -1, peak_rss_kb = -1,
+           delivered_fraction = -1;
+    std::string error;
+};
+
+double median_of(const std::vector<sample>& samples, double sample::*field)
+{
+    std::vector<double> v;
+    for (const auto& s : samples)
+        if (s.ok && s.*field >= 0)
+            v.push_back(s.*field);
+    if (v.empty())
+        return -1;
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+summary summarize(const std::vector<sample>& samples)
+{
+    summary m;
+    for (const auto& s : samples) {
+        if (s.ok)
+            ++m.ok;
+        else if (m.error.empty())
+            m.error = s.error;
+    }
+    m.msgs_per_s = median_of(samples, &sample::msgs_per_s);
+    m.mb_per_s = median_of(samples, &sample::mb_per_s);
+    m.p50_us = median_of(samples, &sample::p50_us);
+    m.p99_us = median_of(samples, &sample::p99_us);
+    m.peak_rss_kb = median_of(samples, &sample::peak_rss_kb);
+    m.delivered_fraction = median_of(samples, &sample::delivered_fraction);
+    return m;
+}
+
+std::string size_text(std::size_t n)
+{
+    if (n >= 1048576 && n % 1048576 == 0)
+        return std::to_string(n / 1048576) + " MiB";
+    if (n >= 1024 && n % 1024 == 0)
+        return std::to_string(n / 1024) + " KiB";
+    return std::to_string(n) + " B";
+}
+
+std::string case_text(const bench_case& c)
+{
+    std::string t = scenario_name(c.what);
+    t += " ";
+    t += transport_name(c.via);
+    if (c.what != scenario::idle_memory) {
+        t += ' ';
+        t += size_text(c.size);
+    }
+    return t;
+}
+
+std::string number(double v, const char* format)
+{
+    if (v < 0)
+        return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, format, v);
+    return buf;
+}
+
+std::string json_number(double v, const char* format)
+{
+    return v < 0 ? "null" : number(v, format);
+}
+
+// The figure the targets speak of, and whether higher is better.
+double headline(const bench_case& c, const summary& s)
+{
+    switch (c.what) {
+    case scenario::req_rep: return s.p50_us;
+    case scenario::idle_memory: return s.peak_rss_kb;
+    default: return s.msgs_per_s;
+    }
+}
+
+bool higher_is_better(const bench_case& c)
+{
+    return c.what != scenario::req_rep && c.what != scenario::idle_memory;
+}
+
+const char* headline_name(const bench_case& c)
+{
+    switch (c.what) {
+    case scenario::req_rep: return "p50 latency";
+    case scenario::idle_memory: return "KiB/conn";
+    default: return "msgs/s";
+    }
+}
+
+struct target {
+    impl versus;
+    double ratio; // zmtp / versus, at least (higher is better) or at most
+};
+
+// The project's performance targets.
+std::optional<target> target_for(const bench_case& c)
+{
+    switch (c.what) {
+    case scenario::push_pull:
+        if (c.size <= 256)
+            return target{impl::libzmq, 1.5};
+        if (c.size == 4096)
+            return target{impl::libzmq, 2.3};
+        if (c.size == 65536)
+            return target{impl::floor, 0.9};
+        if (c.size == 1048576)
+            return target{impl::libzmq, 1.0};
+        return std::nullopt;
+    case scenario::req_rep: return target{impl::libzmq, 0.5};
+    case scenario::pub_sub: return target{impl::libzmq, 1.5};
+    default: return std::nullopt;
+    }
+}
+
+std::optional<summary> find(const bench_case& c, impl which)
+{
+    for (std::size_t i = 0; i < c.impls.size(); ++i)
+        if (c.impls[i] == which)
+            return summarize(c.samples[i]);
+    return std::nullopt;
+}
+
+double ratio(const bench_case& c, impl a, impl b)
+{
+    const auto x = find(c, a), y = find(c, b);
+    if (!x || !y)
+        return -1;
+    const double hx = headline(c, *x), hy = headline(c, *y);
+    if (hx < 0 || hy <= 0)
+        return -1;
+    return hx / hy;
+}
+
+std::string read_cpu_model()
+{
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("model name", 0) == 0) {
+            const auto colon = line.find(':');
+            return colon == std::string::npos ? line : line.substr(colon + 2);
+        }
+    return "unknown";
+}
+
+} // namespace
+
+void print_environment(std::FILE* out, int reps, bool quick)
+{
+    utsname u{};
+    uname(&u);
+    char date[64];
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
+    int major = 0, minor = 0, patch = 0;
+    zmq_version(&major, &minor, &patch);
+    std::fprintf(out,
+                 "# zmtp-bench %s: %d repetition(s), medians; %ld CPU(s), %s; Linux %s; "
+                 "libzmq %d.%d.%d; %s\n",
+                 quick ? "--quick" : "full", reps, sysconf(_SC_NPROCESSORS_ONLN),
+                 read_cpu_model().c_str(), u.release, major, minor, patch, date);
+}
+
+void print_json(std::FILE* out, const bench_case& c)
+{
+    for (std::size_t i = 0; i < c.impls.size(); ++i) {
+        const summary s = summarize(c.samples[i]);
+        const std::string size =
+            c.what == scenario::idle_memory ? "null" : std::to_string(c.size);
+        std::fprintf(out,
+                     "{\"impl\":\"%s\",\"scenario\":\"%s\",\"transport\":\"%s\",\"size\":%s,"
+                     "\"messages\":%zu,\"msgs_per_s\":%s,\"mb_per_s\":%s,\"p50_us\":%s,"
+                     "\"p99_us\":%s,\"peak_rss_kb\":%s}\n",
+                     impl_name(c.impls[i]), scenario_name(c.what), transport_name(c.via),
+                     size.c_str(), c.messages, json_number(s.msgs_per_s, "%.0f").c_str(),
+                     c.what == scenario::req_rep ? "null" : json_number(s.mb_per_s, "%.2f").c_str(),
+                     json_number(s.p50_us, "%.2f").c_str(), json_number(s.p99_us, "%.2f").c_str(),
+                     json_number(s.peak_rss_kb, "%.2f").c_str());
+    }
+}
+
+void print_table(std::FILE* out, const std::vector<bench_case>& cases)
+{
+    std::fprintf(out, "\n%-32s %-7s %12s %10s %9s %9s %12s  %s\n", "scenario", "impl", "msgs/s",
+                 "MB/s", "p50 us", "p99 us", "peak RSS KiB", "note");
+    for (const auto& c : cases)
+        for (std::size_t i = 0; i < c.impls.size(); ++i) {
+            const summary s = summarize(c.samples[i]);
+            std::string note;
+            if (c.what == scenario::idle_memory && s.peak_rss_kb >= 0)
+                note = "RSS column: KiB per idle connection (" + std::to_string(c.messages) +
+                       " connections)";
+            if (c.what == scenario::req_rep)
+                note = "msgs/s: round trips";
+            if (s.delivered_fraction >= 0)
+                note = "delivered " + number(100 * s.delivered_fraction, "%.1f") +
+                       " % of messages x subscribers";
+            if (s.ok == 0)
+                note = "FAILED: " + s.error;
+            else if (s.ok < c.samples[i].size())
+                note += " (" + std::to_string(c.samples[i].size() - s.ok) + " failed run(s))";
+            std::fprintf(out, "%-32s %-7s %12s %10s %9s %9s %12s  %s\n", case_text(c).c_str(),
+                         impl_name(c.impls[i]), number(s.msgs_per_s, "%.0f").c_str(),
+                         c.what == scenario::req_rep ? "-" : number(s.mb_per_s, "%.1f").c_str(),
+                         number(s.p50_us, "%.1f").c_str(), number(s.p99_us, "%.1f").c_str(),
+                         number(s.peak_rss_kb, "%.1f").c_str(), note.c_str());
+        }
+}
+
+void print_ratios(std::FILE* out, const std::vector<bench_case>& cases)
+{
+    std::fprintf(out, "\n%-32s %-12s %12s %11s  %-18s %s\n", "scenario", "metric", "zmtp/libzmq",
+                 "zmtp/floor", "target", "verdict");
+    for (const auto& c : cases) {
+        const double vs_libzmq = ratio(c, impl::zmtp, impl::libzmq);
+        const double vs_floor = ratio(c, impl::zmtp, impl::floor);
+        std::string goal = "-", verdict = "-";
+        if (const auto t = target_for(c)) {
+            const bool up = higher_is_better(c);
+            goal = std::string(up ? ">= " : "<= ") + number(t->ratio, "%.2f") + "x " +
+                   impl_name(t->versus);
+            const double got = t->versus == impl::floor ? vs_floor : vs_libzmq;
+            if (got > 0) {
+                const bool met = up ? got >= t->ratio : got <= t->ratio;
+                verdict = met ? "met"
+                              : "below: needs " + number(up ? t->ratio / got : got / t->ratio, "%.2f") +
+                                    "x better";
+            }
+        }
+        std::fprintf(out, "%-32s %-12s %12s %11s  %-18s %s\n", case_text(c).c_str(),
+                     headline_name(c), number(vs_libzmq, "%.2f").c_str(),
+                     number(vs_floor, "%.2f").c_str(), goal.c_str(), verdict.c_str());
+    }
+}
+
+bool report_failures(std::FILE* out, const std::vector<bench_case>& cases)
+{
+    bool any = false;
+    for (const auto& c : cases)
+        for (std::size_t i = 0; i < c.impls.size(); ++i) {
+            const summary s = summarize(c.samples[i]);
+            if (s.ok == 0 || headline(c, s) < 0) {
+                std::fprintf(out, "zmtp-bench: %s %s produced no number: %s\n",
+                             case_text(c).c_str(), impl_name(c.impls[i]), s.error.c_str());
+                any = true;
+            }
+        }
+    return any;
+}
+
+} // namespace bench

@@ -1,0 +1,36 @@
+// zmtp-bench's output: JSON lines, the table of medians, the ratios
+// against libzmq and the floor, and the project's targets.
+#pragma once
+
+#include "bench.hpp"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+// One scenario at one size over one transport, run by several
+// implementations; samples[i] are the repetitions of impls[i].
+struct bench_case {
+    scenario what = scenario::push_pull;
+    transport via = transport::tcp;
+    std::size_t size = 0;
+    std::size_t frames = 1;
+    std::size_t messages = 0;
+    std::vector<impl> impls;
+    std::vector<std::vector<sample>> samples;
+};
+
+const char* scenario_name(scenario s);
+const char* transport_name(transport t);
+const char* impl_name(impl i);
+
+void print_environment(std::FILE* out, int reps, bool quick);
+void print_json(std::FILE* out, const bench_case& c);
+void print_table(std::FILE* out, const std::vector<bench_case>& cases);
+void print_ratios(std::FILE* out, const std::vector<bench_case>& cases);
+// Names every implementation that produced no number; true if any.
+bool report_failures(std::FILE* out, const std::vector<bench_case>& cases);
+
+} // namespace bench

@@ -1,0 +1,255 @@
+// zmtp-bench: zmtp against libzmq and against the physical floor (plain
+// blocking sockets), in the same run, interleaved, medians of several
+// repetitions.
+//
+//   zmtp-bench [--reps N] [--quick] [--only SCENARIO] [--impl zmtp|libzmq|floor]
+//              [--no-fork]
+//
+// Each run executes in a child process (fork) so that its peak RSS is its
+// own and a run that hangs is killed after its time limit. Prints one JSON
+// line per result, then a table of medians and a table of ratios. Exits
+// non-zero when a scenario produced no number.
+#include "bench.hpp"
+#include "report.hpp"
+#include "waiting.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bench {
+namespace {
+
+sample run_here(impl which, const job& j)
+{
+    sample s;
+    try {
+        switch (which) {
+        case impl::zmtp: s = run_zmtp(j); break;
+        case impl::libzmq: s = run_libzmq(j); break;
+        case impl::floor: s = run_floor(j); break;
+        }
+    } catch (const std::exception& e) {
+        fail(s, e.what());
+    }
+    if (s.ok && j.what != scenario::idle_memory)
+        s.peak_rss_kb = static_cast<double>(peak_rss_kb());
+    return s;
+}
+
+// Runs one job in a child process; kills it once the run limit is past.
+sample run_child(impl which, const job& j)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        throw std::runtime_error("pipe failed");
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t pid = fork();
+    if (pid < 0)
+        throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        close(fds[0]);
+        const sample s = run_here(which, j);
+        const char* p = reinterpret_cast<const char*>(&s);
+        std::size_t left = sizeof s;
+        while (left > 0) {
+            const ssize_t n = write(fds[1], p, left);
+            if (n <= 0)
+                _exit(2);
+            p += n;
+            left -= static_cast<std::size_t>(n);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+
+    sample s;
+    const auto deadline = clock::now() + run_limit + std::chrono::seconds(5);
+    std::size_t got = 0;
+    char* to = reinterpret_cast<char*>(&s);
+    while (got < sizeof s) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        if (left.count() <= 0)
+            break;
+        pollfd pfd{fds[0], POLLIN, 0};
+        const int r = poll(&pfd, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        const ssize_t n = read(fds[0], to + got, sizeof s - got);
+        if (n <= 0)
+            break;
+        got += static_cast<std::size_t>(n);
+    }
+    close(fds[0]);
+
+    // Reap the child; kill it if it does not leave by the deadline.
+    int status = 0;
+    for (;;) {
+        const pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            break;
+        if (clock::now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        usleep(1000);
+    }
+    if (got < sizeof s) {
+        s = sample{};
+        fail(s, got == 0 && clock::now() > deadline ? "killed after the time limit"
+                                                    : "child process failed");
+    }
+    return s;
+}
+
+struct options {
+    int reps = 5;
+    bool quick = false;
+    bool fork = true;
+    std::string only;
+    std::string impl_name;
+};
+
+[[noreturn]] void usage(int code)
+{
+    std::fprintf(code ? stderr : stdout,
+                 "usage: zmtp-bench [--reps N] [--quick] [--only SCENARIO] "
+                 "[--impl zmtp|libzmq|floor] [--no-fork]\n"
+                 "scenarios: push_pull push_pull_3frame req_rep pub_sub_4 idle_memory\n");
+    std::exit(code);
+}
+
+options parse(int argc, char** argv)
+{
+    options o;
+    bool reps_given = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc)
+                usage(2);
+            return argv[++i];
+        };
+        if (a == "--reps") {
+            o.reps = std::atoi(value().c_str());
+            reps_given = true;
+            if (o.reps < 1)
+                usage(2);
+        } else if (a == "--quick") {
+            o.quick = true;
+        } else if (a == "--only") {
+            o.only = value();
+        } else if (a == "--impl") {
+            o.impl_name = value();
+        } else if (a == "--no-fork") {
+            o.fork = false;
+        } else if (a == "--help" || a == "-h") {
+            usage(0);
+        } else {
+            usage(2);
+        }
+    }
+    if (o.quick && !reps_given)
+        o.reps = 1;
+    return o;
+}
+
+std::vector<bench_case> plan(const options& o)
+{
+    const std::vector<impl> all{impl::zmtp, impl::libzmq, impl::floor};
+    const std::vector<impl> no_floor{impl::zmtp, impl::libzmq};
+    std::vector<bench_case> cases;
+    // Message counts for runs of roughly 0.3-1 s each.
+    const std::pair<std::size_t, std::size_t> sizes[] = {
+        {1, 2'000'000}, {16, 2'000'000}, {256, 1'000'000},
+        {4096, 200'000}, {65536, 20'000}, {1048576, 1'000}};
+    for (transport via : {transport::tcp, transport::ipc})
+        for (const auto& sz : sizes)
+            cases.push_back({scenario::push_pull, via, sz.first, 1, sz.second, all, {}});
+    cases.push_back({scenario::multipart, transport::tcp, 3 * 64, 3, 1'000'000, all, {}});
+    cases.push_back({scenario::req_rep, transport::tcp, 1, 1, 20'000, all, {}});
+    cases.push_back({scenario::req_rep, transport::tcp, 1024, 1, 20'000, all, {}});
+    cases.push_back({scenario::pub_sub, transport::tcp, 64, 1, 1'000'000, no_floor, {}});
+    cases.push_back({scenario::idle_memory, transport::tcp, 0, 1, 1000, no_floor, {}});
+
+    std::vector<bench_case> chosen;
+    for (auto c : cases) {
+        if (!o.only.empty() && o.only != scenario_name(c.what))
+            continue;
+        if (!o.impl_name.empty()) {
+            std::vector<impl> keep;
+            for (impl i : c.impls)
+                if (o.impl_name == impl_name(i))
+                    keep.push_back(i);
+            c.impls = keep;
+        }
+        if (c.impls.empty())
+            continue;
+        if (o.quick && c.what != scenario::idle_memory)
+            c.messages = std::max<std::size_t>(c.messages / 100, 10);
+        chosen.push_back(c);
+    }
+    return chosen;
+}
+
+int main_(int argc, char** argv)
+{
+    const options o = parse(argc, argv);
+    run_limit = o.quick ? std::chrono::milliseconds(10'000) : std::chrono::milliseconds(60'000);
+    signal(SIGPIPE, SIG_IGN);
+
+    char tmpl[] = "/tmp/zmtp-bench-XXXXXX";
+    if (!mkdtemp(tmpl))
+        throw std::runtime_error("mkdtemp failed");
+    const std::string dir = tmpl;
+
+    std::vector<bench_case> cases = plan(o);
+    print_environment(stdout, o.reps, o.quick);
+    int seq = 0;
+    for (auto& c : cases) {
+        c.samples.resize(c.impls.size());
+        for (int rep = 0; rep < o.reps; ++rep) {
+            // Interleaved, starting with a different implementation each time.
+            for (std::size_t k = 0; k < c.impls.size(); ++k) {
+                const std::size_t at = (k + static_cast<std::size_t>(rep)) % c.impls.size();
+                job j{c.what, c.via, c.size, c.frames, c.messages, dir, ++seq};
+                c.samples[at].push_back(o.fork ? run_child(c.impls[at], j) : run_here(c.impls[at], j));
+            }
+        }
+        print_json(stdout, c);
+        std::fflush(stdout);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+
+    print_table(stdout, cases);
+    print_ratios(stdout, cases);
+    return report_failures(stderr, cases) ? 1 : 0;
+}
+
+} // namespace
+} // namespace bench
+
+int main(int argc, char** argv)
+{
+    try {
+        return bench::main_(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "zmtp-bench: %s\n", e.what());
+        return 1;
+    }
+}
