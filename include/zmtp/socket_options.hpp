@@ -35,6 +35,9 @@ struct socket_options {
     bool immediate = false;
     // TCP keepalive: -1 the system default, 0 off, 1 on (ZMQ_TCP_KEEPALIVE).
     int tcp_keepalive = -1;
+    // A bound endpoint stops accepting while this many of its peers are
+    // still in their handshake (no libzmq equivalent).
+    std::size_t max_handshakes_per_listener = 256;
 };
 
 } // namespace zmtp

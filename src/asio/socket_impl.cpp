@@ -354,11 +354,18 @@ void socket_impl::pump(peer& pr)
 
 // ---------------------------------------------------------------- links
 
+void socket_impl::handshake_over(peer& pr)
+{
+    if (auto l = std::exchange(pr.accepted_by, {}).lock())
+        l->handshake_finished();
+}
+
 void socket_impl::link_ready(peer_id p)
 {
     peer* pr = find(p);
     if (!pr)
         return;
+    handshake_over(*pr);
     const codec& c = pr->conn->protocol();
     pattern::peer_info info{false, std::string(c.peer_metadata().find("Identity").value_or(""))};
     pr->identity = info.identity;
@@ -426,6 +433,7 @@ void socket_impl::link_closed(peer_id p, error_code ec)
     if (!pr)
         return;
     const bool was_ready = pr->ready;
+    handshake_over(*pr);
     monitor_event e =
         event_for(was_ready ? monitor_event_type::disconnected : monitor_event_type::handshake_failed, *pr);
     e.error = ec;

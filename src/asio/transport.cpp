@@ -28,13 +28,13 @@ std::string address_of(const net::local::stream_protocol::socket&)
 }
 
 template <class Protocol>
-class basic_listener final : public listener,
-                             public std::enable_shared_from_this<basic_listener<Protocol>> {
+class basic_listener final : public listener {
 public:
     basic_listener(socket_impl& owner, const endpoint& ep, std::string requested)
         : owner_(&owner), acceptor_(owner.executor())
     {
         asio::bind(acceptor_, ep);
+        max_handshakes_ = std::max<std::size_t>(owner.options().max_handshakes_per_listener, 1);
         requested_ = std::move(requested);
         bound_ = bound_endpoint(acceptor_);
         if constexpr (std::is_same_v<Protocol, net::local::stream_protocol>)
@@ -56,16 +56,24 @@ public:
 private:
     void accept()
     {
+        if (!owner_)
+            return;
+        if (handshaking_ >= max_handshakes_) {
+            stalled_ = true; // handshake_finished() resumes
+            return;
+        }
         acceptor_.async_accept(
             owner_->executor(),
-            [self = this->shared_from_this()](error_code ec, typename Protocol::socket s) {
+            [self = std::static_pointer_cast<basic_listener>(shared_from_this())](
+                error_code ec, typename Protocol::socket s) {
                 if (!self->owner_ || ec == net::error::operation_aborted)
                     return;
                 if (!ec) {
                     apply_keepalive(s, self->owner_->options().tcp_keepalive);
                     std::string address = address_of(s);
                     self->owner_->notify(monitor_event(monitor_event_type::accepted, self->bound_, address));
-                    self->owner_->adopt(std::move(s), 0, self->bound_, std::move(address));
+                    ++self->handshaking_;
+                    self->owner_->adopt(std::move(s), 0, self->bound_, std::move(address), self);
                 }
                 // Accept errors (too many open files, ...) do not stop the listener.
                 self->accept();

@@ -17,11 +17,24 @@
 
 namespace zmtp::asio::detail {
 
-class listener {
+class listener : public std::enable_shared_from_this<listener> {
 public:
     virtual ~listener() = default;
     virtual void start() = 0;
     virtual void close() = 0;
+    // An accepted peer finished its handshake, or failed it. While
+    // max_handshakes peers are in their handshake, no more are accepted:
+    // connections that never complete one cannot starve the others
+    // (libzmq CVE-2020-15166).
+    void handshake_finished()
+    {
+        if (handshaking_ > 0)
+            --handshaking_;
+        if (stalled_ && handshaking_ < max_handshakes_) {
+            stalled_ = false;
+            start();
+        }
+    }
     // As given to bind() and as really bound (with the real port).
     const std::string& requested() const noexcept { return requested_; }
     const std::string& bound() const noexcept { return bound_; }
@@ -29,6 +42,9 @@ public:
 protected:
     std::string requested_;
     std::string bound_;
+    std::size_t handshaking_ = 0;
+    std::size_t max_handshakes_ = 256;
+    bool stalled_ = false;
 };
 
 // Opens, binds and starts a listener for `ep`; throws on failure.

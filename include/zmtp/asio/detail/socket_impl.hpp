@@ -65,7 +65,8 @@ public:
     // A connected stream becomes a link for peer `p`, or a new peer when
     // `p` is zero (accepted connections).
     template <class Stream>
-    void adopt(Stream stream, peer_id p, std::string endpoint, std::string address);
+    void adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
+               std::weak_ptr<listener> accepted_by = {});
     void notify(monitor_event e);
     bool is_closed() const noexcept { return closed_; }
 
@@ -82,7 +83,9 @@ private:
         std::string endpoint;
         std::string address;
         std::string identity;
+        std::weak_ptr<listener> accepted_by; // until the handshake is over
     };
+    void handshake_over(peer& pr);
 
     // link_owner
     void link_ready(peer_id p) override;
@@ -132,7 +135,8 @@ private:
 };
 
 template <class Stream>
-void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::string address)
+void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
+                        std::weak_ptr<listener> accepted_by)
 {
     if (closed_)
         return;
@@ -142,6 +146,7 @@ void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::str
         peers_.emplace(p, std::move(fresh));
     }
     peer& pr = *peers_.at(p);
+    pr.accepted_by = std::move(accepted_by);
     pr.endpoint = std::move(endpoint);
     pr.address = std::move(address);
     if (pr.going)
