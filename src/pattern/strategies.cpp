@@ -569,7 +569,10 @@ public:
 // other message its peers send.
 class xpub_strategy final : public publisher {
 public:
-    explicit xpub_strategy(const socket_options& o) : publisher(o), verbose_(o.xpub_verbose) {}
+    explicit xpub_strategy(const socket_options& o)
+        : publisher(o), verbose_(o.xpub_verbose), max_upstream_(o.receive_hwm)
+    {
+    }
 
     std::error_code receive(message& m, peer_queues&) override
     {
@@ -577,6 +580,9 @@ public:
             return would_block();
         m = std::move(pending_.front());
         pending_.pop_front();
+        if (pending_is_upstream_.front())
+            --upstream_waiting_;
+        pending_is_upstream_.pop_front();
         return {};
     }
 
@@ -584,21 +590,42 @@ private:
     void on_subscribe(std::span<const std::byte> topic, bool first) override
     {
         if (first || verbose_)
-            pending_.push_back(subscription_message(topic, true));
+            notice(subscription_message(topic, true));
     }
     void on_cancel(std::span<const std::byte> topic, bool last) override
     {
         if (last)
-            pending_.push_back(subscription_message(topic, false));
+            notice(subscription_message(topic, false));
     }
     void on_last_cancel(std::span<const std::byte> topic) override
     {
-        pending_.push_back(subscription_message(topic, false));
+        notice(subscription_message(topic, false));
     }
-    void upstream(message& m) override { pending_.push_back(std::move(m)); }
+    // Other messages from peers wait for the application too, but no more
+    // than the receive HWM of them: a peer cannot grow the queue at will.
+    // (Subscription notices are bounded by the per-peer subscription cap.)
+    void upstream(message& m) override
+    {
+        if (max_upstream_ != 0 && upstream_waiting_ >= max_upstream_) {
+            count_drop();
+            return;
+        }
+        ++upstream_waiting_;
+        pending_.push_back(std::move(m));
+        pending_is_upstream_.push_back(true);
+    }
+
+    void notice(message m)
+    {
+        pending_.push_back(std::move(m));
+        pending_is_upstream_.push_back(false);
+    }
 
     bool verbose_;
+    std::size_t max_upstream_;
+    std::size_t upstream_waiting_ = 0;
     std::deque<message> pending_;
+    std::deque<bool> pending_is_upstream_;
 };
 
 class sub_strategy final : public subscriber {

@@ -319,6 +319,29 @@ TEST_CASE("xpub: other messages from peers are delivered upstream")
     CHECK(q.sent_count(1) == 1);
 }
 
+TEST_CASE("xpub: messages from peers waiting upstream are bounded by the receive HWM")
+{
+    zmtp::socket_options o;
+    o.receive_hwm = 3;
+    auto s = make(socket_type::xpub, o);
+    fake_peer_queues q;
+    s->attach(1, ready_peer(), q);
+    for (int i = 0; i < 10; ++i)
+        deliver(*s, q, 1, {"chatter"});
+    // Subscription notices are not counted against it.
+    deliver(*s, q, 1, sub_msg("T"));
+    CHECK(s->dropped() == 7);
+    for (int i = 0; i < 3; ++i)
+        CHECK(receive(*s, q) == message{"chatter"});
+    CHECK(receive(*s, q) == sub_msg("T"));
+    message m;
+    CHECK(s->receive(m, q) == error::would_block);
+    // Reading made room again.
+    deliver(*s, q, 1, {"again"});
+    CHECK(receive(*s, q) == message{"again"});
+    CHECK(s->dropped() == 7);
+}
+
 // ---------------------------------------------------------------- SUB
 
 TEST_CASE("sub: subscribe sends SUBSCRIBE to every ready peer, and all topics to a new one")
