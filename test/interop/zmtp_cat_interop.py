@@ -65,8 +65,22 @@ class Cat:
     def close_stdin(self):
         self.proc.stdin.close()
 
-    def stdout_line(self, timeout=WAIT):
-        line = self.out.get(timeout=timeout)
+    def stdout_line(self, timeout=WAIT, poke=None):
+        """The next stdout line. `poke`, called while waiting, lets a libzmq
+        socket process its commands: a bound libzmq SUB attaches a new peer,
+        and sends it its subscriptions, only when its owner calls into it."""
+        if poke is None:
+            line = self.out.get(timeout=timeout)
+        else:
+            deadline = time.monotonic() + timeout
+            while True:
+                poke()
+                try:
+                    line = self.out.get(timeout=0.02)
+                    break
+                except queue.Empty:
+                    if time.monotonic() > deadline:
+                        raise
         assert line is not None, "zmtp-cat closed stdout; stderr: %r" % self.stderr_text()
         return line
 
@@ -402,6 +416,484 @@ def runtime_errors():
         cat.kill()
 
 
+# ---------------------------------------------------------------- every type
+
+def linked(cat_type, zkind, transport, cat_binds, extra=(), setup=None):
+    """zmtp-cat CAT_TYPE and one libzmq socket of ZKIND, linked; `setup`
+    configures the libzmq socket before it binds or connects."""
+    z = zsocket(zkind)
+    if setup:
+        setup(z)
+    args = [cat_type] + list(extra)
+    if cat_binds:
+        cat = Cat(*(args + ["--bind", cat_any(transport)]))
+        z.connect(cat.bound())
+    else:
+        ep = zbind(z, transport)
+        cat = Cat(*(args + ["--connect", ep]))
+    return cat, z
+
+
+def finish_case(cat, *sockets):
+    for z in sockets:
+        z.close()
+    cat.kill()
+
+
+def type_pub(transport, cat_binds):
+    cat, z = linked("pub", zmq.SUB, transport, cat_binds, ["--wait-peers", "1"],
+                    lambda s: s.setsockopt(zmq.SUBSCRIBE, b""))
+    try:
+        cat.write(b"one\ntwo\tparts\n")
+        cat.close_stdin()
+        assert z.recv_multipart() == [b"one"]
+        assert z.recv_multipart() == [b"two", b"parts"]
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def type_sub(transport, cat_binds):
+    # an XPUB peer tells when the subscription (to everything) is there
+    cat, z = linked("sub", zmq.XPUB, transport, cat_binds, ["-n", "2"])
+    try:
+        assert z.recv() == b"\x01"
+        z.send(b"one")
+        z.send_multipart([b"two", b"parts"])
+        assert cat.stdout_line() == b"one\n"
+        assert cat.stdout_line() == b"two\tparts\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def type_xpub(transport, cat_binds):
+    cat, z = linked("xpub", zmq.SUB, transport, cat_binds,
+                    ["--wait-peers", "1", "--format", "json"],
+                    lambda s: s.setsockopt(zmq.SUBSCRIBE, b"t"))
+    try:
+        line = cat.stdout_line(poke=lambda: z.getsockopt(zmq.EVENTS))
+        assert decode(line, "json") == [b"\x01t"]  # the subscription, printed
+        cat.write(b'["t1"]\n["other"]\n["t2", "x"]\n')
+        cat.close_stdin()
+        assert z.recv_multipart() == [b"t1"]
+        assert z.recv_multipart() == [b"t2", b"x"]  # "other" was filtered out
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def type_xsub(transport, cat_binds):
+    cat, z = linked("xsub", zmq.XPUB, transport, cat_binds, ["--subscribe", "t", "-n", "2"])
+    try:
+        assert z.recv() == b"\x01t"
+        cat.write(b"\x01u\n")  # a raw subscription message from stdin
+        assert z.recv() == b"\x01u"
+        z.send(b"t1")
+        z.send(b"x1")
+        z.send_multipart([b"u2", b"more"])
+        assert cat.stdout_line() == b"t1\n"
+        assert cat.stdout_line() == b"u2\tmore\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def type_req(transport, cat_binds):
+    cat, z = linked("req", zmq.REP, transport, cat_binds)
+    try:
+        cat.write(b"q1\nq2\tx\n")
+        cat.close_stdin()
+        assert z.recv_multipart() == [b"q1"]
+        z.send(b"r1")
+        assert z.recv_multipart() == [b"q2", b"x"]
+        z.send_multipart([b"r2", b"y"])
+        assert cat.stdout_line() == b"r1\n"
+        assert cat.stdout_line() == b"r2\ty\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def type_rep(transport, cat_binds):
+    cat, z = linked("rep", zmq.REQ, transport, cat_binds)
+    try:
+        cat.write(b"r1\nr2\tz\n")
+        cat.close_stdin()
+        z.send(b"q1")
+        assert z.recv_multipart() == [b"r1"]
+        z.send_multipart([b"q2", b"y"])
+        assert z.recv_multipart() == [b"r2", b"z"]
+        assert cat.stdout_line() == b"q1\n"
+        assert cat.stdout_line() == b"q2\ty\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def type_dealer(transport, cat_binds):
+    cat, z = linked("dealer", zmq.ROUTER, transport, cat_binds, ["--routing-id", "D1", "-n", "1"])
+    try:
+        cat.write(b"hello\tthere\n")
+        assert z.recv_multipart() == [b"D1", b"hello", b"there"]
+        z.send_multipart([b"D1", b"back"])
+        assert cat.stdout_line() == b"back\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def type_router(transport, cat_binds):
+    cat, z = linked("router", zmq.DEALER, transport, cat_binds, ["--format", "json", "-n", "2"],
+                    lambda s: s.setsockopt(zmq.ROUTING_ID, b"Z"))
+    try:
+        z.send(b"hi")
+        assert decode(cat.stdout_line(), "json") == [b"Z", b"hi"]
+        cat.write(b'["Z", "reply", ""]\n')
+        assert z.recv_multipart() == [b"reply", b""]
+        z.send(b"bye")
+        assert decode(cat.stdout_line(), "json") == [b"Z", b"bye"]
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+TYPE_CASES = {"pub": type_pub, "sub": type_sub, "xpub": type_xpub, "xsub": type_xsub,
+              "req": type_req, "rep": type_rep, "dealer": type_dealer, "router": type_router}
+
+
+# ---------------------------------------------------------------- many peers
+
+def pull_from_three_pushers():
+    cat = Cat("pull", "--bind", "tcp://127.0.0.1:0", "-n", "15")
+    pushers = [zsocket(zmq.PUSH) for _ in range(3)]
+    try:
+        ep = cat.bound()
+        for i, z in enumerate(pushers):
+            z.connect(ep)
+            for j in range(5):
+                z.send(b"p%d-%d" % (i, j))
+        lines = [cat.stdout_line() for _ in range(15)]
+        assert sorted(lines) == sorted(b"p%d-%d\n" % (i, j) for i in range(3) for j in range(5))
+        for i in range(3):  # each pusher's messages in its order
+            mine = [l for l in lines if l.startswith(b"p%d-" % i)]
+            assert mine == [b"p%d-%d\n" % (i, j) for j in range(5)], mine
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, *pushers)
+
+
+def pub_to_two_subs():
+    cat = Cat("pub", "--bind", ipc_endpoint(), "--wait-peers", "2")
+    subs = [zsocket(zmq.SUB) for _ in range(2)]
+    try:
+        ep = cat.bound()
+        for z in subs:
+            z.setsockopt(zmq.SUBSCRIBE, b"")
+            z.connect(ep)
+        cat.write(b"m1\nm2\nm3\n")
+        cat.close_stdin()
+        for z in subs:
+            assert [z.recv() for _ in range(3)] == [b"m1", b"m2", b"m3"]
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, *subs)
+
+
+def push_to_two_pulls_loses_nothing():
+    """push connected to two pulls: round robin, and at stdin EOF every
+    message reaches one of them."""
+    pulls = [zsocket(zmq.PULL) for _ in range(2)]
+    eps = [zbind(z, t) for z, t in zip(pulls, ("tcp", "ipc"))]
+    cat = Cat("push", "--connect", eps[0], "--connect", eps[1])
+    try:
+        cat.write(b"".join(b"m%d\n" % i for i in range(300)))
+        cat.close_stdin()
+        got = []
+        poller = zmq.Poller()
+        for z in pulls:
+            poller.register(z, zmq.POLLIN)
+        deadline = time.monotonic() + WAIT
+        per = [0, 0]
+        while len(got) < 300 and time.monotonic() < deadline:
+            for z, _ in poller.poll(100):
+                got.append(z.recv())
+                per[pulls.index(z)] += 1
+        assert sorted(got) == sorted(b"m%d" % i for i in range(300)), len(got)
+        assert per[0] > 0 and per[1] > 0, per
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, *pulls)
+
+
+def mixed_bind_and_connect():
+    """pull bound on tcp and connected over ipc at once."""
+    bound_peer = zsocket(zmq.PUSH)
+    connected_peer = zsocket(zmq.PUSH)
+    ep = zbind(connected_peer, "ipc")
+    cat = Cat("pull", "--bind", "tcp://127.0.0.1:0", "--connect", ep, "--bind", ipc_endpoint(),
+              "-n", "3")
+    third = zsocket(zmq.PUSH)
+    try:
+        bound_peer.connect(cat.bound())
+        third.connect(cat.bound())
+        bound_peer.send(b"via tcp bind")
+        connected_peer.send(b"via ipc connect")
+        third.send(b"via ipc bind")
+        lines = sorted(cat.stdout_line() for _ in range(3))
+        assert lines == [b"via ipc bind\n", b"via ipc connect\n", b"via tcp bind\n"], lines
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, bound_peer, connected_peer, third)
+
+
+def pub_waits_for_peers_timeout():
+    """--wait-peers 2 with one subscriber: nothing is sent, --timeout ends it."""
+    cat = Cat("pub", "--bind", "tcp://127.0.0.1:0", "--wait-peers", "2", "--timeout", "700")
+    z = zsocket(zmq.SUB)
+    try:
+        z.setsockopt(zmq.SUBSCRIBE, b"")
+        z.rcvtimeo = 200
+        z.connect(cat.bound())
+        cat.write(b"early\n")
+        try:
+            z.recv()
+            assert False, "sent before --wait-peers was met"
+        except zmq.Again:
+            pass
+        assert cat.wait() == 3
+    finally:
+        finish_case(cat, z)
+
+
+# ---------------------------------------------------------------- --echo
+
+def rep_echo():
+    cat, z = linked("rep", zmq.REQ, "tcp", True, ["--echo", "-n", "3"])
+    try:
+        for i in range(3):
+            z.send_multipart([b"q%d" % i, b"x"])
+            assert z.recv_multipart() == [b"q%d" % i, b"x"]
+            assert cat.stdout_line() == b"q%d\tx\n" % i
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def router_echo_two_dealers():
+    cat = Cat("router", "--bind", ipc_endpoint(), "--echo", "-n", "4", "--format", "json")
+    dealers = [zsocket(zmq.DEALER) for _ in range(2)]
+    try:
+        ep = cat.bound()
+        for i, z in enumerate(dealers):
+            z.setsockopt(zmq.ROUTING_ID, b"d%d" % i)
+            z.connect(ep)
+        for round_ in range(2):
+            for i, z in enumerate(dealers):
+                z.send_multipart([b"from d%d" % i, b"%d" % round_])
+            for i, z in enumerate(dealers):  # each gets its own back
+                assert z.recv_multipart() == [b"from d%d" % i, b"%d" % round_]
+        lines = sorted(tuple(decode(cat.stdout_line(), "json")) for _ in range(4))
+        assert lines == sorted((b"d%d" % i, b"from d%d" % i, b"%d" % r)
+                               for i in range(2) for r in range(2)), lines
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, *dealers)
+
+
+def dealer_and_pair_echo():
+    for kind, zkind in (("dealer", zmq.DEALER), ("pair", zmq.PAIR)):
+        cat, z = linked(kind, zkind, "ipc", False, ["--echo", "-n", "2"])
+        try:
+            z.send(b"one")
+            z.send_multipart([b"two", b""])
+            assert z.recv_multipart() == [b"one"]
+            assert z.recv_multipart() == [b"two", b""]
+            assert cat.wait() == 0, cat.stderr_text()
+        finally:
+            finish_case(cat, z)
+
+
+def cat_req_to_cat_rep_echo():
+    rep = Cat("rep", "--bind", "tcp://127.0.0.1:0", "--echo")
+    req = Cat("req", "--connect", rep.bound())
+    try:
+        req.write(b"a\nb\tc\n")
+        req.close_stdin()
+        assert req.stdout_line() == b"a\n"
+        assert req.stdout_line() == b"b\tc\n"
+        assert req.wait() == 0, req.stderr_text()
+        assert rep.stdout_line() == b"a\n"
+    finally:
+        rep.kill()
+        req.kill()
+
+
+# ---------------------------------------------------------------- details
+
+def sub_filters_prefixes():
+    """sub --subscribe a --subscribe c against a real libzmq PUB."""
+    z = zsocket(zmq.PUB)
+    ep = zbind(z, "tcp")
+    cat = Cat("sub", "--connect", ep, "--subscribe", "a", "--subscribe", "c", "-n", "6")
+    try:
+        deadline = time.monotonic() + WAIT
+        i = 0
+        while cat.proc.poll() is None and time.monotonic() < deadline:
+            for t in (b"a", b"b", b"c"):
+                z.send(b"%s%d" % (t, i))
+            i += 1
+            time.sleep(0.01)
+        assert cat.wait() == 0, cat.stderr_text()
+        lines = [cat.stdout_line() for _ in range(6)]
+        assert all(l[:1] in (b"a", b"c") for l in lines), lines
+        assert any(l[:1] == b"a" for l in lines) and any(l[:1] == b"c" for l in lines), lines
+    finally:
+        finish_case(cat, z)
+
+
+def router_generated_ids_in_json():
+    """A dealer without a routing id gets a generated binary one: JSON shows
+    it as base64, and the same frame routes the reply back."""
+    cat, z = linked("router", zmq.DEALER, "tcp", True, ["--format", "json"])
+    try:
+        z.send(b"anonymous")
+        raw = json.loads(cat.stdout_line())  # no --count: EOF ends it
+        assert isinstance(raw[0], dict) and set(raw[0]) == {"base64"}, raw
+        rid = base64.b64decode(raw[0]["base64"])
+        assert len(rid) == 5 and rid[:1] == b"\x00", rid
+        assert raw[1] == "anonymous", raw
+        cat.write(json.dumps([raw[0], "to you"]).encode() + b"\n")
+        assert z.recv_multipart() == [b"to you"]
+        cat.close_stdin()
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def verbose_peer_lines():
+    cat = Cat("pair", "--bind", "tcp://127.0.0.1:0", "-v", "--timeout", "5000")
+    z = zsocket(zmq.PAIR)
+    try:
+        z.connect(cat.bound())
+        lines = [cat.stderr_line().decode() for _ in range(2)]
+        assert "connected to tcp://127.0.0.1:" in lines[0], lines
+        assert "handshake with tcp://127.0.0.1:" in lines[1] and "complete" in lines[1], lines
+        z.close()
+        line = cat.stderr_line().decode()
+        assert "disconnected from tcp://127.0.0.1:" in line, line
+    finally:
+        finish_case(cat)
+
+
+def bound_side_reports_failed_handshake():
+    """A pull peer on a bound pull: one line naming the peer and the reason;
+    the socket keeps serving a good peer."""
+    cat = Cat("pull", "--bind", "tcp://127.0.0.1:0", "-n", "1")
+    bad = zsocket(zmq.PULL)
+    good = zsocket(zmq.PUSH)
+    try:
+        ep = cat.bound()
+        bad.connect(ep)
+        line = cat.stderr_line().decode()
+        assert "handshake with tcp://127.0.0.1:" in line and "failed" in line, line
+        assert "PULL" in line, line
+        good.connect(ep)
+        good.send(b"fine")
+        assert cat.stdout_line() == b"fine\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, bad, good)
+
+
+def max_msg_size_drops_peer():
+    cat = Cat("pull", "--bind", "tcp://127.0.0.1:0", "--max-msg-size", "10", "-v",
+              "--hwm", "5", "--reconnect-ivl-max", "1000")
+    z = zsocket(zmq.PUSH)
+    try:
+        z.connect(cat.bound())
+        z.send(b"x" * 100)
+        deadline = time.monotonic() + WAIT
+        while True:
+            line = cat.stderr_line(timeout=max(0.1, deadline - time.monotonic()))
+            assert line is not None
+            if b"disconnected" in line:
+                break
+        assert cat.out.empty()
+    finally:
+        finish_case(cat, z)
+
+
+def linger_bounds_undeliverable():
+    """Nobody listens: --linger lets it exit 0; without it, --timeout (3)."""
+    ep = ipc_endpoint()
+    cat = Cat("push", "--connect", ep, "--linger", "300")
+    try:
+        cat.write(b"lost\n")
+        cat.close_stdin()
+        start = time.monotonic()
+        assert cat.wait() == 0, cat.stderr_text()
+        assert 0.2 < time.monotonic() - start < 3
+    finally:
+        cat.kill()
+    cat = Cat("push", "--connect", ep, "--timeout", "400")
+    try:
+        cat.write(b"lost\n")
+        cat.close_stdin()
+        assert cat.wait() == 3
+    finally:
+        cat.kill()
+
+
+def late_peer_gets_queued_messages():
+    """push connecting to nothing yet: at EOF it waits, and delivers to the
+    peer that binds later."""
+    ep = ipc_endpoint()
+    cat = Cat("push", "--connect", ep, "--reconnect-ivl", "50")
+    z = zsocket(zmq.PULL)
+    try:
+        cat.write(b"one\ntwo\n")
+        cat.close_stdin()
+        time.sleep(0.3)
+        assert cat.proc.poll() is None, "exited before delivering"
+        z.bind(ep)
+        assert z.recv() == b"one"
+        assert z.recv() == b"two"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def req_timeout_exits_3():
+    """A req whose reply never comes: --timeout exits 3."""
+    cat, z = linked("req", zmq.ROUTER, "tcp", False, ["--timeout", "400"])
+    try:
+        cat.write(b"anyone?\n")
+        cat.close_stdin()
+        assert z.recv_multipart()[1:] == [b"", b"anyone?"]
+        assert cat.wait() == 3
+    finally:
+        finish_case(cat, z)
+
+
+def more_usage_and_later_errors():
+    expect_exit(2, "push", "--echo", "-b", "tcp://127.0.0.1:0")
+    expect_exit(2, "pub", "--subscribe", "x", "-b", "tcp://127.0.0.1:0")
+    expect_exit(2, "sub", "-b", "tcp://127.0.0.1:0", "--wait-peers", "two")
+    expect_exit(2, "sub", "-b", "tcp://127.0.0.1:0", "--timeout", "-5")
+    expect_exit(2, "req", "-b", "tcp://127.0.0.1:0", "--heartbeat-ivl", "-1")
+    expect_exit(2, "dealer", "-b", "tcp://127.0.0.1:0", "-c", "ipc://")
+    expect_exit(2, "router", "-c", "tcp://127.0.0.1:1", "--format", "yaml")
+    for args in (["pull", "-c", "exec:cat"],
+                 ["pull", "-b", "tls+ipc://%s/t.sock" % TMP],
+                 ["pull", "-c", "tcp://127.0.0.1:1", "--plain-username", "u"],
+                 ["pull", "-c", "tcp://127.0.0.1:1", "--curve-server"],
+                 ["pull", "-c", "tcp://127.0.0.1:1", "--trace"],
+                 ["keygen"]):
+        line = expect_exit(1, *args)
+        assert "not supported yet" in line, (args, line)
+
+
 def main():
     cases = []
     for pattern in ("push", "pull", "pair"):
@@ -412,6 +904,33 @@ def main():
                                             "cat-binds" if cat_binds else "cat-connects", fmt)
                     cases.append((name, lambda p=pattern, t=transport, b=cat_binds, f=fmt:
                                   exchange(p, t, b, f)))
+    for kind in TYPE_CASES:
+        for transport in ("tcp", "ipc"):
+            for cat_binds in (True, False):
+                name = "%s %s %s" % (kind, transport, "cat-binds" if cat_binds else "cat-connects")
+                cases.append((name, lambda k=kind, t=transport, b=cat_binds:
+                              TYPE_CASES[k](t, b)))
+    cases += [
+        ("pull bound, three libzmq pushers", pull_from_three_pushers),
+        ("pub --wait-peers 2, two libzmq subs", pub_to_two_subs),
+        ("push to two pulls, nothing lost at EOF", push_to_two_pulls_loses_nothing),
+        ("pull bound twice and connected", mixed_bind_and_connect),
+        ("pub --wait-peers unmet: --timeout exits 3", pub_waits_for_peers_timeout),
+        ("rep --echo", rep_echo),
+        ("router --echo to two dealers", router_echo_two_dealers),
+        ("dealer and pair --echo", dealer_and_pair_echo),
+        ("zmtp-cat req to zmtp-cat rep --echo", cat_req_to_cat_rep_echo),
+        ("sub --subscribe filters prefixes", sub_filters_prefixes),
+        ("router: generated routing ids in JSON", router_generated_ids_in_json),
+        ("-v: connected, handshaken, disconnected", verbose_peer_lines),
+        ("bound side: failed handshake reported, good peer served",
+         bound_side_reports_failed_handshake),
+        ("--max-msg-size drops the peer", max_msg_size_drops_peer),
+        ("--linger bounds an undeliverable exit", linger_bounds_undeliverable),
+        ("stdin EOF, then the peer binds", late_peer_gets_queued_messages),
+        ("req without a reply: --timeout exits 3", req_timeout_exits_3),
+        ("more usage errors (2) and later features (1)", more_usage_and_later_errors),
+    ]
     cases += [
         ("2000 messages in order through --hwm 10", many_messages_in_order),
         ("stdin EOF before the peer connects", eof_before_peer),
