@@ -26,7 +26,8 @@ TEST_CASE("zmtp::socket pairs: every compatible pair, both binding sides, tcp an
         for (const std::string transport : {"tcp", "ipc"})
             for (const bool a_binds : {true, false}) {
                 const std::string name = std::string(p.name) + " " + transport + ": " +
-                                         std::string(to_string(a_binds ? p.a : p.b)) + " binds";
+                                         std::string(to_string(a_binds ? p.a : p.b)) + " binds" +
+                                         (p.a != p.b ? "" : a_binds ? " (1st)" : " (2nd)");
                 SUBCASE(name.c_str())
                 {
                     io_thread iot;

@@ -26,7 +26,8 @@ TEST_CASE("zmtp::socket and libzmq: every compatible pair, both roles, both bind
                 for (const bool zmtp_binds : {true, false}) {
                     const std::string zmtp_role = upper(to_string(zmtp_is_a ? p.a : p.b));
                     const std::string name = std::string(p.name) + " " + transport + ": zmtp " + zmtp_role +
-                                             (zmtp_binds ? " binds" : " connects");
+                                             (zmtp_binds ? " binds" : " connects") +
+                                             (p.a != p.b ? "" : zmtp_is_a ? " (as 1st)" : " (as 2nd)");
                     SUBCASE(name.c_str())
                     {
                         io_thread iot;
