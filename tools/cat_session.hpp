@@ -14,6 +14,12 @@
 // writes what is queued and closes each connection once its bytes are
 // written), and the process exits once the io_context runs out of work.
 // --linger bounds that whole end; without it only --timeout does.
+//
+// --wait-peers N counts peers from the monitor (handshake_succeeded minus
+// disconnected). The socket does not say which peers have subscribed, so
+// pub and xpub, once N peers are there (xpub: and it has received at least
+// one subscription), wait subscription_grace more for the subscriptions
+// that libzmq and zmtp send right after the handshake.
 #pragma once
 
 #include "format.hpp"

@@ -106,7 +106,8 @@ void add_options(CLI::App& app, command_line& c)
     app.add_option("-n,--count", c.count, "Exit 0 once N messages have been received");
     app.add_option("--timeout", c.timeout, "Give up after MS milliseconds in all: exit 3");
     app.add_option("--wait-peers", c.wait_peers,
-                   "Wait for N handshaken peers before sending the first message");
+                   "Wait for N handshaken peers before sending the first message (pub, "
+                   "xpub: and for their subscriptions)");
     app.add_option("--linger", c.linger, "At exit, how long to keep delivering (MS)");
     app.add_option("--hwm", c.hwm, "Send and receive high-water mark (messages)");
     app.add_option("--max-msg-size", c.max_msg_size, "Largest message accepted (BYTES, -1: any)");
@@ -204,6 +205,8 @@ int main(int argc, char** argv)
     bool later_endpoint = false;
     std::string later_text;
     auto check = [&](const std::string& e, bool is_bind) {
+        if (is_bind && e.starts_with("exec:"))
+            usage_error("cannot bind '" + e + "': exec: is for --connect only");
         if (e.starts_with("tls+tcp://") || e.starts_with("tls+ipc://") || e.starts_with("exec:")) {
             if (!later_endpoint)
                 later_text = e;

@@ -884,6 +884,7 @@ def more_usage_and_later_errors():
     expect_exit(2, "req", "-b", "tcp://127.0.0.1:0", "--heartbeat-ivl", "-1")
     expect_exit(2, "dealer", "-b", "tcp://127.0.0.1:0", "-c", "ipc://")
     expect_exit(2, "router", "-c", "tcp://127.0.0.1:1", "--format", "yaml")
+    expect_exit(2, "pull", "-b", "exec:cat")  # exec: connects only
     for args in (["pull", "-c", "exec:cat"],
                  ["pull", "-b", "tls+ipc://%s/t.sock" % TMP],
                  ["pull", "-c", "tcp://127.0.0.1:1", "--plain-username", "u"],
