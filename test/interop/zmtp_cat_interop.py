@@ -626,6 +626,34 @@ def push_to_two_pulls_loses_nothing():
         finish_case(cat, *pulls)
 
 
+def push_waits_for_two_pulls():
+    """push bound, --wait-peers 2: stdin read before the second pull is
+    there still goes round robin over both."""
+    cat = Cat("push", "--bind", "tcp://127.0.0.1:0", "--wait-peers", "2")
+    pulls = [zsocket(zmq.PULL) for _ in range(2)]
+    try:
+        ep = cat.bound()
+        cat.write(b"".join(b"m%d\n" % i for i in range(100)))
+        cat.close_stdin()
+        pulls[0].connect(ep)
+        time.sleep(0.2)
+        assert cat.proc.poll() is None, "did not wait for the second peer"
+        pulls[1].connect(ep)
+        got = [[], []]
+        poller = zmq.Poller()
+        for z in pulls:
+            poller.register(z, zmq.POLLIN)
+        deadline = time.monotonic() + WAIT
+        while len(got[0]) + len(got[1]) < 100 and time.monotonic() < deadline:
+            for z, _ in poller.poll(100):
+                got[pulls.index(z)].append(z.recv())
+        assert sorted(got[0] + got[1]) == sorted(b"m%d" % i for i in range(100))
+        assert len(got[0]) == len(got[1]) == 50, (len(got[0]), len(got[1]))
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, *pulls)
+
+
 def mixed_bind_and_connect():
     """pull bound on tcp and connected over ipc at once."""
     bound_peer = zsocket(zmq.PUSH)
@@ -915,6 +943,7 @@ def main():
         ("pull bound, three libzmq pushers", pull_from_three_pushers),
         ("pub --wait-peers 2, two libzmq subs", pub_to_two_subs),
         ("push to two pulls, nothing lost at EOF", push_to_two_pulls_loses_nothing),
+        ("push --wait-peers 2: round robin over both pulls", push_waits_for_two_pulls),
         ("pull bound twice and connected", mixed_bind_and_connect),
         ("pub --wait-peers unmet: --timeout exits 3", pub_waits_for_peers_timeout),
         ("rep --echo", rep_echo),
