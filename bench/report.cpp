@@ -163,23 +163,59 @@ std::optional<target> target_for(const bench_case& c)
     }
 }
 
-std::optional<summary> find(const bench_case& c, impl which)
+double headline(const bench_case& c, const sample& s)
 {
-    for (std::size_t i = 0; i < c.impls.size(); ++i)
-        if (c.impls[i] == which)
-            return summarize(c.samples[i]);
-    return std::nullopt;
+    switch (c.what) {
+    case scenario::req_rep: return s.p50_us;
+    case scenario::idle_memory: return s.peak_rss_kb;
+    default: return s.msgs_per_s;
+    }
 }
 
-double ratio(const bench_case& c, impl a, impl b)
+// a/b from the runs of the same repetition (run next to each other), so
+// that load from elsewhere on the machine mostly cancels: the median of
+// those ratios and their range.
+struct paired {
+    double median = -1, low = -1, high = -1;
+};
+
+paired ratio(const bench_case& c, impl a, impl b)
 {
-    const auto x = find(c, a), y = find(c, b);
-    if (!x || !y)
-        return -1;
-    const double hx = headline(c, *x), hy = headline(c, *y);
-    if (hx < 0 || hy <= 0)
-        return -1;
-    return hx / hy;
+    const std::vector<sample>* xs = nullptr;
+    const std::vector<sample>* ys = nullptr;
+    for (std::size_t i = 0; i < c.impls.size(); ++i) {
+        if (c.impls[i] == a)
+            xs = &c.samples[i];
+        if (c.impls[i] == b)
+            ys = &c.samples[i];
+    }
+    paired p;
+    if (!xs || !ys)
+        return p;
+    std::vector<double> r;
+    for (std::size_t k = 0; k < std::min(xs->size(), ys->size()); ++k) {
+        const sample& x = (*xs)[k];
+        const sample& y = (*ys)[k];
+        if (x.ok && y.ok && headline(c, x) >= 0 && headline(c, y) > 0)
+            r.push_back(headline(c, x) / headline(c, y));
+    }
+    if (r.empty())
+        return p;
+    std::sort(r.begin(), r.end());
+    const std::size_t n = r.size();
+    p.median = n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+    p.low = r.front();
+    p.high = r.back();
+    return p;
+}
+
+std::string ratio_text(const paired& p)
+{
+    if (p.median < 0)
+        return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f [%.2f-%.2f]", p.median, p.low, p.high);
+    return buf;
 }
 
 std::string read_cpu_model()
@@ -262,17 +298,17 @@ void print_table(std::FILE* out, const std::vector<bench_case>& cases)
 
 void print_ratios(std::FILE* out, const std::vector<bench_case>& cases)
 {
-    std::fprintf(out, "\n%-32s %-12s %12s %11s  %-18s %s\n", "scenario", "metric", "zmtp/libzmq",
-                 "zmtp/floor", "target", "verdict");
+    std::fprintf(out, "\n%-32s %-12s %-18s %-18s %-18s %s\n", "scenario", "metric",
+                 "zmtp/libzmq", "zmtp/floor", "target", "verdict");
     for (const auto& c : cases) {
-        const double vs_libzmq = ratio(c, impl::zmtp, impl::libzmq);
-        const double vs_floor = ratio(c, impl::zmtp, impl::floor);
+        const paired vs_libzmq = ratio(c, impl::zmtp, impl::libzmq);
+        const paired vs_floor = ratio(c, impl::zmtp, impl::floor);
         std::string goal = "-", verdict = "-";
         if (const auto t = target_for(c)) {
             const bool up = higher_is_better(c);
             goal = std::string(up ? ">= " : "<= ") + number(t->ratio, "%.2f") + "x " +
                    impl_name(t->versus);
-            const double got = t->versus == impl::floor ? vs_floor : vs_libzmq;
+            const double got = (t->versus == impl::floor ? vs_floor : vs_libzmq).median;
             if (got > 0) {
                 const bool met = up ? got >= t->ratio : got <= t->ratio;
                 verdict = met ? "met"
@@ -280,9 +316,9 @@ void print_ratios(std::FILE* out, const std::vector<bench_case>& cases)
                                     "x better";
             }
         }
-        std::fprintf(out, "%-32s %-12s %12s %11s  %-18s %s\n", case_text(c).c_str(),
-                     headline_name(c), number(vs_libzmq, "%.2f").c_str(),
-                     number(vs_floor, "%.2f").c_str(), goal.c_str(), verdict.c_str());
+        std::fprintf(out, "%-32s %-12s %-18s %-18s %-18s %s\n", case_text(c).c_str(),
+                     headline_name(c), ratio_text(vs_libzmq).c_str(), ratio_text(vs_floor).c_str(),
+                     goal.c_str(), verdict.c_str());
     }
 }
 

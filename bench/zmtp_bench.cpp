@@ -3,7 +3,9 @@
 // repetitions.
 //
 //   zmtp-bench [--reps N] [--quick] [--only SCENARIO] [--impl zmtp|libzmq|floor]
-//              [--no-fork]
+//              [--size BYTES] [--transport tcp|ipc] [--no-fork]
+//
+// --no-fork runs everything in this process (for profilers).
 //
 // Each run executes in a child process (fork) so that its peak RSS is its
 // own and a run that hangs is killed after its time limit. Prints one JSON
@@ -122,13 +124,16 @@ struct options {
     bool fork = true;
     std::string only;
     std::string impl_name;
+    long size = -1;
+    std::string via;
 };
 
 [[noreturn]] void usage(int code)
 {
     std::fprintf(code ? stderr : stdout,
                  "usage: zmtp-bench [--reps N] [--quick] [--only SCENARIO] "
-                 "[--impl zmtp|libzmq|floor] [--no-fork]\n"
+                 "[--impl zmtp|libzmq|floor] [--size BYTES] [--transport tcp|ipc] "
+                 "[--no-fork]\n"
                  "scenarios: push_pull push_pull_3frame req_rep pub_sub_4 idle_memory\n");
     std::exit(code);
 }
@@ -155,6 +160,10 @@ options parse(int argc, char** argv)
             o.only = value();
         } else if (a == "--impl") {
             o.impl_name = value();
+        } else if (a == "--size") {
+            o.size = std::atol(value().c_str());
+        } else if (a == "--transport") {
+            o.via = value();
         } else if (a == "--no-fork") {
             o.fork = false;
         } else if (a == "--help" || a == "-h") {
@@ -181,14 +190,18 @@ std::vector<bench_case> plan(const options& o)
         for (const auto& sz : sizes)
             cases.push_back({scenario::push_pull, via, sz.first, 1, sz.second, all, {}});
     cases.push_back({scenario::multipart, transport::tcp, 3 * 64, 3, 1'000'000, all, {}});
-    cases.push_back({scenario::req_rep, transport::tcp, 1, 1, 20'000, all, {}});
-    cases.push_back({scenario::req_rep, transport::tcp, 1024, 1, 20'000, all, {}});
+    cases.push_back({scenario::req_rep, transport::tcp, 1, 1, 40'000, all, {}});
+    cases.push_back({scenario::req_rep, transport::tcp, 1024, 1, 40'000, all, {}});
     cases.push_back({scenario::pub_sub, transport::tcp, 64, 1, 1'000'000, no_floor, {}});
     cases.push_back({scenario::idle_memory, transport::tcp, 0, 1, 1000, no_floor, {}});
 
     std::vector<bench_case> chosen;
     for (auto c : cases) {
         if (!o.only.empty() && o.only != scenario_name(c.what))
+            continue;
+        if (o.size >= 0 && static_cast<std::size_t>(o.size) != c.size)
+            continue;
+        if (!o.via.empty() && o.via != transport_name(c.via))
             continue;
         if (!o.impl_name.empty()) {
             std::vector<impl> keep;
