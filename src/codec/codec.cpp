@@ -445,34 +445,26 @@ std::error_code codec::send(const message& m)
 
 std::error_code codec::send_subscribe(std::span<const std::byte> topic)
 {
-    if (auto ec = check_can_send())
-        return ec;
-    scratch_.clear();
-    if (peer_minor_ >= 1) {
-        wire::append_command(scratch_, "SUBSCRIBE", topic);
-    } else {
-        std::byte header[wire::max_frame_header_size];
-        const std::size_t n = wire::encode_frame_header(header, false, false, topic.size() + 1);
-        scratch_.insert(scratch_.end(), header, header + n);
-        scratch_.push_back(std::byte{1});
-        scratch_.insert(scratch_.end(), topic.begin(), topic.end());
-    }
-    queue_frames(scratch_);
-    return {};
+    return send_subscription(topic, true);
 }
 
 std::error_code codec::send_cancel(std::span<const std::byte> topic)
+{
+    return send_subscription(topic, false);
+}
+
+std::error_code codec::send_subscription(std::span<const std::byte> topic, bool subscribe)
 {
     if (auto ec = check_can_send())
         return ec;
     scratch_.clear();
     if (peer_minor_ >= 1) {
-        wire::append_command(scratch_, "CANCEL", topic);
+        wire::append_command(scratch_, subscribe ? "SUBSCRIBE" : "CANCEL", topic);
     } else {
         std::byte header[wire::max_frame_header_size];
         const std::size_t n = wire::encode_frame_header(header, false, false, topic.size() + 1);
         scratch_.insert(scratch_.end(), header, header + n);
-        scratch_.push_back(std::byte{0});
+        scratch_.push_back(std::byte{subscribe ? std::uint8_t{1} : std::uint8_t{0}});
         scratch_.insert(scratch_.end(), topic.begin(), topic.end());
     }
     queue_frames(scratch_);

@@ -124,6 +124,7 @@ private:
                      std::span<const std::byte> body);
     void note_activity(time_point now) noexcept;
     std::error_code check_can_send() const noexcept;
+    std::error_code send_subscription(std::span<const std::byte> topic, bool subscribe);
 
     codec_options options_;
     std::unique_ptr<security::mechanism> mechanism_;
