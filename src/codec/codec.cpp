@@ -145,18 +145,9 @@ std::size_t codec::feed_frames(std::span<const std::byte> bytes)
                 finish_message_frame(frame(rest.first(n)));
                 break;
             }
-            if (!builder_)
-                builder_.emplace(current_.size, std::min<std::uint64_t>(
-                                                    current_.size, options_.limits.max_preallocation));
-            builder_->append(rest.first(n));
+            body_builder().append(rest.first(n));
             used += n;
-            body_remaining_ -= n;
-            if (body_remaining_ == 0) {
-                phase_ = phase::header;
-                frame f = std::move(*builder_).finish();
-                builder_.reset();
-                finish_message_frame(std::move(f));
-            }
+            body_received(n);
             break;
         }
         }
@@ -250,11 +241,9 @@ std::span<std::byte> codec::body_target()
 {
     if (phase_ != phase::message_body || pending_ || state_ == state::failed)
         return {};
-    if (!builder_)
-        builder_.emplace(current_.size,
-                         std::min<std::uint64_t>(current_.size, options_.limits.max_preallocation));
-    builder_->reserve_more(std::min<std::size_t>(builder_->remaining(), body_read_step));
-    return builder_->writable();
+    frame_builder& b = body_builder();
+    b.reserve_more(std::min<std::size_t>(b.remaining(), body_read_step));
+    return b.writable();
 }
 
 void codec::commit_body(std::size_t n, time_point now)
@@ -265,13 +254,29 @@ void codec::commit_body(std::size_t n, time_point now)
     note_activity(now);
     n = std::min<std::size_t>(n, builder_->writable().size());
     builder_->commit(n);
+    body_received(n);
+}
+
+// The storage of the body being received, made on first use: no larger
+// than max_preallocation until the bytes arrive.
+frame_builder& codec::body_builder()
+{
+    if (!builder_)
+        builder_.emplace(current_.size,
+                         std::min<std::uint64_t>(current_.size, options_.limits.max_preallocation));
+    return *builder_;
+}
+
+// `n` more body bytes are in the builder; the frame is done when none remain.
+void codec::body_received(std::size_t n)
+{
     body_remaining_ -= n;
-    if (body_remaining_ == 0) {
-        phase_ = phase::header;
-        frame f = std::move(*builder_).finish();
-        builder_.reset();
-        finish_message_frame(std::move(f));
-    }
+    if (body_remaining_ != 0)
+        return;
+    phase_ = phase::header;
+    frame f = std::move(*builder_).finish();
+    builder_.reset();
+    finish_message_frame(std::move(f));
 }
 
 void codec::finish_message_frame(frame f)

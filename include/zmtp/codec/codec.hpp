@@ -115,6 +115,8 @@ private:
     std::size_t read_header(std::span<const std::byte> bytes);
     void begin_frame(const wire::frame_header& h);
     void finish_message_frame(frame f);
+    frame_builder& body_builder();
+    void body_received(std::size_t n);
     void handle_command(std::span<const std::byte> body);
     void handle_traffic_command(std::span<const std::byte> body);
     void complete_handshake();
