@@ -304,6 +304,10 @@ sample idle_memory(const job& j)
     const int max_sockets = static_cast<int>(j.messages) + 64;
     check(zmq_ctx_set(env.context(), ZMQ_MAX_SOCKETS, max_sockets), "ZMQ_MAX_SOCKETS");
     void* pull = env.make(ZMQ_PULL);
+    // libzmq's listen backlog is 100 by default: 1000 connections at once
+    // then wait seconds for SYN retransmissions. This run is about memory.
+    const int backlog = static_cast<int>(j.messages);
+    check(zmq_setsockopt(pull, ZMQ_BACKLOG, &backlog, sizeof backlog), "ZMQ_BACKLOG");
     const std::string ep = zmq_env::bind(pull, endpoint(j, "zmq-idle"));
     const long before = peak_rss_kb();
 
