@@ -49,6 +49,11 @@ void session::start()
 {
     sock_.options() = cfg_.options;
     sock_.set_monitor([this](const asio::monitor_event& e) { on_monitor(e); });
+    if (cfg_.trace)
+        sock_.set_tracer([](const std::string& peer, const trace_record& t) {
+            std::fprintf(stderr, "%s\n", format_trace(peer, t).c_str());
+            std::fflush(stderr);
+        });
     if (!cfg_.wait_peers || *cfg_.wait_peers == 0)
         gate_ = true;
 

@@ -55,6 +55,7 @@ struct settings {
     std::optional<milliseconds> linger; // none: until delivered
     bool echo = false;
     bool verbose = false;
+    bool trace = false;
     socket_options options;
 };
 

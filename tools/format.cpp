@@ -189,3 +189,32 @@ std::string format_line(const message& m, line_format f)
 }
 
 } // namespace zmtp::cat
+
+namespace zmtp::cat {
+
+std::string format_trace(const std::string& peer, const trace_record& t)
+{
+    nlohmann::json j;
+    j["dir"] = t.dir == trace_record::direction::in ? "in" : "out";
+    j["peer"] = peer;
+    switch (t.what) {
+    case trace_record::unit::greeting:
+        j["unit"] = "greeting";
+        j["version"] = std::to_string(t.major) + "." + std::to_string(t.minor);
+        j["mechanism"] = t.name;
+        break;
+    case trace_record::unit::command:
+        j["unit"] = "command";
+        j["name"] = t.name;
+        j["size"] = t.size;
+        break;
+    case trace_record::unit::frame:
+        j["unit"] = "frame";
+        j["size"] = t.size;
+        j["more"] = t.more;
+        break;
+    }
+    return j.dump();
+}
+
+} // namespace zmtp::cat

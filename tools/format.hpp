@@ -4,6 +4,7 @@
 // valid UTF-8 and {"base64": "..."} otherwise.
 #pragma once
 
+#include "zmtp/codec/trace.hpp"
 #include "zmtp/message.hpp"
 
 #include <optional>
@@ -26,6 +27,10 @@ message parse_line(std::string_view line, line_format f);
 
 // Formats a message as one line, without the newline.
 std::string format_line(const message& m, line_format f);
+
+// One --trace line (JSON, no newline) for a unit that crossed the wire:
+// {"dir":"in","peer":"127.0.0.1:5555","unit":"command","name":"READY","size":25}
+std::string format_trace(const std::string& peer, const trace_record& t);
 
 // Helpers, exposed for tests.
 bool is_valid_utf8(std::string_view bytes) noexcept;

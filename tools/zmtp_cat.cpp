@@ -1,8 +1,8 @@
 // zmtp-cat: a ZMTP peer on the command line. The contract is
 // ../../shared/zmtp-cat.md; this build speaks every socket type over tcp://
 // and ipc://, with any number of --bind and --connect endpoints. What the
-// contract names and this build lacks (security, TLS, exec:, --trace,
-// keygen) is recognised and refused with "not supported yet" (exit 1).
+// contract names and this build lacks (security, TLS, exec:, keygen) is
+// recognised and refused with "not supported yet" (exit 1).
 #include "cat_session.hpp"
 
 #include "zmtp/asio/endpoint.hpp"
@@ -86,6 +86,7 @@ struct command_line {
     std::optional<std::int64_t> handshake_timeout;
     std::string routing_id;
     bool verbose = false;
+    bool trace = false;
     bool echo = false;
     // Recognised, for later: security, TLS, tracing.
     std::vector<std::string> later_strings;
@@ -125,7 +126,9 @@ void add_options(CLI::App& app, command_line& c)
                              "--curve-secret-key", "--curve-allow", "--curve-server-key",
                              "--tls-cert", "--tls-key", "--tls-ca", "--tls-server-name"})
         c.later.push_back(app.add_option(name, c.later_strings));
-    for (const char* name : {"--plain-server", "--curve-server", "--tls-insecure", "--trace"})
+    app.add_flag("--trace", c.trace,
+                 "A JSON line on stderr for every greeting, command and frame header");
+    for (const char* name : {"--plain-server", "--curve-server", "--tls-insecure"})
         c.later.push_back(app.add_flag(name));
 }
 
@@ -238,6 +241,7 @@ int main(int argc, char** argv)
         s.linger = std::chrono::milliseconds{*c.linger};
     s.echo = c.echo;
     s.verbose = c.verbose;
+    s.trace = c.trace;
     s.options = make_options(c);
 
     // Usage is fine; now what this build cannot do yet.

@@ -404,7 +404,7 @@ def runtime_errors():
     finally:
         z.close()
     # options and transports of later issues say so
-    line = expect_exit(1, "pub", "--bind", "tcp://127.0.0.1:0", "--trace")
+    line = expect_exit(1, "pub", "--bind", "tcp://127.0.0.1:0", "--curve-server")
     assert "not supported yet" in line, line
     line = expect_exit(1, "push", "--connect", "tls+tcp://127.0.0.1:1")
     assert "not supported yet" in line, line
@@ -917,10 +917,33 @@ def more_usage_and_later_errors():
                  ["pull", "-b", "tls+ipc://%s/t.sock" % TMP],
                  ["pull", "-c", "tcp://127.0.0.1:1", "--plain-username", "u"],
                  ["pull", "-c", "tcp://127.0.0.1:1", "--curve-server"],
-                 ["pull", "-c", "tcp://127.0.0.1:1", "--trace"],
                  ["keygen"]):
         line = expect_exit(1, *args)
         assert "not supported yet" in line, (args, line)
+
+
+def trace_lines():
+    """--trace: a JSON line on stderr per greeting, command and frame header,
+    both ways, after the `bound` line."""
+    cat, z = linked("pull", zmq.PUSH, "tcp", True, ["--trace", "-n", "1"])
+    try:
+        z.send_multipart([b"two", b"frames"])
+        assert cat.stdout_line() == b"two\tframes\n"
+        assert cat.wait() == 0, cat.stderr_text()
+        records = [json.loads(l) for l in cat.stderr_text().splitlines()[1:] if l.startswith("{")]
+        units = [(r["dir"], r["unit"], r.get("name"), r.get("size"), r.get("more"))
+                 for r in records]
+        assert ("out", "greeting", None, None, None) in units, units
+        assert ("in", "greeting", None, None, None) in units, units
+        assert ("out", "command", "READY", 26, None) in units, units
+        assert ("in", "command", "READY", 26, None) in units, units
+        frames = [u for u in units if u[1] == "frame"]
+        assert frames == [("in", "frame", None, 3, True), ("in", "frame", None, 6, False)], frames
+        greeting = next(r for r in records if r["unit"] == "greeting" and r["dir"] == "in")
+        assert greeting["version"] == "3.1" and greeting["mechanism"] == "NULL", greeting
+        assert all(r["peer"] for r in records), records
+    finally:
+        finish_case(cat, z)
 
 
 def main():
@@ -960,6 +983,7 @@ def main():
         ("stdin EOF, then the peer binds", late_peer_gets_queued_messages),
         ("req without a reply: --timeout exits 3", req_timeout_exits_3),
         ("more usage errors (2) and later features (1)", more_usage_and_later_errors),
+        ("--trace: JSON lines for greetings, commands, frames", trace_lines),
     ]
     cases += [
         ("2000 messages in order through --hwm 10", many_messages_in_order),
