@@ -207,6 +207,8 @@ private:
                 break;
             case step::read_buffer:
                 s->read_end += n;
+                s->last_read_filled = s->read_end == s->read_capacity;
+                s->read_time = clock::now(); // one clock read per read, not per event
                 if (ec)
                     on_stream_error(ec);
                 break;
@@ -264,10 +266,9 @@ private:
                     return;
                 }
                 at = step::read_buffer;
-                s->stream.async_read_some(
-                    net::buffer(s->read_buffer.data() + s->read_end,
-                                s->read_buffer.size() - s->read_end),
-                    std::move(self));
+                const std::span<std::byte> space = s->read_space();
+                s->stream.async_read_some(net::buffer(space.data(), space.size()),
+                                          std::move(self));
                 return;
             }
         }

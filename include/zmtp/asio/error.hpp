@@ -16,7 +16,8 @@ using error_code = boost::system::error_code;
 
 inline error_code to_error_code(std::error_code ec) noexcept
 {
-    return error_code(ec);
+    // Success needs no conversion (which costs a dynamic_cast).
+    return ec ? error_code(ec) : error_code();
 }
 
 inline error_code to_error_code(zmtp::error e) noexcept

@@ -38,14 +38,16 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
     // After the codec fails, how long queued bytes (its ERROR command) may
     // take to leave before the stream is closed regardless.
     static constexpr std::chrono::milliseconds failure_grace{500};
-    static constexpr std::size_t read_buffer_size = 64 * 1024;
+    // The read buffer starts small (an idle connection costs little) and
+    // doubles, up to the largest size, whenever a read fills it.
+    static constexpr std::size_t first_read_buffer_size = 4 * 1024;
+    static constexpr std::size_t max_read_buffer_size = 64 * 1024;
 
     template <class... Args>
     explicit connection_state(codec_options options, Args&&... args)
         : stream(std::forward<Args>(args)...),
           protocol(std::move(options), clock::now()),
-          timer(stream.get_executor()),
-          read_buffer(read_buffer_size)
+          timer(stream.get_executor())
     {
     }
 
@@ -54,7 +56,10 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
     net::steady_timer timer;
 
     // input
-    std::vector<std::byte> read_buffer;
+    std::unique_ptr<std::byte[]> read_buffer; // made by the first read
+    std::size_t read_capacity = 0;
+    clock::time_point read_time;              // when the buffered bytes arrived
+    bool last_read_filled = false;            // the last read took all the space it had
     std::size_t read_begin = 0;
     std::size_t read_end = 0;
     bool reading = false;
@@ -152,13 +157,28 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
             }
             if (failure() || read_begin == read_end)
                 return std::nullopt;
-            const std::span<const std::byte> pending(read_buffer.data() + read_begin,
+            const std::span<const std::byte> pending(read_buffer.get() + read_begin,
                                                      read_end - read_begin);
-            read_begin += protocol.feed(pending, clock::now());
+            read_begin += protocol.feed(pending, read_time);
             if (read_begin == read_end)
                 read_begin = read_end = 0;
             after_codec();
         }
+    }
+
+    // Where the next read goes: the free end of the read buffer, which is
+    // made, or grown when the last read filled it, while it holds nothing.
+    std::span<std::byte> read_space()
+    {
+        if (read_begin == read_end) {
+            const bool filled = std::exchange(last_read_filled, false);
+            if (read_capacity == 0 || (filled && read_capacity < max_read_buffer_size)) {
+                read_capacity = read_capacity == 0 ? first_read_buffer_size : read_capacity * 2;
+                read_buffer = std::make_unique_for_overwrite<std::byte[]>(read_capacity);
+            }
+            read_begin = read_end = 0;
+        }
+        return {read_buffer.get() + read_end, read_capacity - read_end};
     }
 
     // Queues a completion for when everything queued so far has left.
