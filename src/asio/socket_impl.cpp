@@ -57,10 +57,24 @@ pattern::strategy& socket_impl::strategy()
     return *strategy_;
 }
 
+// A message touches the same peer several times in a row (writable,
+// write; readable, read), so the last peer found is kept at hand.
 socket_impl::peer* socket_impl::find(peer_id p) const
 {
+    if (last_found_ && last_found_->id == p)
+        return last_found_;
     auto it = peers_.find(p);
-    return it == peers_.end() ? nullptr : it->second.get();
+    if (it == peers_.end())
+        return nullptr;
+    last_found_ = it->second.get();
+    return last_found_;
+}
+
+void socket_impl::erase_peer(peer_id p)
+{
+    if (last_found_ && last_found_->id == p)
+        last_found_ = nullptr;
+    peers_.erase(p);
 }
 
 void socket_impl::notify(monitor_event e)
@@ -168,7 +182,7 @@ void socket_impl::disconnect(std::string_view text, error_code& ec)
         if (pr->conn)
             pr->conn->abort();
         strategy().detach(pr->id, *this);
-        peers_.erase(pr->id);
+        erase_peer(pr->id);
     }
     connectors_.erase(it);
     after_strategy();
@@ -380,7 +394,7 @@ void socket_impl::link_ready(peer_id p)
         if (pr->origin)
             pr->origin->connection_lost();
         else
-            peers_.erase(p);
+            erase_peer(p);
         return;
     }
     pr->ready = true;
@@ -449,7 +463,7 @@ void socket_impl::link_closed(peer_id p, error_code ec)
         if (pr->in.empty())
             retire(*pr);
     } else if (!origin) {
-        peers_.erase(p);
+        erase_peer(p);
     }
     if (origin)
         origin->connection_lost();
@@ -464,7 +478,7 @@ void socket_impl::retire(peer& pr)
     const peer_id p = pr.id;
     strategy().detach(p, *this);
     if (!pr.origin) {
-        peers_.erase(p);
+        erase_peer(p);
         return;
     }
     pr.ready = false;
@@ -531,6 +545,7 @@ void socket_impl::close()
         });
     }
     peers_.clear();
+    last_found_ = nullptr;
 
     const error_code aborted = net::error::operation_aborted;
     for (auto& s : senders_)

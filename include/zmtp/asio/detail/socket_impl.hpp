@@ -102,6 +102,7 @@ private:
 
     pattern::strategy& strategy();
     peer* find(peer_id p) const;
+    void erase_peer(peer_id p);
     void after_strategy();
     void count_drops(std::size_t before);
     void pump(peer& pr);
@@ -118,6 +119,7 @@ private:
     std::vector<peer_id> retiring_;               // handled once the strategy call returns
     std::vector<peer_id> resuming_;
     std::unordered_map<peer_id, std::unique_ptr<peer>> peers_;
+    mutable peer* last_found_ = nullptr;
     peer_id next_peer_ = 1;
     std::list<std::shared_ptr<listener>> listeners_;
     std::list<std::shared_ptr<connector>> connectors_;
