@@ -81,6 +81,31 @@ void socket_impl::notify(monitor_event e)
 {
     if (monitor_)
         monitor_(e);
+    if (!monitor_queued_)
+        return;
+    if (!monitor_waiters_.empty()) {
+        monitor_handler h = std::move(monitor_waiters_.front());
+        monitor_waiters_.pop_front();
+        net::post(strand_, net::append(std::move(h), error_code(), std::move(e)));
+    } else if (monitor_queue_.size() < monitor_queue_limit) {
+        monitor_queue_.push_back(std::move(e));
+    } else {
+        ++monitor_missed_;
+    }
+}
+
+void socket_impl::async_monitor(monitor_handler h)
+{
+    if (!monitor_queue_.empty()) {
+        monitor_event e = std::move(monitor_queue_.front());
+        monitor_queue_.pop_front();
+        net::post(strand_, net::append(std::move(h), error_code(), std::move(e)));
+    } else if (closed_) {
+        net::post(strand_, net::append(std::move(h), to_error_code(error::socket_closed),
+                                       monitor_event(monitor_event_type::closed)));
+    } else {
+        monitor_waiters_.push_back(std::move(h));
+    }
 }
 
 monitor_event socket_impl::event_for(monitor_event_type t, const peer& pr) const
@@ -554,6 +579,10 @@ void socket_impl::close()
     for (auto& r : receivers_)
         net::post(strand_, net::append(std::move(r), aborted, message()));
     receivers_.clear();
+    // Queued monitor events are still handed out; waiters learn it is over.
+    for (auto& m : monitor_waiters_)
+        net::post(strand_, net::append(std::move(m), aborted, monitor_event(monitor_event_type::closed)));
+    monitor_waiters_.clear();
 }
 
 } // namespace zmtp::asio::detail

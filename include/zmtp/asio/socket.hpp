@@ -136,6 +136,26 @@ public:
     // Reports connections, handshakes, failures (with reasons) and drops.
     void set_monitor(monitor_callback cb) { impl_->set_monitor(std::move(cb)); }
 
+    // The same events as an asynchronous stream: completes with the next
+    // one. Events are recorded from the first call on (up to 1024 waiting;
+    // later ones are counted in monitor_events_missed()).
+    // Signature: void(error_code, monitor_event).
+    template <class Token = net::default_completion_token_t<executor_type>>
+    auto async_monitor(Token&& token = {})
+    {
+        impl_->record_monitor_events(); // from this call on, not from when it reaches the strand
+        return net::async_initiate<Token, void(error_code, monitor_event)>(
+            [](auto handler, std::shared_ptr<detail::socket_impl> impl) {
+                auto ex = impl->executor();
+                net::dispatch(ex, [impl = std::move(impl),
+                                   h = detail::monitor_handler(std::move(handler))]() mutable {
+                    impl->async_monitor(std::move(h));
+                });
+            },
+            token, impl_);
+    }
+    std::size_t monitor_events_missed() const noexcept { return impl_->monitor_events_missed(); }
+
     // Reports every greeting, command and frame header of every peer
     // (zmtp-cat --trace); peers made afterwards are traced.
     void set_tracer(detail::socket_impl::trace_callback cb) { impl_->set_tracer(std::move(cb)); }
@@ -145,13 +165,13 @@ public:
     // Stops listening and connecting, hands queued messages to their
     // connections for up to options().linger, and fails waiting operations
     // with operation_aborted.
+    // Later calls fail with error::socket_closed.
     void close()
     {
         if (!impl_)
-            return;
-        auto impl = std::move(impl_);
-        auto ex = impl->executor();
-        net::dispatch(ex, [impl] { impl->close(); });
+            return; // moved from
+        auto ex = impl_->executor();
+        net::dispatch(ex, [impl = impl_] { impl->close(); });
     }
 
 private:

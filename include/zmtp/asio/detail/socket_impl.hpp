@@ -12,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <deque>
 #include <list>
 #include <map>
@@ -24,6 +25,7 @@ namespace zmtp::asio::detail {
 
 using send_handler = net::any_completion_handler<void(error_code)>;
 using receive_handler = net::any_completion_handler<void(error_code, message)>;
+using monitor_handler = net::any_completion_handler<void(error_code, monitor_event)>;
 
 class listener;
 class connector;
@@ -52,6 +54,14 @@ public:
     void async_receive(receive_handler h);
 
     void set_monitor(monitor_callback cb) { monitor_ = std::move(cb); }
+    // Completes with the next monitor event. From the first call on, events
+    // wait in a queue of up to `monitor_queue_limit` (older ones are kept,
+    // newer ones counted as missed).
+    void async_monitor(monitor_handler h);
+    // Starts recording monitor events at once (any thread).
+    void record_monitor_events() noexcept { monitor_queued_.store(true); }
+    static constexpr std::size_t monitor_queue_limit = 1024;
+    std::size_t monitor_events_missed() const noexcept { return monitor_missed_; }
     // Sees every greeting, command and frame header of every peer, with the
     // peer's address (or endpoint).
     using trace_callback = std::function<void(const std::string& peer, const trace_record&)>;
@@ -130,6 +140,10 @@ private:
     std::deque<waiting_send> senders_;
     std::deque<receive_handler> receivers_;
     monitor_callback monitor_;
+    std::atomic<bool> monitor_queued_{false}; // set by the caller's thread
+    std::deque<monitor_event> monitor_queue_;
+    std::deque<monitor_handler> monitor_waiters_;
+    std::size_t monitor_missed_ = 0;
     trace_callback tracer_;
     std::size_t dropped_ = 0;
     bool serving_ = false;

@@ -1,0 +1,189 @@
+// zmtp::socket's API details: every completion token, the monitor as an
+// asynchronous stream, the receive HWM holding a sender back, nothing lost
+// from a peer that sends and hangs up, and calls after close().
+#include "zmtp/socket.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <future>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+using zmtp::asio::error_code;
+using zmtp::message;
+using zmtp::socket_type;
+
+namespace {
+
+template <class Done>
+bool run_until(net::io_context& io, Done done, std::chrono::milliseconds limit = 3000ms)
+{
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+        io.restart();
+        io.run_for(5ms);
+    }
+    return done();
+}
+
+message text(const std::string& s)
+{
+    message m;
+    m.push_back(zmtp::frame(s));
+    return m;
+}
+
+} // namespace
+
+TEST_CASE("socket: use_future and deferred tokens")
+{
+    net::io_context io;
+    zmtp::socket pull(io, socket_type::pull);
+    zmtp::socket push(io, socket_type::push);
+    push.connect(pull.bind("tcp://127.0.0.1:0"));
+    auto guard = net::make_work_guard(io);
+    std::thread runner([&] { io.run_for(5s); });
+
+    std::future<void> sent = push.async_send(text("by future"), net::use_future);
+    std::future<message> got = pull.async_receive(net::use_future);
+    REQUIRE(sent.wait_for(3s) == std::future_status::ready);
+    REQUIRE(got.wait_for(3s) == std::future_status::ready);
+    CHECK(got.get().front().str() == "by future");
+
+    // deferred: nothing happens until the operation is launched.
+    auto later = push.async_send(text("deferred"), net::deferred);
+    std::promise<message> received;
+    pull.async_receive([&](error_code ec, message m) {
+        if (!ec)
+            received.set_value(std::move(m));
+    });
+    auto arrived = received.get_future();
+    CHECK(arrived.wait_for(200ms) == std::future_status::timeout);
+    std::promise<error_code> launched;
+    std::move(later)([&](error_code ec) { launched.set_value(ec); });
+    REQUIRE(arrived.wait_for(3s) == std::future_status::ready);
+    CHECK(arrived.get().front().str() == "deferred");
+    CHECK(!launched.get_future().get());
+
+    guard.reset();
+    io.stop();
+    runner.join();
+}
+
+TEST_CASE("socket: async_monitor streams the events a callback would see")
+{
+    net::io_context io;
+    zmtp::socket pull(io, socket_type::pull);
+    std::vector<zmtp::monitor_event_type> seen;
+    std::function<void()> next = [&] {
+        pull.async_monitor([&](error_code ec, zmtp::monitor_event e) {
+            if (ec)
+                return;
+            seen.push_back(e.type);
+            next();
+        });
+    };
+    next();
+    const std::string where = pull.bind("tcp://127.0.0.1:0");
+    zmtp::socket push(io, socket_type::push);
+    push.connect(where);
+    using t = zmtp::monitor_event_type;
+    REQUIRE(run_until(io, [&] {
+        return std::find(seen.begin(), seen.end(), t::handshake_succeeded) != seen.end();
+    }));
+    CHECK(seen.front() == t::listening);
+    CHECK(std::find(seen.begin(), seen.end(), t::accepted) != seen.end());
+    CHECK(pull.monitor_events_missed() == 0);
+}
+
+TEST_CASE("socket: a full receive queue holds the sender back instead of growing")
+{
+    net::io_context io;
+    zmtp::socket pull(io, socket_type::pull);
+    pull.options().receive_hwm = 10;
+    zmtp::socket push(io, socket_type::push);
+    push.options().send_hwm = 10;
+    push.connect(pull.bind("tcp://127.0.0.1:0"));
+
+    // 64 KiB messages: the kernel's socket buffers hold only a few, so the
+    // sender must come to a stop if the receiver stops reading.
+    const std::string body(64 * 1024, 'x');
+    int queued = 0;
+    for (int round = 0; round < 200; ++round) {
+        message m = text(body);
+        while (!push.try_send(m))
+            ++queued, m = text(body);
+        run_until(io, [] { return false; }, 10ms);
+    }
+    // Unbounded buffering would have taken all 200 x N; the HWMs and the
+    // kernel's buffers bound what is in flight.
+    CHECK(queued < 400);
+    CHECK(queued > 10);
+    // Reading everything lets the rest through, in order and complete.
+    int received = 0;
+    REQUIRE(run_until(io, [&] {
+        message m;
+        while (!pull.try_receive(m)) {
+            CHECK(m.front().size() == body.size());
+            ++received;
+        }
+        return received == queued;
+    }, 5000ms));
+}
+
+TEST_CASE("socket: a peer that sends and hangs up at once loses nothing")
+{
+    net::io_context io;
+    zmtp::socket pull(io, socket_type::pull);
+    const std::string where = pull.bind("ipc://" + std::string("/tmp/zmtp-api-") +
+                                        std::to_string(::getpid()) + ".sock");
+    {
+        zmtp::socket push(io, socket_type::push);
+        push.connect(where);
+        for (int i = 0; i < 500; ++i) {
+            message m = text(std::to_string(i));
+            REQUIRE_FALSE(push.try_send(m));
+        }
+        // Let the handshake and the writes go, then close with no linger wait.
+        run_until(io, [&] { return pull.stats().peers == 1; });
+        push.close();
+    }
+    int next = 0;
+    REQUIRE(run_until(io, [&] {
+        message m;
+        while (!pull.try_receive(m)) {
+            CHECK(m.front().str() == std::to_string(next));
+            ++next;
+        }
+        return next == 500;
+    }));
+}
+
+TEST_CASE("socket: calls after close() fail with socket_closed")
+{
+    net::io_context io;
+    zmtp::socket push(io, socket_type::push);
+    push.close();
+    run_until(io, [] { return false; }, 10ms);
+    message m = text("late");
+    CHECK(push.try_send(m) == zmtp::error::socket_closed);
+    error_code ec;
+    push.bind("tcp://127.0.0.1:0", ec);
+    CHECK(ec == zmtp::error::socket_closed);
+    std::optional<error_code> r;
+    push.async_send(text("late"), [&](error_code e) { r = e; });
+    REQUIRE(run_until(io, [&] { return r.has_value(); }));
+    CHECK(*r == zmtp::error::socket_closed);
+}
