@@ -12,7 +12,10 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <future>
 #include <optional>
 #include <string>
@@ -186,4 +189,70 @@ TEST_CASE("socket: calls after close() fail with socket_closed")
     push.async_send(text("late"), [&](error_code e) { r = e; });
     REQUIRE(run_until(io, [&] { return r.has_value(); }));
     CHECK(*r == zmtp::error::socket_closed);
+}
+
+TEST_CASE("socket: an io_context on several threads, senders on other threads")
+{
+    // Every socket runs on its own strand; async_send may come from any thread.
+    net::io_context io;
+    zmtp::socket pull(io, socket_type::pull);
+    zmtp::socket push(io, socket_type::push);
+    push.connect(pull.bind("tcp://127.0.0.1:0"));
+    auto guard = net::make_work_guard(io);
+    std::vector<std::thread> runners;
+    for (int i = 0; i < 4; ++i)
+        runners.emplace_back([&] { io.run_for(10s); });
+
+    constexpr int per_sender = 2000;
+    std::vector<std::thread> senders;
+    std::atomic<int> sent_ok{0};
+    for (int s = 0; s < 3; ++s)
+        senders.emplace_back([&, s] {
+            for (int i = 0; i < per_sender; ++i) {
+                message m;
+                m.push_back(zmtp::frame(std::to_string(s)));
+                m.push_back(zmtp::frame(std::to_string(i)));
+                push.async_send(std::move(m), [&](error_code ec) {
+                    if (!ec)
+                        ++sent_ok;
+                });
+            }
+        });
+    for (auto& t : senders)
+        t.join();
+
+    std::promise<std::vector<int>> done;
+    auto result = done.get_future();
+    auto last = std::make_shared<std::vector<int>>(3, -1);
+    auto count = std::make_shared<int>(0);
+    auto in_order = std::make_shared<bool>(true);
+    std::function<void()> next = [&, last, count, in_order] {
+        pull.async_receive([&, last, count, in_order](error_code ec, message m) {
+            if (ec)
+                return;
+            const int s = std::stoi(m[0].str());
+            const int i = std::stoi(m[1].str());
+            if (i != (*last)[static_cast<std::size_t>(s)] + 1)
+                *in_order = false; // each sender's messages keep their order
+            (*last)[static_cast<std::size_t>(s)] = i;
+            if (++*count == 3 * per_sender)
+                done.set_value({*count, *in_order ? 1 : 0});
+            else
+                next();
+        });
+    };
+    next();
+    REQUIRE(result.wait_for(8s) == std::future_status::ready);
+    const auto r = result.get();
+    CHECK(r[0] == 3 * per_sender);
+    CHECK(r[1] == 1);
+    // Send completions are posted; give the last of them a moment.
+    for (int i = 0; i < 400 && sent_ok.load() < 3 * per_sender; ++i)
+        std::this_thread::sleep_for(5ms);
+    CHECK(sent_ok.load() == 3 * per_sender);
+
+    guard.reset();
+    io.stop();
+    for (auto& t : runners)
+        t.join();
 }
