@@ -410,8 +410,7 @@ def find_captures(arg):
     candidates = [arg] if arg else []
     if os.environ.get("ZMTP_CAPTURES"):
         candidates.append(os.environ["ZMTP_CAPTURES"])
-    candidates += [os.path.join(REPO, "captures"), os.path.join(REPO, "..", "shared", "captures"),
-                   "/work/shared/captures"]
+    candidates += [os.path.join(REPO, "captures"), os.path.join(REPO, "..", "shared", "captures")]
     for d in candidates:
         if d and glob.glob(os.path.join(d, "*.json")):
             return d
