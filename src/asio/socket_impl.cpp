@@ -33,10 +33,14 @@ socket_impl::socket_impl(net::any_io_executor strand, socket_type type)
 {
 }
 
+// Reached without close() having run only when the io_context went away
+// first (the close posted by ~socket never ran): nothing can linger then.
 socket_impl::~socket_impl()
 {
-    if (!closed_)
+    if (!closed_) {
+        options_.linger = std::chrono::milliseconds(0);
         close();
+    }
 }
 
 codec_options socket_impl::codec_config() const
