@@ -62,6 +62,25 @@ std::error_code parse_error_reason(std::span<const std::byte> data, std::string_
     return {};
 }
 
+bool parse_handshake_error(std::span<const std::byte> body, std::string_view& reason) noexcept
+{
+    static constexpr std::string_view libzmq_garbled = "\x5eRROR";
+    std::span<const std::byte> data;
+    command_view cmd;
+    if (!parse_command(body, cmd) && cmd.name == "ERROR") {
+        data = cmd.data;
+    } else if (body.size() >= libzmq_garbled.size() &&
+               std::string_view(reinterpret_cast<const char*>(body.data()), libzmq_garbled.size()) ==
+                   libzmq_garbled) {
+        data = body.subspan(libzmq_garbled.size());
+    } else {
+        return false;
+    }
+    if (parse_error_reason(data, reason))
+        reason = "(unreadable reason)";
+    return true;
+}
+
 void append_command(std::vector<std::byte>& out, std::string_view name,
                     std::span<const std::byte> data)
 {

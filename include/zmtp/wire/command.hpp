@@ -37,6 +37,11 @@ std::error_code parse_ping(std::span<const std::byte> data, ping_view& out) noex
 // ERROR data: a short string (0..255 octets).
 std::error_code parse_error_reason(std::span<const std::byte> data, std::string_view& reason) noexcept;
 
+// Whether a command body received during a handshake is an ERROR, and its
+// reason. Accepts libzmq 4.3.4's PLAIN/CURVE ERROR whose name octets read
+// `5e 'RROR'` (../captures fact 9) as well as the well-formed command.
+bool parse_handshake_error(std::span<const std::byte> body, std::string_view& reason) noexcept;
+
 // Appends one whole command frame (header, name, data) to `out`.
 void append_command(std::vector<std::byte>& out, std::string_view name,
                     std::span<const std::byte> data);

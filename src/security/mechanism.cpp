@@ -1,0 +1,22 @@
+#include "zmtp/security/mechanism.hpp"
+
+#include "zmtp/error.hpp"
+
+namespace zmtp::security {
+
+// A mechanism that never asks for authentication never gets an answer.
+void mechanism::on_auth_result(const auth_result&, std::vector<std::byte>&)
+{
+    fail(make_error_code(error::authentication_failed),
+         "authentication answer for a mechanism that did not ask");
+}
+
+// Mechanisms that do not seal traffic are never asked to.
+void mechanism::seal(bool, bool, std::span<const std::byte>, std::vector<std::byte>&) {}
+
+std::error_code mechanism::open(std::span<std::byte>, bool, opened_frame&)
+{
+    return make_error_code(error::operation_not_supported);
+}
+
+} // namespace zmtp::security
