@@ -3,9 +3,12 @@
 #pragma once
 
 #include "zmtp/codec/options.hpp"
+#include "zmtp/security/authenticator.hpp"
+#include "zmtp/security/curve_keys.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 
 namespace zmtp {
@@ -38,6 +41,26 @@ struct socket_options {
     // A bound endpoint stops accepting while this many of its peers are
     // still in their handshake (no libzmq equivalent).
     std::size_t max_handshakes_per_listener = 256;
+
+    // ---- security: NULL unless one of these is set ----
+
+    // PLAIN client (ZMQ_PLAIN_USERNAME, ZMQ_PLAIN_PASSWORD), used when the
+    // username is not empty.
+    std::string plain_username;
+    std::string plain_password;
+    // PLAIN server (ZMQ_PLAIN_SERVER): clients are checked by `authenticator`.
+    bool plain_server = false;
+    // CURVE server (ZMQ_CURVE_SERVER) with its long-term key pair
+    // (curve_secretkey; curve_publickey is derived when left empty).
+    bool curve_server = false;
+    // CURVE client: used when curve_serverkey is set (ZMQ_CURVE_SERVERKEY).
+    // Without curve_secretkey, each connection makes a fresh key pair.
+    std::optional<security::curve_public_key> curve_serverkey;
+    std::optional<security::curve_public_key> curve_publickey;
+    security::curve_secret_key curve_secretkey;
+    // Decides about PLAIN and CURVE clients of a server socket; none
+    // accepts everyone (as libzmq without a ZAP handler).
+    security::authenticator authenticator;
 };
 
 } // namespace zmtp
