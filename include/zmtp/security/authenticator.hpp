@@ -31,6 +31,7 @@ struct auth_request {
     std::string password;  // PLAIN
     std::optional<std::array<std::byte, 32>> client_key; // CURVE: the client's long-term public key
     metadata peer;         // the properties the client announced (Socket-Type, Identity, ...)
+    metadata transport;    // what the transport knows of the peer (e.g. TLS-Subject)
 };
 
 // The answer. Status codes are ZAP's: 200 accepted, 300 try again later,
