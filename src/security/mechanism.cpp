@@ -2,7 +2,20 @@
 
 #include "zmtp/error.hpp"
 
+#include <sodium.h>
+
 namespace zmtp::security {
+
+mechanism::~mechanism()
+{
+    wipe_pending_password();
+}
+
+void mechanism::wipe_pending_password() noexcept
+{
+    sodium_memzero(auth_.password.data(), auth_.password.size());
+    auth_.password.clear();
+}
 
 // A mechanism that never asks for authentication never gets an answer.
 void mechanism::on_auth_result(const auth_result&, std::vector<std::byte>&)

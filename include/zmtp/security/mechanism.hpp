@@ -27,7 +27,8 @@ class mechanism {
 public:
     enum class status { in_progress, authenticating, ready, failed };
 
-    virtual ~mechanism() = default;
+    // Wipes the password of a request that was never answered.
+    virtual ~mechanism();
 
     // The name announced in the greeting ("NULL", "PLAIN", "CURVE").
     virtual std::string_view name() const noexcept = 0;
@@ -80,6 +81,8 @@ protected:
         state_ = status::authenticating;
     }
     void resume() noexcept { state_ = status::in_progress; }
+    // Wipes pending_auth()'s password once it is no longer needed.
+    void wipe_pending_password() noexcept;
     void succeed(metadata peer)
     {
         peer_ = std::move(peer);
