@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 HARNESSES = ["greeting", "frame_header", "metadata", "command", "codec", "codec_small",
-             "codec_ready"]
+             "codec_ready", "plain_client", "plain_server"]
 
 # Keep seeds small: libFuzzer works best from short inputs, and -max_len cuts
 # longer ones anyway (run-fuzzers.sh).
@@ -406,6 +406,70 @@ def hostile(c):
         c["frame_header"].add("stream-" + label, t[:16])
 
 
+def plain(c, caps):
+    """PLAIN handshakes for the mechanism harnesses: a config octet (see
+    fuzz_plain_*.cpp) and what the peer sends after its greeting."""
+    for cap in caps:
+        scen = cap["scenario"]
+        if not scen.startswith("plain-"):
+            continue
+        streams, _ = capture_streams(cap)
+        for (conn, d), data in sorted(streams.items()):
+            tag = "capture-%s-%s" % (scen, d)
+            if d == "c2s":  # the server's answer: refuse for plain-failure
+                c["plain_server"].add(tag, bytes([1 if scen == "plain-failure" else 0]) + data[64:])
+            else:
+                c["plain_client"].add(tag, b"\x00" + data[64:])
+
+    hello = command("HELLO", b"\x05admin\x06secret")
+    initiate = command("INITIATE", prop("Socket-Type", "DEALER") + prop("Identity", ""))
+    many = b"".join(prop("X-%d" % i, "") for i in range(257))
+    garbled_error = bytes.fromhex("04095e52524f5203343030")  # captures fact 9
+    s = c["plain_server"]
+    for cfg, what in ((0, "accept"), (1, "refuse-400"), (2, "refuse-300"), (3, "refuse-500"),
+                      (4, "accept-limit-1")):
+        s.add("handshake-" + what, bytes([cfg]) + hello + initiate)
+    for label, stream in {
+        "hostile-hello-empty": command("HELLO"),
+        "hostile-hello-username-past-end": command("HELLO", b"\x09adm"),
+        "hostile-hello-no-password": command("HELLO", b"\x05admin"),
+        "hostile-hello-password-past-end": command("HELLO", b"\x05admin\x09sec"),
+        "hostile-hello-trailing-byte": command("HELLO", b"\x05admin\x06secret\x00"),
+        "hostile-hello-255-each": command("HELLO", b"\xff" + b"u" * 255 + b"\xff" + b"p" * 255),
+        "hostile-hello-twice": hello + hello,
+        "hostile-initiate-first": initiate,
+        "hostile-initiate-short-value": hello + command("INITIATE", prop("Socket-Type", "DEALER", 100)),
+        "hostile-initiate-257-properties": hello + command("INITIATE", many),
+        "hostile-null-ready": ready("DEALER", ""),
+        "hostile-error": command("ERROR", b"\x03bye"),
+        "hostile-garbled-error": garbled_error,
+        "hostile-empty-command": b"\x04\x00",
+        "hostile-message-after-hello": hello + frame(b"x"),
+    }.items():
+        s.add(label, b"\x00" + stream)
+
+    welcome = command("WELCOME")
+    router_ready = ready("ROUTER", "")
+    cl = c["plain_client"]
+    for cfg, what in ((0, "admin"), (1, "empty"), (2, "255-each"), (3, "256-username"),
+                      (4, "admin-limit-1")):
+        cl.add("handshake-" + what, bytes([cfg]) + welcome + router_ready)
+    for label, stream in {
+        "hostile-garbled-error": garbled_error,
+        "hostile-error": command("ERROR", b"\x03400"),
+        "hostile-error-reason-past-end": command("ERROR", b"\x09400"),
+        "hostile-welcome-then-garbled-error": welcome + garbled_error,
+        "hostile-welcome-with-data": command("WELCOME", b"\x00"),
+        "hostile-ready-first": router_ready,
+        "hostile-welcome-twice": welcome + welcome,
+        "hostile-ready-short-value": welcome + command("READY", prop("Socket-Type", "ROUTER", 100)),
+        "hostile-ready-257-properties": welcome + command("READY", many),
+        "hostile-hello-to-client": hello,
+        "hostile-empty-name": b"\x04\x01\x00",
+    }.items():
+        cl.add(label, b"\x00" + stream)
+
+
 def find_captures(arg):
     candidates = [arg] if arg else []
     if os.environ.get("ZMTP_CAPTURES"):
@@ -429,6 +493,7 @@ def main():
     caps = load_captures(find_captures(args.captures))
     from_captures(c, caps)
     hostile(c)
+    plain(c, caps)
     nvec = from_vectors(c, args.vectors) if os.path.isdir(args.vectors) else 0
 
     for h in HARNESSES:

@@ -27,8 +27,10 @@ declare -A max_len=(
   [codec]=4096
   [codec_small]=2048
   [codec_ready]=4096
+  [plain_client]=4096
+  [plain_server]=4096
 )
-all=(greeting frame_header metadata command codec codec_small codec_ready)
+all=(greeting frame_header metadata command codec codec_small codec_ready plain_client plain_server)
 harnesses=("${@:-${all[@]}}")
 
 case $secs in
