@@ -6,10 +6,14 @@
 // the bytes instead of duplicating them.
 #pragma once
 
+#include "zmtp/wire/metadata.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -140,6 +144,17 @@ public:
     // Sum of the frame sizes.
     std::size_t byte_size() const noexcept;
 
+    // A received message carries the properties of the peer it came from
+    // (Socket-Type, Identity, User-Id, Peer-Address, ...), as libzmq's
+    // zmq_msg_gets gives them; null for a message made locally.
+    const std::shared_ptr<const metadata>& properties() const noexcept { return properties_; }
+    void set_properties(std::shared_ptr<const metadata> p) noexcept { properties_ = std::move(p); }
+    std::optional<std::string_view> property(std::string_view name) const noexcept
+    {
+        return properties_ ? properties_->find(name) : std::nullopt;
+    }
+
+    // Equal frames; the properties are not compared.
     friend bool operator==(const message& a, const message& b) noexcept
     {
         return a.frames_ == b.frames_;
@@ -147,6 +162,7 @@ public:
 
 private:
     std::vector<frame> frames_;
+    std::shared_ptr<const metadata> properties_;
 };
 
 } // namespace zmtp

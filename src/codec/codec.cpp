@@ -36,7 +36,8 @@ std::string describe_not_zmtp(std::span<const std::byte> bytes)
 } // namespace
 
 codec::codec(codec_options options, time_point now)
-    : options_(std::move(options)), now_(now), last_rx_(now)
+    : options_(std::move(options)), now_(now), peer_metadata_(std::make_shared<const metadata>()),
+      last_rx_(now)
 {
     mechanism_ = options_.mechanism
                      ? options_.mechanism()
@@ -57,11 +58,11 @@ codec::codec(codec_options options, time_point now)
 std::size_t codec::feed(std::span<const std::byte> bytes, time_point now)
 {
     now_ = now;
-    if (state_ == state::failed || pending_ || bytes.empty())
+    if (state_ == state::failed || pending_ || awaiting_auth_ || bytes.empty())
         return 0;
     note_activity(now);
     std::size_t used = 0;
-    while (used < bytes.size() && state_ != state::failed && !pending_) {
+    while (used < bytes.size() && state_ != state::failed && !pending_ && !awaiting_auth_) {
         const auto rest = bytes.subspan(used);
         used += state_ == state::greeting ? feed_greeting(rest) : feed_frames(rest);
     }
@@ -118,20 +119,25 @@ std::size_t codec::feed_greeting(std::span<const std::byte> bytes)
 std::size_t codec::feed_frames(std::span<const std::byte> bytes)
 {
     std::size_t used = 0;
-    while (used < bytes.size() && state_ != state::failed && !pending_) {
+    while (used < bytes.size() && state_ != state::failed && !pending_ && !awaiting_auth_) {
         const auto rest = bytes.subspan(used);
         switch (phase_) {
         case phase::header:
             used += read_header(rest);
             break;
-        case phase::command_body: {
+        case phase::command_body:
+        case phase::sealed_body: {
             const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(body_remaining_, rest.size()));
             command_body_.insert(command_body_.end(), rest.begin(), rest.begin() + n);
             used += n;
             body_remaining_ -= n;
             if (body_remaining_ == 0) {
+                const bool sealed = phase_ == phase::sealed_body;
                 phase_ = phase::header;
-                handle_command(command_body_);
+                if (sealed)
+                    open_sealed();
+                else
+                    handle_command(command_body_);
             }
             break;
         }
@@ -193,6 +199,32 @@ void codec::begin_frame(const wire::frame_header& h)
 {
     current_ = h;
     body_remaining_ = h.size;
+    if (sealed_) {
+        // Every frame is sealed; what it holds is known once it is opened,
+        // so it may be as large as the larger of the two limits allows.
+        const std::uint64_t overhead = mechanism_->seal_overhead();
+        const std::uint64_t most =
+            std::max<std::uint64_t>(options_.limits.max_command_size,
+                                    options_.limits.max_message_size - partial_bytes_) +
+            overhead;
+        if (h.size < overhead) {
+            fail(make_error_code(error::malformed_frame),
+                 "sealed frame of " + std::to_string(h.size) + " bytes is too short", true);
+            return;
+        }
+        if (h.size > most) {
+            fail(make_error_code(error::message_too_large),
+                 "sealed frame of " + std::to_string(h.size) + " bytes exceeds the limit of " +
+                     std::to_string(most),
+                 true);
+            return;
+        }
+        command_body_.clear();
+        command_body_.reserve(static_cast<std::size_t>(
+            std::min<std::uint64_t>(h.size, options_.limits.max_preallocation)));
+        phase_ = phase::sealed_body;
+        return;
+    }
     if (h.command) {
         if (h.size == 0) {
             fail(make_error_code(error::malformed_command), "empty command frame", true);
@@ -215,19 +247,8 @@ void codec::begin_frame(const wire::frame_header& h)
              "message frame before the handshake completed", true);
         return;
     }
-    const codec_limits& lim = options_.limits;
-    if (partial_.size() + 1 > lim.max_frames) {
-        fail(make_error_code(error::too_many_frames),
-             "message has more than " + std::to_string(lim.max_frames) + " frames", true);
+    if (check_message_frame(h.size))
         return;
-    }
-    if (h.size > lim.max_message_size - partial_bytes_) {
-        fail(make_error_code(error::message_too_large),
-             "message of at least " + std::to_string(partial_bytes_ + h.size) +
-                 " bytes exceeds the limit of " + std::to_string(lim.max_message_size),
-             true);
-        return;
-    }
     if (options_.trace)
         trace_frame(trace_record::direction::in, h, {});
     if (h.size == 0) {
@@ -235,6 +256,52 @@ void codec::begin_frame(const wire::frame_header& h)
         return;
     }
     phase_ = phase::message_body;
+}
+
+// Fails the codec when one more frame of `size` bytes would break a limit.
+std::error_code codec::check_message_frame(std::uint64_t size)
+{
+    const codec_limits& lim = options_.limits;
+    if (partial_.size() + 1 > lim.max_frames) {
+        fail(make_error_code(error::too_many_frames),
+             "message has more than " + std::to_string(lim.max_frames) + " frames", true);
+        return error_;
+    }
+    if (size > lim.max_message_size - partial_bytes_) {
+        fail(make_error_code(error::message_too_large),
+             "message of at least " + std::to_string(partial_bytes_ + size) +
+                 " bytes exceeds the limit of " + std::to_string(lim.max_message_size),
+             true);
+        return error_;
+    }
+    return {};
+}
+
+// A whole sealed frame is in command_body_: open it and handle what it holds.
+void codec::open_sealed()
+{
+    security::mechanism::opened_frame inner;
+    if (auto ec = mechanism_->open(command_body_, current_.command, inner)) {
+        fail(ec, "sealed frame refused: " + ec.message(), true);
+        return;
+    }
+    const wire::frame_header h{inner.more && !inner.command, inner.command, inner.body.size(),
+                               current_.header_size};
+    current_ = h;
+    if (h.command) {
+        if (h.size == 0 || h.size > options_.limits.max_command_size) {
+            fail(make_error_code(h.size == 0 ? error::malformed_command : error::command_too_large),
+                 "sealed command of " + std::to_string(h.size) + " bytes", true);
+            return;
+        }
+        handle_command(inner.body);
+        return;
+    }
+    if (check_message_frame(h.size))
+        return;
+    if (options_.trace)
+        trace_frame(trace_record::direction::in, h, {});
+    finish_message_frame(frame(inner.body));
 }
 
 std::span<std::byte> codec::body_target()
@@ -285,6 +352,7 @@ void codec::finish_message_frame(frame f)
     partial_.push_back(std::move(f));
     if (current_.more)
         return;
+    partial_.set_properties(peer_metadata_);
     pending_.emplace(std::move(partial_));
     partial_ = message();
     partial_bytes_ = 0;
@@ -307,12 +375,30 @@ void codec::handle_command(std::span<const std::byte> body)
     }
     scratch_.clear();
     mechanism_->on_command(body, scratch_);
+    after_mechanism();
+}
+
+// The mechanism took a step and wrote its commands to scratch_.
+void codec::after_mechanism()
+{
     queue_frames(scratch_);
     switch (mechanism_->state()) {
     case security::mechanism::status::in_progress:
         break;
+    case security::mechanism::status::authenticating: {
+        security::auth_request request = mechanism_->pending_auth();
+        request.address = options_.peer_address;
+        request.transport = options_.transport_properties;
+        awaiting_auth_ = true;
+        pending_.emplace(events::authenticate{std::move(request)});
+        break;
+    }
     case security::mechanism::status::failed:
-        fail(mechanism_->error(), mechanism_->reason(), mechanism_->error() != error::peer_error);
+        // A refusal carries its own ERROR (with the status code); the peer's
+        // ERROR needs no answer; anything else is the peer's fault: tell it.
+        fail(mechanism_->error(), mechanism_->reason(),
+             mechanism_->error() != error::peer_error &&
+                 mechanism_->error() != error::authentication_failed);
         break;
     case security::mechanism::status::ready:
         complete_handshake();
@@ -320,10 +406,52 @@ void codec::handle_command(std::span<const std::byte> body)
     }
 }
 
+void codec::resolve_authentication(const security::auth_result& result)
+{
+    if (!awaiting_auth_ || state_ == state::failed)
+        return;
+    awaiting_auth_ = false;
+    auth_result_ = result;
+    scratch_.clear();
+    mechanism_->on_auth_result(result, scratch_);
+    after_mechanism();
+}
+
+namespace {
+
+// Names the local side sets: a peer announcing them is not believed.
+bool locally_set(std::string_view name, const metadata& transport)
+{
+    auto same = [](std::string_view a, std::string_view b) {
+        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                   return std::tolower(static_cast<unsigned char>(x)) ==
+                          std::tolower(static_cast<unsigned char>(y));
+               });
+    };
+    if (same(name, "User-Id") || same(name, "Peer-Address"))
+        return true;
+    return std::any_of(transport.begin(), transport.end(),
+                       [&](const metadata::property& p) { return same(name, p.name); });
+}
+
+} // namespace
+
 void codec::complete_handshake()
 {
-    peer_metadata_ = mechanism_->peer_metadata();
-    const auto type_name = peer_metadata_.find("Socket-Type");
+    metadata peer;
+    for (const auto& p : mechanism_->peer_metadata())
+        if (!locally_set(p.name, options_.transport_properties))
+            peer.add(p.name, p.value);
+    if (!options_.peer_address.empty())
+        peer.add("Peer-Address", options_.peer_address);
+    for (const auto& p : options_.transport_properties)
+        peer.add(p.name, p.value);
+    if (!auth_result_.user_id.empty())
+        peer.add("User-Id", auth_result_.user_id);
+    for (const auto& p : auth_result_.properties)
+        peer.add(p.name, p.value);
+    peer_metadata_ = std::make_shared<const metadata>(std::move(peer));
+    const auto type_name = peer_metadata_->find("Socket-Type");
     if (!type_name) {
         fail(make_error_code(error::missing_socket_type), "peer sent no Socket-Type", true);
         return;
@@ -342,10 +470,11 @@ void codec::complete_handshake()
         return;
     }
     state_ = state::ready;
+    sealed_ = mechanism_->seals_traffic();
     // PING is ZMTP 3.1; a 3.0 peer would not understand it.
     if (options_.heartbeat.interval.count() > 0 && peer_minor_ >= 1)
         next_ping_ = now_ + options_.heartbeat.interval;
-    pending_.emplace(events::handshake_complete{peer_metadata_});
+    pending_.emplace(events::handshake_complete{*peer_metadata_});
 }
 
 void codec::handle_traffic_command(std::span<const std::byte> body)
@@ -384,8 +513,9 @@ void codec::handle_traffic_command(std::span<const std::byte> body)
 
 void codec::queue_frames(const std::vector<std::byte>& frames)
 {
-    out_.append_copy(frames);
-    if (!options_.trace)
+    if (!sealed_)
+        out_.append_copy(frames);
+    if (!sealed_ && !options_.trace)
         return;
     std::span<const std::byte> rest(frames);
     while (!rest.empty()) {
@@ -393,7 +523,13 @@ void codec::queue_frames(const std::vector<std::byte>& frames)
         if (r.state != wire::frame_header_result::status::complete)
             return;
         const auto body = rest.subspan(r.value.header_size, r.value.size);
-        trace_frame(trace_record::direction::out, r.value, body);
+        if (options_.trace)
+            trace_frame(trace_record::direction::out, r.value, body);
+        if (sealed_) {
+            sealed_scratch_.clear();
+            mechanism_->seal(r.value.more, r.value.command, body, sealed_scratch_);
+            out_.append_copy(sealed_scratch_);
+        }
         rest = rest.subspan(r.value.header_size + r.value.size);
     }
 }
@@ -439,6 +575,15 @@ std::error_code codec::send(const message& m)
     const std::size_t last = m.size() - 1;
     for (std::size_t i = 0; i <= last; ++i) {
         const frame& f = m[i];
+        if (sealed_) {
+            sealed_scratch_.clear();
+            mechanism_->seal(i != last, false, f.bytes(), sealed_scratch_);
+            out_.append_copy(sealed_scratch_);
+            if (options_.trace)
+                trace_frame(trace_record::direction::out,
+                            {i != last, false, f.size(), f.size() > 255 ? 9u : 2u}, {});
+            continue;
+        }
         const std::size_t n = wire::encode_frame_header(header, i != last, false, f.size());
         out_.append_copy({header, n});
         out_.append_frame(f);
@@ -487,6 +632,7 @@ void codec::fail(std::error_code ec, std::string reason, bool notify_peer)
         queue_frames(scratch_);
     }
     state_ = state::failed;
+    awaiting_auth_ = false;
     error_ = ec;
     reason_ = std::move(reason);
     partial_ = message();

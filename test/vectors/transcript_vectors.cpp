@@ -250,6 +250,9 @@ recorded_event record(const event& e)
             } else if constexpr (std::is_same_v<T, events::pong>) {
                 r.kind = "pong";
                 r.parts.push_back(x.context.str());
+            } else if constexpr (std::is_same_v<T, events::authenticate>) {
+                r.kind = "authenticate";
+                r.parts = {x.request.mechanism, x.request.username, x.request.password};
             }
         },
         e);

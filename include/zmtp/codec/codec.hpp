@@ -13,6 +13,11 @@
 // Input holds at most one event: feed() stops consuming as soon as an event
 // is ready and consumes nothing until next_event() took it. That is the
 // backpressure point for the layers above.
+//
+// A server mechanism (PLAIN, CURVE) reports events::authenticate; input
+// then waits for resolve_authentication(). After the handshake, a mechanism
+// that protects traffic (CURVE) seals every frame sent and opens every
+// frame received; above the codec nothing changes.
 #pragma once
 
 #include "zmtp/codec/event.hpp"
@@ -62,6 +67,10 @@ public:
     bool has_event() const noexcept { return pending_.has_value(); }
     std::optional<event> next_event();
 
+    // The answer to events::authenticate. Ignored unless one is awaited.
+    void resolve_authentication(const security::auth_result& result);
+    bool awaiting_authentication() const noexcept { return awaiting_auth_; }
+
     // ---- output ----
 
     // Queues a message (one or more frames). Only once ready.
@@ -103,12 +112,13 @@ public:
     const std::optional<wire::greeting>& peer_greeting() const noexcept { return peer_greeting_; }
     // Negotiated ZMTP 3 minor version: 1 for 3.1 (and newer) peers, 0 for 3.0.
     int peer_minor_version() const noexcept { return peer_minor_; }
-    // The peer's READY properties, once ready.
-    const metadata& peer_metadata() const noexcept { return peer_metadata_; }
+    // The peer's properties once ready: what it announced, then Peer-Address,
+    // the transport's properties and what authentication added (User-Id).
+    const metadata& peer_metadata() const noexcept { return *peer_metadata_; }
     std::optional<socket_type> peer_socket_type() const noexcept { return peer_type_; }
 
 private:
-    enum class phase { header, command_body, message_body };
+    enum class phase { header, command_body, message_body, sealed_body };
 
     std::size_t feed_greeting(std::span<const std::byte> bytes);
     std::size_t feed_frames(std::span<const std::byte> bytes);
@@ -118,6 +128,9 @@ private:
     frame_builder& body_builder();
     void body_received(std::size_t n);
     void handle_command(std::span<const std::byte> body);
+    void after_mechanism();
+    std::error_code check_message_frame(std::uint64_t size);
+    void open_sealed();
     void handle_traffic_command(std::span<const std::byte> body);
     void complete_handshake();
     // Queues whole frames built in scratch_ (commands), tracing them.
@@ -147,19 +160,25 @@ private:
     std::size_t header_have_ = 0;
     wire::frame_header current_;
     std::uint64_t body_remaining_ = 0;
-    std::vector<std::byte> command_body_;
+    std::vector<std::byte> command_body_; // also the body of a sealed frame
     std::optional<frame_builder> builder_;
     message partial_;
     std::size_t partial_bytes_ = 0;
     std::optional<event> pending_;
 
+    // security
+    bool awaiting_auth_ = false;
+    bool sealed_ = false; // traffic goes through mechanism_->seal() / open()
+    security::auth_result auth_result_;
+
     // peer
-    metadata peer_metadata_;
+    std::shared_ptr<const metadata> peer_metadata_;
     std::optional<socket_type> peer_type_;
 
     // output
     output_queue out_;
     std::vector<std::byte> scratch_;
+    std::vector<std::byte> sealed_scratch_;
 
     // time
     time_point handshake_deadline_;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "zmtp/message.hpp"
+#include "zmtp/security/authenticator.hpp"
 #include "zmtp/wire/metadata.hpp"
 
 #include <chrono>
@@ -33,10 +34,15 @@ struct ping {
 struct pong {
     frame context;
 };
+// A server mechanism needs a decision about its client: answer with
+// codec::resolve_authentication(). Input waits until then.
+struct authenticate {
+    security::auth_request request;
+};
 
 } // namespace events
 
 using event = std::variant<events::handshake_complete, message, events::subscribe,
-                           events::cancel, events::ping, events::pong>;
+                           events::cancel, events::ping, events::pong, events::authenticate>;
 
 } // namespace zmtp

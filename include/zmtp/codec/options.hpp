@@ -42,6 +42,15 @@ struct codec_options {
     std::chrono::milliseconds handshake_timeout{10'000};
     // Makes the security mechanism; empty means NULL.
     std::function<std::unique_ptr<security::mechanism>()> mechanism;
+    // Answers a server mechanism's events::authenticate. The codec only
+    // reports the request; the layer driving it (connection<Stream>) calls
+    // this and hands the answer back.
+    security::authenticator authenticator;
+    // What the transport knows of the peer: its address (the Peer-Address
+    // property) and further properties (e.g. TLS-Subject). Both reach the
+    // authenticator and the peer's metadata.
+    std::string peer_address;
+    metadata transport_properties;
     // Sees every greeting, command and frame header, both ways; optional.
     tracer trace;
 };
