@@ -61,6 +61,14 @@ inline std::vector<written_command> written_commands(std::span<const std::byte> 
     return commands;
 }
 
+// A failure reason: not empty, printable ASCII only (the peer's text included).
+inline bool printable_line(std::string_view reason)
+{
+    return !reason.empty() && std::all_of(reason.begin(), reason.end(), [](char c) {
+        return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
+    });
+}
+
 inline bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b)
 {
     return std::equal(a.begin(), a.end(), b.begin(), b.end());

@@ -19,13 +19,32 @@ void wipe(std::string& s) noexcept
     s.clear();
 }
 
+// Peer-supplied text for a reason: the reason ends up on one line of a log
+// or terminal, so control and non-ASCII octets are shown as \xNN.
+std::string printable(std::string_view text)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f && c != '\\') {
+            out.push_back(c);
+        } else {
+            out += "\\x";
+            out.push_back(digits[u >> 4]);
+            out.push_back(digits[u & 15]);
+        }
+    }
+    return out;
+}
+
 // Splits one handshake command. A non-zero result ends the handshake, with
 // `why` saying how: the peer's ERROR (either form) or a malformed body.
 std::error_code split(std::span<const std::byte> body, wire::command_view& cmd, std::string& why)
 {
     std::string_view peer_reason;
     if (wire::parse_handshake_error(body, peer_reason)) {
-        why = "peer refused: " + std::string(peer_reason);
+        why = "peer refused: " + printable(peer_reason);
         return make_error_code(error::peer_error);
     }
     if (auto ec = wire::parse_command(body, cmd)) {
@@ -37,7 +56,7 @@ std::error_code split(std::span<const std::byte> body, wire::command_view& cmd, 
 
 std::string unexpected(std::string_view got, std::string_view expected)
 {
-    return "unexpected " + std::string(got) + " command during the PLAIN handshake (expected " +
+    return "unexpected " + printable(got) + " command during the PLAIN handshake (expected " +
            std::string(expected) + ")";
 }
 

@@ -382,6 +382,22 @@ TEST_CASE("PLAIN client: the server's ERROR in either form, before WELCOME and b
     }
 }
 
+TEST_CASE("PLAIN: the peer's text in a reason stays on one printable line")
+{
+    security::plain_client_mechanism client("admin", "secret");
+    to_welcome(client);
+    std::vector<std::byte> error_frame;
+    wire::append_error(error_frame, "400 bad\n\x1b[31mred\\\xff");
+    feed(client, error_frame);
+    CHECK(client.reason() == "peer refused: 400 bad\\x0a\\x1b[31mred\\x5c\\xff");
+
+    security::plain_server_mechanism server;
+    std::vector<std::byte> out;
+    server.start({}, out);
+    feed(server, test::command_frame("HEL\rLO"));
+    CHECK(server.reason().starts_with("unexpected HEL\\x0dLO command"));
+}
+
 TEST_CASE("PLAIN client: commands the handshake does not allow")
 {
     SUBCASE("READY before WELCOME")
