@@ -106,79 +106,10 @@ curve_public_key public_of(const detail::curve_secret& s)
     return pub;
 }
 
-// How a handshake command is read: an ERROR (also libzmq's garbled form,
-// ../captures fact 9) ends the handshake; otherwise name and data.
-enum class incoming { error, malformed, command };
-incoming read_command(std::span<const std::byte> body, wire::command_view& cmd,
-                      std::string_view& error_reason) noexcept
-{
-    if (wire::parse_handshake_error(body, error_reason))
-        return incoming::error;
-    return wire::parse_command(body, cmd) ? incoming::malformed : incoming::command;
-}
-
 std::string size_reason(std::string_view command, std::size_t got, std::string_view expected)
 {
     return std::string(command) + " of " + std::to_string(got) + " octets, expected " +
            std::string(expected);
-}
-
-// One whole MESSAGE data frame (../captures fact 10): flags 0x00 (0x02 when
-// long), then `07 MESSAGE`, short nonce, box[inner flags + body].
-void seal_message(detail::curve_boxes& boxes, bool more, bool command,
-                  std::span<const std::byte> body, std::vector<std::byte>& out)
-{
-    const std::size_t size = message_overhead + body.size();
-    const std::size_t start = out.size();
-    out.resize(start + wire::max_frame_header_size);
-    const std::size_t header = wire::encode_frame_header(out.data() + start, false, false, size);
-    out.resize(start + header + size);
-    std::byte* p = out.data() + start + header;
-    std::memcpy(p, message_name.data(), message_name.size());
-    std::byte* plain = p + message_name.size() + box_header;
-    plain[0] = static_cast<std::byte>((more ? inner_more : 0) | (command ? inner_command : 0));
-    if (!body.empty())
-        std::memcpy(plain + 1, body.data(), body.size());
-    boxes.message_seal(std::span<std::byte>(p + message_name.size(), size - message_name.size()));
-}
-
-// Accepts a MESSAGE whether or not its wire frame had the command flag
-// (RFC 26 sends it as a command, libzmq as data).
-std::error_code open_message(detail::curve_boxes& boxes, std::span<std::byte> wire_body,
-                             mechanism::opened_frame& out, std::string& reason)
-{
-    if (wire_body.size() < message_overhead) {
-        reason = size_reason("MESSAGE", wire_body.size(), "at least 33");
-        return make_error_code(error::malformed_command);
-    }
-    if (!std::equal(message_name.begin(), message_name.end(), wire_body.begin(),
-                    [](char c, std::byte b) { return static_cast<std::byte>(c) == b; })) {
-        reason = "sealed traffic holds a frame that is not a MESSAGE";
-        return make_error_code(error::unexpected_command);
-    }
-    auto region = wire_body.subspan(message_name.size());
-    switch (boxes.message_open(region)) {
-    case detail::curve_boxes::opened::stale_nonce:
-        reason = "MESSAGE nonce " + std::to_string(get_u64(region.data())) +
-                 " is not above the last one received (" + std::to_string(boxes.last_received()) +
-                 "): replayed or reordered";
-        return make_error_code(error::authentication_failed);
-    case detail::curve_boxes::opened::forged:
-        reason = "MESSAGE box does not open: forged or altered";
-        return make_error_code(error::authentication_failed);
-    case detail::curve_boxes::opened::ok:
-        break;
-    }
-    const auto flags = std::to_integer<std::uint8_t>(region[box_header]);
-    // Reserved bits (RFC 26), and MORE on a command (as for frames, RFC 23).
-    if ((flags & ~(inner_more | inner_command)) != 0 || flags == (inner_more | inner_command)) {
-        reason = "MESSAGE with invalid inner flags " + std::to_string(flags);
-        return make_error_code(error::malformed_frame);
-    }
-    out.more = (flags & inner_more) != 0;
-    out.command = (flags & inner_command) != 0;
-    out.body = region.subspan(box_header + 1);
-    return {};
 }
 
 } // namespace
@@ -223,31 +154,125 @@ curve_boxes::opened curve_boxes::open(std::string_view prefix, std::span<std::by
     return opened::ok;
 }
 
+// ---------------------------------------------------------------- shared
+
+curve_mechanism_base::curve_mechanism_base(const curve_key_pair& mine, std::size_t max_properties,
+                                           random_source rng, std::string_view message_prefix_out,
+                                           std::string_view message_prefix_in)
+    : public_key_(mine.public_key), max_properties_(max_properties), rng_(or_system(std::move(rng))),
+      boxes_(message_prefix_out, message_prefix_in)
+{
+    ensure_sodium();
+    std::memcpy(secret_key_.data(), mine.secret_key.bytes().data(), key_size);
+}
+
+std::size_t curve_mechanism_base::seal_overhead() const noexcept
+{
+    return message_overhead;
+}
+
+void curve_mechanism_base::wipe_secrets() noexcept
+{
+    secret_key_.wipe();
+    transient_secret_.wipe();
+    boxes_.wipe();
+}
+
+void curve_mechanism_base::refuse(std::error_code ec, std::string reason)
+{
+    wipe_secrets();
+    fail(ec, std::move(reason));
+}
+
+// An ERROR (also libzmq's garbled form, ../captures fact 9) ends the
+// handshake with the peer's reason.
+bool curve_mechanism_base::expect(std::span<const std::byte> body, std::string_view expected,
+                                  wire::command_view& cmd)
+{
+    if (state() == status::failed || state() == status::ready)
+        return false;
+    std::string_view peer_reason;
+    if (wire::parse_handshake_error(body, peer_reason)) {
+        refuse(make_error_code(error::peer_error), "peer refused: " + std::string(peer_reason));
+        return false;
+    }
+    if (wire::parse_command(body, cmd)) {
+        refuse(make_error_code(error::malformed_command), "malformed command during the CURVE handshake");
+        return false;
+    }
+    if (cmd.name != expected) { // never empty: parse_command refuses empty names
+        refuse(make_error_code(error::unexpected_command),
+               "unexpected " + std::string(cmd.name) + " command, expected " +
+                   (expected.empty() ? std::string("none now") : std::string(expected)));
+        return false;
+    }
+    return true;
+}
+
+// One whole MESSAGE data frame (../captures fact 10): flags 0x00 (0x02 when
+// long), then `07 MESSAGE`, short nonce, box[inner flags + body].
+void curve_mechanism_base::seal(bool more, bool command, std::span<const std::byte> body,
+                                std::vector<std::byte>& out)
+{
+    const std::size_t size = message_overhead + body.size();
+    const std::size_t start = out.size();
+    out.resize(start + wire::max_frame_header_size);
+    const std::size_t header = wire::encode_frame_header(out.data() + start, false, false, size);
+    out.resize(start + header + size);
+    std::byte* p = out.data() + start + header;
+    std::memcpy(p, message_name.data(), message_name.size());
+    std::byte* plain = p + message_name.size() + box_header;
+    plain[0] = static_cast<std::byte>((more ? inner_more : 0) | (command ? inner_command : 0));
+    if (!body.empty())
+        std::memcpy(plain + 1, body.data(), body.size());
+    boxes_.message_seal(std::span<std::byte>(p + message_name.size(), size - message_name.size()));
+}
+
+// Accepts a MESSAGE whether or not its wire frame had the command flag
+// (RFC 26 sends it as a command, libzmq as data).
+std::error_code curve_mechanism_base::open(std::span<std::byte> wire_body, bool, opened_frame& out)
+{
+    auto refused = [this](zmtp::error e, std::string reason) {
+        refuse(make_error_code(e), std::move(reason));
+        return make_error_code(e);
+    };
+    if (wire_body.size() < message_overhead)
+        return refused(error::malformed_command, size_reason("MESSAGE", wire_body.size(), "at least 33"));
+    if (!std::equal(message_name.begin(), message_name.end(), wire_body.begin(),
+                    [](char c, std::byte b) { return static_cast<std::byte>(c) == b; }))
+        return refused(error::unexpected_command, "sealed traffic holds a frame that is not a MESSAGE");
+    const auto region = wire_body.subspan(message_name.size());
+    switch (boxes_.message_open(region)) {
+    case curve_boxes::opened::stale_nonce:
+        return refused(error::authentication_failed,
+                       "MESSAGE nonce " + std::to_string(get_u64(region.data())) +
+                           " is not above the last one received (" +
+                           std::to_string(boxes_.last_received()) + "): replayed or reordered");
+    case curve_boxes::opened::forged:
+        return refused(error::authentication_failed, "MESSAGE box does not open: forged or altered");
+    case curve_boxes::opened::ok:
+        break;
+    }
+    const auto flags = std::to_integer<std::uint8_t>(region[box_header]);
+    // Reserved bits (RFC 26), and MORE on a command (as for frames, RFC 23).
+    if ((flags & ~(inner_more | inner_command)) != 0 || flags == (inner_more | inner_command))
+        return refused(error::malformed_frame, "MESSAGE with invalid inner flags " + std::to_string(flags));
+    out.more = (flags & inner_more) != 0;
+    out.command = (flags & inner_command) != 0;
+    out.body = region.subspan(box_header + 1);
+    return {};
+}
+
 } // namespace detail
 
 // ================================================================== client
 
 curve_client_mechanism::curve_client_mechanism(curve_key_pair mine, curve_public_key server_key,
                                                std::size_t max_properties, random_source rng)
-    : public_key_(mine.public_key), server_key_(server_key), max_properties_(max_properties),
-      rng_(or_system(std::move(rng))), boxes_(client_message_prefix, server_message_prefix)
+    : curve_mechanism_base(mine, max_properties, std::move(rng), client_message_prefix,
+                           server_message_prefix),
+      server_key_(server_key)
 {
-    ensure_sodium();
-    std::memcpy(secret_key_.data(), mine.secret_key.bytes().data(), key_size);
-}
-
-std::size_t curve_client_mechanism::seal_overhead() const noexcept
-{
-    return message_overhead;
-}
-
-void curve_client_mechanism::refuse(std::error_code ec, std::string reason)
-{
-    secret_key_.wipe();
-    transient_secret_.wipe();
-    boxes_.wipe();
-    step_ = step::done;
-    fail(ec, std::move(reason));
 }
 
 // HELLO: version 1.0, 72 octets of padding, C', short nonce, Box[64 zeros](C'->S).
@@ -272,32 +297,20 @@ void curve_client_mechanism::start(const metadata& local, std::vector<std::byte>
 
 void curve_client_mechanism::on_command(std::span<const std::byte> body, std::vector<std::byte>& out)
 {
-    if (step_ == step::done)
-        return;
     wire::command_view cmd;
-    std::string_view peer_reason;
-    switch (read_command(body, cmd, peer_reason)) {
-    case incoming::error:
-        refuse(make_error_code(error::peer_error), "peer refused: " + std::string(peer_reason));
+    switch (step_) {
+    case step::before_start:
+        expect(body, {}, cmd);
         return;
-    case incoming::malformed:
-        refuse(make_error_code(error::malformed_command), "malformed command during the CURVE handshake");
+    case step::expect_welcome:
+        if (expect(body, "WELCOME", cmd))
+            on_welcome(cmd.data, out);
         return;
-    case incoming::command:
-        break;
-    }
-    const std::string_view expected = step_ == step::expect_welcome ? "WELCOME"
-                                      : step_ == step::expect_ready   ? "READY"
-                                                                      : "nothing before start()";
-    if (cmd.name != expected) {
-        refuse(make_error_code(error::unexpected_command),
-               "unexpected " + std::string(cmd.name) + " command, expected " + std::string(expected));
+    case step::expect_ready:
+        if (expect(body, "READY", cmd))
+            on_ready(cmd.data);
         return;
     }
-    if (step_ == step::expect_welcome)
-        on_welcome(cmd.data, out);
-    else
-        on_ready(cmd.data);
 }
 
 // WELCOME: long nonce, Box[S' + cookie](S->C'). Answered by INITIATE:
@@ -319,7 +332,8 @@ void curve_client_mechanism::on_welcome(std::span<const std::byte> data, std::ve
                "server key we were given");
         return;
     }
-    const std::span<const std::byte, key_size> server_transient(welcome.data(), key_size);
+    curve_public_key server_transient;
+    std::memcpy(server_transient.data(), welcome.data(), key_size);
     boxes_.derive(server_transient, transient_secret_);
     transient_secret_.wipe();
 
@@ -333,10 +347,8 @@ void curve_client_mechanism::on_welcome(std::span<const std::byte> data, std::ve
     std::array<std::byte, 2 * key_size> vouched; // C' + S
     std::memcpy(vouched.data(), transient_public_.data(), key_size);
     std::memcpy(vouched.data() + key_size, server_key_.data(), key_size);
-    curve_public_key server_transient_key;
-    std::memcpy(server_transient_key.data(), server_transient.data(), key_size);
     box(vouch + long_nonce_size, vouched, make_nonce("VOUCH---", {vouch, long_nonce_size}),
-        server_transient_key, secret_key_);
+        server_transient, secret_key_);
     secret_key_.wipe();
     if (!local_.empty())
         std::memcpy(vouch + vouch_size, local_.data(), local_.size());
@@ -365,49 +377,22 @@ void curve_client_mechanism::on_ready(std::span<const std::byte> data)
         refuse(ec, "bad READY metadata: " + ec.message());
         return;
     }
-    step_ = step::done;
     succeed(std::move(peer));
-}
-
-void curve_client_mechanism::seal(bool more, bool command, std::span<const std::byte> body,
-                                  std::vector<std::byte>& out)
-{
-    seal_message(boxes_, more, command, body, out);
-}
-
-std::error_code curve_client_mechanism::open(std::span<std::byte> wire_body, bool, opened_frame& out)
-{
-    std::string reason;
-    const auto ec = open_message(boxes_, wire_body, out, reason);
-    if (ec)
-        refuse(ec, std::move(reason));
-    return ec;
 }
 
 // ================================================================== server
 
 curve_server_mechanism::curve_server_mechanism(curve_key_pair mine, std::size_t max_properties,
                                                random_source rng)
-    : public_key_(mine.public_key), max_properties_(max_properties),
-      rng_(or_system(std::move(rng))), boxes_(server_message_prefix, client_message_prefix)
+    : curve_mechanism_base(mine, max_properties, std::move(rng), server_message_prefix,
+                           client_message_prefix)
 {
-    ensure_sodium();
-    std::memcpy(secret_key_.data(), mine.secret_key.bytes().data(), key_size);
 }
 
-std::size_t curve_server_mechanism::seal_overhead() const noexcept
+void curve_server_mechanism::wipe_secrets() noexcept
 {
-    return message_overhead;
-}
-
-void curve_server_mechanism::refuse(std::error_code ec, std::string reason)
-{
-    secret_key_.wipe();
-    transient_secret_.wipe();
+    curve_mechanism_base::wipe_secrets();
     cookie_key_.wipe();
-    boxes_.wipe();
-    step_ = step::done;
-    fail(ec, std::move(reason));
 }
 
 // The server speaks second: READY carries `local` once the client is in.
@@ -418,31 +403,12 @@ void curve_server_mechanism::start(const metadata& local, std::vector<std::byte>
 
 void curve_server_mechanism::on_command(std::span<const std::byte> body, std::vector<std::byte>& out)
 {
-    if (step_ == step::done)
-        return;
     wire::command_view cmd;
-    std::string_view peer_reason;
-    switch (read_command(body, cmd, peer_reason)) {
-    case incoming::error:
-        refuse(make_error_code(error::peer_error), "peer refused: " + std::string(peer_reason));
-        return;
-    case incoming::malformed:
-        refuse(make_error_code(error::malformed_command), "malformed command during the CURVE handshake");
-        return;
-    case incoming::command:
-        break;
-    }
-    const std::string_view expected = step_ == step::expect_hello      ? "HELLO"
-                                      : step_ == step::expect_initiate ? "INITIATE"
-                                                                       : "nothing during authentication";
-    if (cmd.name != expected) {
-        refuse(make_error_code(error::unexpected_command),
-               "unexpected " + std::string(cmd.name) + " command, expected " + std::string(expected));
-        return;
-    }
-    if (step_ == step::expect_hello)
+    if (state() == status::authenticating)
+        expect(body, {}, cmd);
+    else if (step_ == step::expect_hello && expect(body, "HELLO", cmd))
         on_hello(cmd.data, out);
-    else
+    else if (step_ == step::expect_initiate && expect(body, "INITIATE", cmd))
         on_initiate(cmd.data);
 }
 
@@ -574,14 +540,13 @@ void curve_server_mechanism::on_initiate(std::span<const std::byte> data)
         refuse(ec, "bad INITIATE metadata: " + ec.message());
         return;
     }
-    step_ = step::authenticating;
     authenticate(std::move(request));
 }
 
 // Accepted: READY, short nonce, Box[metadata](S'->C'). Refused: ERROR.
 void curve_server_mechanism::on_auth_result(const auth_result& result, std::vector<std::byte>& out)
 {
-    if (step_ != step::authenticating) {
+    if (state() != status::authenticating) {
         mechanism::on_auth_result(result, out);
         return;
     }
@@ -596,23 +561,7 @@ void curve_server_mechanism::on_auth_result(const auth_result& result, std::vect
         std::memcpy(ready.data() + box_header, local_.data(), local_.size());
     boxes_.seal("CurveZMQREADY---", ready);
     wire::append_command(out, "READY", ready);
-    step_ = step::done;
     succeed(pending_auth().peer);
-}
-
-void curve_server_mechanism::seal(bool more, bool command, std::span<const std::byte> body,
-                                  std::vector<std::byte>& out)
-{
-    seal_message(boxes_, more, command, body, out);
-}
-
-std::error_code curve_server_mechanism::open(std::span<std::byte> wire_body, bool, opened_frame& out)
-{
-    std::string reason;
-    const auto ec = open_message(boxes_, wire_body, out, reason);
-    if (ec)
-        refuse(ec, std::move(reason));
-    return ec;
 }
 
 } // namespace zmtp::security

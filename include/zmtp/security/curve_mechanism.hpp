@@ -22,6 +22,7 @@
 
 #include "zmtp/security/curve_keys.hpp"
 #include "zmtp/security/mechanism.hpp"
+#include "zmtp/wire/command.hpp"
 
 #include <array>
 #include <cstddef>
@@ -93,18 +94,12 @@ private:
     std::string_view prefix_in_;
 };
 
-} // namespace detail
-
-class curve_client_mechanism final : public mechanism {
+// What CURVE's client and server share: the long-term key pair, the
+// transient secret, the boxes, MESSAGE traffic and failing with every
+// secret wiped.
+class curve_mechanism_base : public mechanism {
 public:
-    curve_client_mechanism(curve_key_pair mine, curve_public_key server_key,
-                           std::size_t max_properties = 256, random_source rng = {});
-
     std::string_view name() const noexcept override { return "CURVE"; }
-    bool as_server() const noexcept override { return false; }
-    void start(const metadata& local, std::vector<std::byte>& out) override;
-    void on_command(std::span<const std::byte> body, std::vector<std::byte>& out) override;
-
     bool seals_traffic() const noexcept override { return state() == status::ready; }
     void seal(bool more, bool command, std::span<const std::byte> body,
               std::vector<std::byte>& out) override;
@@ -112,61 +107,71 @@ public:
                          opened_frame& out) override;
     std::size_t seal_overhead() const noexcept override;
 
+protected:
+    curve_mechanism_base(const curve_key_pair& mine, std::size_t max_properties, random_source rng,
+                         std::string_view message_prefix_out, std::string_view message_prefix_in);
+
+    // The command in `body`, when it is named `expected` (empty: none is).
+    // Otherwise fails (the peer's ERROR, a malformed or an unexpected
+    // command) and returns false; once failed or ready it returns false and
+    // changes nothing.
+    bool expect(std::span<const std::byte> body, std::string_view expected, wire::command_view& cmd);
+    // Wipes every secret, then fails.
+    void refuse(std::error_code ec, std::string reason);
+    virtual void wipe_secrets() noexcept;
+
+    curve_public_key public_key_;           // ours, C or S
+    curve_secret secret_key_;               // ours, until its last box is made
+    std::size_t max_properties_;
+    random_source rng_;
+    curve_secret transient_secret_;         // c' or s', until its last box is made or opened
+    std::vector<std::byte> local_;          // our metadata, encoded
+    curve_boxes boxes_;
+};
+
+} // namespace detail
+
+class curve_client_mechanism final : public detail::curve_mechanism_base {
+public:
+    curve_client_mechanism(curve_key_pair mine, curve_public_key server_key,
+                           std::size_t max_properties = 256, random_source rng = {});
+
+    bool as_server() const noexcept override { return false; }
+    void start(const metadata& local, std::vector<std::byte>& out) override;
+    void on_command(std::span<const std::byte> body, std::vector<std::byte>& out) override;
+
 private:
-    enum class step { before_start, expect_welcome, expect_ready, done };
+    enum class step { before_start, expect_welcome, expect_ready };
 
     void on_welcome(std::span<const std::byte> data, std::vector<std::byte>& out);
     void on_ready(std::span<const std::byte> data);
-    void refuse(std::error_code ec, std::string reason);
 
-    curve_public_key public_key_;           // C
-    detail::curve_secret secret_key_;       // c, until INITIATE is sent
-    curve_public_key server_key_;           // S
-    std::size_t max_properties_;
-    random_source rng_;
+    curve_public_key server_key_;         // S
+    curve_public_key transient_public_{}; // C'
     step step_ = step::before_start;
-    detail::curve_secret transient_secret_; // c', until the box key exists
-    curve_public_key transient_public_{};   // C'
-    std::vector<std::byte> local_;          // our metadata, encoded
-    detail::curve_boxes boxes_;
 };
 
-class curve_server_mechanism final : public mechanism {
+class curve_server_mechanism final : public detail::curve_mechanism_base {
 public:
     curve_server_mechanism(curve_key_pair mine, std::size_t max_properties = 256,
                            random_source rng = {});
 
-    std::string_view name() const noexcept override { return "CURVE"; }
     // RFC 23 says the server sets as-server; libzmq sends 0 and ignores it.
     bool as_server() const noexcept override { return true; }
     void start(const metadata& local, std::vector<std::byte>& out) override;
     void on_command(std::span<const std::byte> body, std::vector<std::byte>& out) override;
     void on_auth_result(const auth_result& result, std::vector<std::byte>& out) override;
 
-    bool seals_traffic() const noexcept override { return state() == status::ready; }
-    void seal(bool more, bool command, std::span<const std::byte> body,
-              std::vector<std::byte>& out) override;
-    std::error_code open(std::span<std::byte> wire_body, bool frame_was_command,
-                         opened_frame& out) override;
-    std::size_t seal_overhead() const noexcept override;
-
 private:
-    enum class step { expect_hello, expect_initiate, authenticating, done };
+    enum class step { expect_hello, expect_initiate };
 
     void on_hello(std::span<const std::byte> data, std::vector<std::byte>& out);
     void on_initiate(std::span<const std::byte> data);
-    void refuse(std::error_code ec, std::string reason);
+    void wipe_secrets() noexcept override;
 
-    curve_public_key public_key_;           // S
-    detail::curve_secret secret_key_;       // s, until WELCOME is sent
-    std::size_t max_properties_;
-    random_source rng_;
+    curve_public_key client_transient_{}; // C', from HELLO
+    detail::curve_secret cookie_key_;     // until INITIATE
     step step_ = step::expect_hello;
-    curve_public_key client_transient_{};   // C', from HELLO
-    detail::curve_secret transient_secret_; // s', until the vouch is checked
-    detail::curve_secret cookie_key_;       // until INITIATE
-    std::vector<std::byte> local_;          // our metadata, encoded
-    detail::curve_boxes boxes_;
 };
 
 } // namespace zmtp::security
