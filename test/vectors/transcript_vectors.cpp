@@ -9,14 +9,19 @@
 #include "vectors.hpp"
 
 #include "zmtp/codec/codec.hpp"
+#include "zmtp/security/plain_mechanism.hpp"
 #include "zmtp/wire/command.hpp"
 #include "zmtp/wire/frame.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace zmtp::test {
 namespace {
@@ -52,13 +57,15 @@ std::string describe(const std::vector<recorded_event>& events)
 }
 
 struct step {
-    enum class kind { peer, send, subscribe, cancel, advance };
+    enum class kind { peer, send, subscribe, cancel, advance, authenticate };
     kind what = kind::peer;
     std::string bytes;               // peer, subscribe, cancel
     std::vector<std::string> frames; // send
     std::chrono::milliseconds advance{0};
     std::string expected_result;     // error name of a local call; "" = success
     std::size_t offset = 0;          // peer: where these bytes start in all the peer's bytes
+    std::string expected_request;    // authenticate: what the mechanism must have asked
+    security::auth_result answer;    // authenticate
 };
 
 struct transcript {
@@ -80,6 +87,7 @@ struct outcome {
     std::string error;
     int peer_minor = -1;
     std::vector<std::string> call_results; // one per local call step
+    std::vector<std::string> auth_requests; // one per authenticate step ("" when none was asked)
     std::string trouble;                   // misbehaviour seen by the driver itself
 
     friend bool operator==(const outcome&, const outcome&) = default;
@@ -96,9 +104,35 @@ void require_keys(const json& obj, std::initializer_list<std::string_view> allow
     }
 }
 
+// "mechanism": {"name": "PLAIN", "role": "client"|"server", ...}
+std::function<std::unique_ptr<security::mechanism>()> mechanism_of(const json& m, std::size_t max_properties)
+{
+    const std::string name = m.at("name").get<std::string>();
+    const std::string role = m.at("role").get<std::string>();
+    if (role != "client" && role != "server")
+        throw vector_error("mechanism role must be client or server, not " + role);
+    if (name == "PLAIN") {
+        require_keys(m, {"name", "role", "username", "password"}, "PLAIN mechanism");
+        if (role == "server")
+            return [max_properties] { return std::make_unique<security::plain_server_mechanism>(max_properties); };
+        const std::string username = m.value("username", std::string());
+        const std::string password = m.value("password", std::string());
+        return [=] { return std::make_unique<security::plain_client_mechanism>(username, password, max_properties); };
+    }
+    throw vector_error("unknown mechanism " + name);
+}
+
+// What an authentication request carried, as compared with an authenticate step's "expect".
+std::string describe(const security::auth_request& r)
+{
+    return r.mechanism + " username '" + r.username + "' password '" + r.password + "'";
+}
+
 codec_options options_of(const json& local)
 {
-    require_keys(local, {"socket_type", "routing_id", "properties", "limits", "heartbeat", "handshake_timeout_ms"},
+    require_keys(local,
+                 {"socket_type", "routing_id", "properties", "limits", "heartbeat", "handshake_timeout_ms",
+                  "mechanism"},
                  "local");
     codec_options o;
     const auto type = socket_type_from_name(local.at("socket_type").get<std::string>());
@@ -128,6 +162,8 @@ codec_options options_of(const json& local)
     }
     if (local.contains("handshake_timeout_ms"))
         o.handshake_timeout = std::chrono::milliseconds(local["handshake_timeout_ms"].get<std::int64_t>());
+    if (local.contains("mechanism"))
+        o.mechanism = mechanism_of(local["mechanism"], o.limits.max_properties);
     return o;
 }
 
@@ -186,6 +222,23 @@ transcript transcript_of(const json& v)
             require_keys(s, {"advance_ms"}, "clock step");
             st.what = step::kind::advance;
             st.advance = std::chrono::milliseconds(s["advance_ms"].get<std::int64_t>());
+        } else if (s.contains("authenticate")) {
+            require_keys(s, {"authenticate"}, "authenticate step");
+            const json& a = s["authenticate"];
+            require_keys(a, {"expect", "answer"}, "authenticate");
+            st.what = step::kind::authenticate;
+            const json& ex = a.at("expect");
+            require_keys(ex, {"mechanism", "username", "password"}, "authenticate expect");
+            security::auth_request r;
+            r.mechanism = ex.value("mechanism", std::string("PLAIN"));
+            r.username = ex.value("username", std::string());
+            r.password = ex.value("password", std::string());
+            st.expected_request = describe(r);
+            const json& an = a.at("answer");
+            require_keys(an, {"status", "text", "user_id"}, "authenticate answer");
+            st.answer.status = an.at("status").get<int>();
+            st.answer.text = an.value("text", std::string());
+            st.answer.user_id = an.value("user_id", std::string());
         } else {
             throw vector_error("unknown step " + s.dump());
         }
@@ -250,9 +303,6 @@ recorded_event record(const event& e)
             } else if constexpr (std::is_same_v<T, events::pong>) {
                 r.kind = "pong";
                 r.parts.push_back(x.context.str());
-            } else if constexpr (std::is_same_v<T, events::authenticate>) {
-                r.kind = "authenticate";
-                r.parts = {x.request.mechanism, x.request.username, x.request.password};
             }
         },
         e);
@@ -296,6 +346,16 @@ public:
                 codec_.handle_timeout(now_);
                 take_events();
                 break;
+            case step::kind::authenticate: {
+                result_.auth_requests.push_back(asked_ ? describe(*asked_) : std::string());
+                asked_.reset();
+                codec_.resolve_authentication(s.answer);
+                take_events();
+                // What arrived while the answer was awaited is read now.
+                const std::string held = std::exchange(held_, {});
+                feed(as_span(held));
+                break;
+            }
             }
         }
         drain();
@@ -311,8 +371,15 @@ private:
     {
         bool any = false;
         while (auto e = codec_.next_event()) {
-            result_.events.push_back(record(*e));
             any = true;
+            // Answered by an authenticate step, not listed among the events.
+            if (auto* a = std::get_if<events::authenticate>(&*e)) {
+                if (asked_)
+                    result_.trouble = "a second authentication request before the first was answered";
+                asked_ = std::move(a->request);
+                continue;
+            }
+            result_.events.push_back(record(*e));
         }
         return any;
     }
@@ -320,6 +387,11 @@ private:
     void feed(std::span<const std::byte> bytes)
     {
         while (!bytes.empty() && !codec_.is_failed()) {
+            if (codec_.awaiting_authentication()) {
+                // The codec reads nothing until the answer; a connection would hold these bytes.
+                held_ += as_string(bytes);
+                return;
+            }
             if (plan_.zero_copy) {
                 // Where the codec offers its own buffer for a body, read into it.
                 const auto target = codec_.body_target();
@@ -358,6 +430,8 @@ private:
     codec::time_point now_;
     codec codec_;
     outcome result_;
+    std::optional<security::auth_request> asked_; // awaiting an authenticate step
+    std::string held_;                            // peer bytes that arrived meanwhile
 };
 
 // What is wrong with `got`, or "" if it is what the transcript expects.
@@ -374,6 +448,16 @@ std::string mismatch(const transcript& t, const outcome& got)
         s << "error '" << got.error << "' != expected '" << t.error << "'; ";
     if (t.peer_minor >= 0 && got.peer_minor != t.peer_minor)
         s << "peer minor version " << got.peer_minor << " != expected " << t.peer_minor << "; ";
+    std::size_t asked = 0;
+    for (const step& st : t.steps) {
+        if (st.what != step::kind::authenticate)
+            continue;
+        const std::string r = asked < got.auth_requests.size() ? got.auth_requests[asked] : "(not reached)";
+        if (r != st.expected_request)
+            s << "authenticate step " << asked << ": asked " << (r.empty() ? "nothing" : r) << ", expected "
+              << st.expected_request << "; ";
+        ++asked;
+    }
     std::size_t call = 0;
     for (const step& st : t.steps) {
         if (st.what != step::kind::send && st.what != step::kind::subscribe && st.what != step::kind::cancel)
