@@ -211,9 +211,13 @@ bool curve_mechanism_base::expect(std::span<const std::byte> body, std::string_v
 
 // One whole MESSAGE data frame (../captures fact 10): flags 0x00 (0x02 when
 // long), then `07 MESSAGE`, short nonce, box[inner flags + body].
+// Once failed, the keys are wiped: nothing more goes out (RFC 26: no ERROR
+// in answer to a bad MESSAGE).
 void curve_mechanism_base::seal(bool more, bool command, std::span<const std::byte> body,
                                 std::vector<std::byte>& out)
 {
+    if (state() == status::failed)
+        return;
     const std::size_t size = message_overhead + body.size();
     const std::size_t start = out.size();
     out.resize(start + wire::max_frame_header_size);

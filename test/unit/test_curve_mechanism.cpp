@@ -449,5 +449,7 @@ TEST_CASE("malformed MESSAGEs are refused with a reason")
         CHECK(open_frame(client, f).ec);
         CHECK(open_frame(client, good).ec); // even the good one
         CHECK(client.state() == status::failed);
+        // Its keys are wiped: nothing is sealed any more, not even an ERROR.
+        CHECK(sealed(client, false, true, "\x05ERROR\x03bye").empty());
     }
 }

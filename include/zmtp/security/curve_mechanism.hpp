@@ -101,6 +101,7 @@ class curve_mechanism_base : public mechanism {
 public:
     std::string_view name() const noexcept override { return "CURVE"; }
     bool seals_traffic() const noexcept override { return state() == status::ready; }
+    // Appends nothing once failed: the keys are gone.
     void seal(bool more, bool command, std::span<const std::byte> body,
               std::vector<std::byte>& out) override;
     std::error_code open(std::span<std::byte> wire_body, bool frame_was_command,
