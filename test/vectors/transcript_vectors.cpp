@@ -9,6 +9,8 @@
 #include "vectors.hpp"
 
 #include "zmtp/codec/codec.hpp"
+#include "zmtp/security/curve_keys.hpp"
+#include "zmtp/security/curve_mechanism.hpp"
 #include "zmtp/security/plain_mechanism.hpp"
 #include "zmtp/wire/command.hpp"
 #include "zmtp/wire/frame.hpp"
@@ -119,13 +121,51 @@ std::function<std::unique_ptr<security::mechanism>()> mechanism_of(const json& m
         const std::string password = m.value("password", std::string());
         return [=] { return std::make_unique<security::plain_client_mechanism>(username, password, max_properties); };
     }
+    if (name == "CURVE") {
+        require_keys(m, {"name", "role", "public_key", "secret_key", "server_key", "random"}, "CURVE mechanism");
+        auto key = [&](const char* field) {
+            const auto k = security::curve_key_from_z85(m.at(field).get<std::string>());
+            if (!k)
+                throw vector_error(std::string("CURVE ") + field + " is not 40 Z85 characters");
+            return *k;
+        };
+        security::curve_key_pair pair;
+        pair.secret_key = security::curve_secret_key(key("secret_key"));
+        pair.public_key = key("public_key");
+        if (pair.secret_key.public_key() != pair.public_key)
+            throw vector_error("CURVE public_key does not belong to secret_key");
+        // The mechanism's randomness, served in order: the vector gives all it takes.
+        const std::string random = m.contains("random") ? bytes_of(m["random"]) : std::string();
+        auto rng = [random] {
+            return security::random_source([random, used = std::size_t{0}](std::span<std::byte> out) mutable {
+                if (out.size() > random.size() - used)
+                    throw vector_error("CURVE \"random\" holds too few octets");
+                std::memcpy(out.data(), random.data() + used, out.size());
+                used += out.size();
+            });
+        };
+        if (role == "server") {
+            if (m.contains("server_key"))
+                throw vector_error("a CURVE server takes no server_key");
+            return [=] { return std::make_unique<security::curve_server_mechanism>(pair, max_properties, rng()); };
+        }
+        const auto server_key = key("server_key");
+        return [=] {
+            return std::make_unique<security::curve_client_mechanism>(pair, server_key, max_properties, rng());
+        };
+    }
     throw vector_error("unknown mechanism " + name);
 }
 
 // What an authentication request carried, as compared with an authenticate step's "expect".
 std::string describe(const security::auth_request& r)
 {
-    return r.mechanism + " username '" + r.username + "' password '" + r.password + "'";
+    std::string s = r.mechanism + " username '" + r.username + "' password '" + r.password + "'";
+    if (r.client_key)
+        s += " client_key " + security::curve_key_to_z85(*r.client_key);
+    for (const auto& p : r.peer)
+        s += " peer " + p.name + "=" + to_hex(p.value);
+    return s;
 }
 
 codec_options options_of(const json& local)
@@ -228,11 +268,21 @@ transcript transcript_of(const json& v)
             require_keys(a, {"expect", "answer"}, "authenticate");
             st.what = step::kind::authenticate;
             const json& ex = a.at("expect");
-            require_keys(ex, {"mechanism", "username", "password"}, "authenticate expect");
+            require_keys(ex, {"mechanism", "username", "password", "client_key", "peer"}, "authenticate expect");
             security::auth_request r;
             r.mechanism = ex.value("mechanism", std::string("PLAIN"));
             r.username = ex.value("username", std::string());
             r.password = ex.value("password", std::string());
+            if (ex.contains("client_key")) {
+                r.client_key = security::curve_key_from_z85(ex["client_key"].get<std::string>());
+                if (!r.client_key)
+                    throw vector_error("authenticate client_key is not 40 Z85 characters");
+            }
+            if (ex.contains("peer"))
+                for (const json& p : ex["peer"])
+                    r.peer.add(p.at("name").get<std::string>(), p.contains("value_hex")
+                                                                    ? from_hex(p["value_hex"].get<std::string>())
+                                                                    : p.at("value").get<std::string>());
             st.expected_request = describe(r);
             const json& an = a.at("answer");
             require_keys(an, {"status", "text", "user_id"}, "authenticate answer");
