@@ -1,5 +1,6 @@
 #include "zmtp/security/curve_mechanism.hpp"
 
+#include "printable.hpp"
 #include "zmtp/error.hpp"
 #include "zmtp/wire/command.hpp"
 #include "zmtp/wire/frame.hpp"
@@ -193,7 +194,7 @@ bool curve_mechanism_base::expect(std::span<const std::byte> body, std::string_v
         return false;
     std::string_view peer_reason;
     if (wire::parse_handshake_error(body, peer_reason)) {
-        refuse(make_error_code(error::peer_error), "peer refused: " + std::string(peer_reason));
+        refuse(make_error_code(error::peer_error), "peer refused: " + printable(peer_reason));
         return false;
     }
     if (wire::parse_command(body, cmd)) {
@@ -202,7 +203,7 @@ bool curve_mechanism_base::expect(std::span<const std::byte> body, std::string_v
     }
     if (cmd.name != expected) { // never empty: parse_command refuses empty names
         refuse(make_error_code(error::unexpected_command),
-               "unexpected " + std::string(cmd.name) + " command, expected " +
+               "unexpected " + printable(cmd.name) + " command, expected " +
                    (expected.empty() ? std::string("none now") : std::string(expected)));
         return false;
     }

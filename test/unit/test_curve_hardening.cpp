@@ -412,3 +412,17 @@ TEST_CASE("READY: an altered box or bad metadata is refused")
     CHECK(feed(client, body).empty());
     check_failed(client, expected_error, expected);
 }
+
+TEST_CASE("the peer's text in a reason is printable: control, non-ASCII and backslash as \\xNN")
+{
+    world w;
+    auto client = w.client();
+    bytes hello;
+    client.start(w.client_md, hello);
+    CHECK(feed(client, hex("054552524f52 06 34 30 30 0a 5c ff")).empty());
+    check_failed(client, error::peer_error, "peer refused: 400\\x0a\\x5c\\xff");
+
+    auto server = w.server();
+    CHECK(feed(server, hex("03 48 0d 49")).empty());
+    check_failed(server, error::unexpected_command, "unexpected H\\x0dI command, expected HELLO");
+}
