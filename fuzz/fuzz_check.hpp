@@ -38,6 +38,7 @@ inline constexpr unsigned protocol = 1;   // condition::protocol_violation
 inline constexpr unsigned limits = 2;     // condition::limit_exceeded
 inline constexpr unsigned timeouts = 4;   // condition::timed_out (only when the harness drives time)
 inline constexpr unsigned peer_error = 8; // error::peer_error: the input holds an ERROR command
+inline constexpr unsigned security = 16;  // condition::security_failure (CURVE: a box that does not open)
 } // namespace allow
 
 // An error that the peer's bytes (or the clock the harness drives) caused:
@@ -64,6 +65,8 @@ inline void check_remote_error(std::error_code ec, unsigned allowed, const char*
     if ((allowed & allow::timeouts) && ec == zmtp::condition::timed_out)
         return;
     if ((allowed & allow::peer_error) && ec == zmtp::error::peer_error)
+        return;
+    if ((allowed & allow::security) && ec == zmtp::condition::security_failure)
         return;
     bad("condition not allowed here");
 }

@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 HARNESSES = ["greeting", "frame_header", "metadata", "command", "codec", "codec_small",
-             "codec_ready", "plain_client", "plain_server"]
+             "codec_ready", "plain_client", "plain_server", "curve_client", "curve_server"]
 
 # Keep seeds small: libFuzzer works best from short inputs, and -max_len cuts
 # longer ones anyway (run-fuzzers.sh).
@@ -470,6 +470,66 @@ def plain(c, caps):
         cl.add(label, b"\x00" + stream)
 
 
+def curve(c, vectors_dir):
+    """CURVE seeds for the mechanism harnesses (fuzz_curve_*.cpp), which use
+    the keys and randomness of spec-vectors/curve.json: that file's peer
+    bytes after the greeting are valid input. A config octet first (bits 0-1
+    the stage; see the harnesses), then commands or length-prefixed chunks."""
+    try:
+        with open(os.path.join(vectors_dir, "curve.json")) as f:
+            vectors = json.load(f)["vectors"]
+    except (OSError, ValueError, KeyError):
+        vectors = []
+
+    def frames_of(stream):
+        out = []
+        while stream:
+            hdr = split_frame(stream)
+            if not hdr or hdr[0] + hdr[2] > len(stream):
+                break
+            out.append((hdr[1], stream[hdr[0]:hdr[0] + hdr[2]], stream[:hdr[0] + hdr[2]]))
+            stream = stream[hdr[0] + hdr[2]:]
+        return out
+
+    def chunks(*parts):
+        return b"".join(bytes([len(p)]) + p for p in parts)
+
+    for v in vectors:
+        role = v["local"]["mechanism"]["role"]
+        peer = b"".join(unhex(hx) for step in v["steps"] for hx in step.get("peer", []))
+        frames = frames_of(peer[64:])
+        commands = [whole for flags, body, whole in frames if flags & 0x04]
+        sealed = [body for flags, body, whole in frames if body.startswith(b"\x07MESSAGE")]
+        name = "vector-" + v["name"]
+        if role == "client":
+            h, refuse = c["curve_client"], 0
+        else:
+            h = c["curve_server"]
+            refuse = 4 if any(s.get("authenticate", {}).get("answer", {}).get("status", 200) != 200
+                              for s in v["steps"]) else 0
+        h.add(name, bytes([refuse]) + b"".join(commands))
+        h.add(name + "-after-first", bytes([refuse | 1]) + b"".join(commands[1:]))
+        if sealed:
+            h.add(name + "-traffic", bytes([2]) + chunks(*(b"\x00" + m for m in sealed)))
+
+    many = b"".join(prop("X-%d" % i, "") for i in range(3))
+    for h, metadata in (("curve_client", prop("Socket-Type", "ROUTER")),
+                        ("curve_server", b"\x00" + prop("Socket-Type", "DEALER") + prop("Identity", "me"))):
+        messages = (b"\x01\x00hello", b"\x01\x01more", b"\x01\x02\x04PING\x00\x0a", b"\x07\x00gap",
+                    b"\x00\x00replay")
+        c[h].add("boxed-handshake-and-messages", bytes([3]) + chunks(metadata, *messages))
+        c[h].add("boxed-too-many-properties", bytes([3 | (4 if h == "curve_client" else 16)])
+                 + chunks(metadata + many))
+        c[h].add("boxed-bad-inner-flags", bytes([3]) + chunks(metadata, b"\x01\x04x", b"\x01\x03x"))
+        c[h].add("boxed-metadata-short-value", bytes([3]) + chunks(prop("Socket-Type", "ROUTER", 100)))
+        c[h].add("traffic-garbage", bytes([2]) + chunks(b"\x00" + b"\x07MESSAGE" + b"\x00" * 30,
+                                                         b"\x01short", b""))
+    c["curve_server"].add("boxed-whole-plaintext", bytes([3]) + chunks(b"\x01" + bytes(range(200))))
+    c["curve_client"].add("hostile-garbled-error", b"\x00" + bytes.fromhex("04095e52524f5203343030"))
+    c["curve_server"].add("hostile-hello-short", b"\x00" + command("HELLO", b"\x01\x00" + b"\x00" * 100))
+    c["curve_server"].add("hostile-initiate-first", b"\x00" + command("INITIATE", b"\x00" * 300))
+
+
 def find_captures(arg):
     candidates = [arg] if arg else []
     if os.environ.get("ZMTP_CAPTURES"):
@@ -494,6 +554,7 @@ def main():
     from_captures(c, caps)
     hostile(c)
     plain(c, caps)
+    curve(c, args.vectors)
     nvec = from_vectors(c, args.vectors) if os.path.isdir(args.vectors) else 0
 
     for h in HARNESSES:

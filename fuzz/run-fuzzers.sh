@@ -29,8 +29,10 @@ declare -A max_len=(
   [codec_ready]=4096
   [plain_client]=4096
   [plain_server]=4096
+  [curve_client]=4096
+  [curve_server]=4096
 )
-all=(greeting frame_header metadata command codec codec_small codec_ready plain_client plain_server)
+all=(greeting frame_header metadata command codec codec_small codec_ready plain_client plain_server curve_client curve_server)
 harnesses=("${@:-${all[@]}}")
 
 case $secs in
