@@ -112,7 +112,7 @@ std::size_t codec::feed_greeting(std::span<const std::byte> bytes)
         local.add(p.name, p.value);
     scratch_.clear();
     mechanism_->start(local, scratch_);
-    queue_frames(scratch_);
+    after_mechanism();
     return n;
 }
 

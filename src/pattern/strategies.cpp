@@ -430,6 +430,7 @@ public:
             message body;
             for (std::size_t i = 0; i < request.size(); ++i)
                 (i <= delimiter ? envelope_ : body).push_back(std::move(request[i]));
+            body.set_properties(request.properties());
             from_ = p;
             awaiting_reply_ = true;
             m = std::move(body);
@@ -512,6 +513,7 @@ public:
         m.push_back(frame(by_peer_[*p]));
         for (frame& f : in)
             m.push_back(std::move(f));
+        m.set_properties(in.properties());
         return {};
     }
 

@@ -173,12 +173,21 @@ public:
 
     std::optional<frames> recv(std::chrono::milliseconds limit = wait_limit) override
     {
+        auto m = recv_message(limit);
+        if (!m)
+            return std::nullopt;
+        return to_frames(*m);
+    }
+
+    // The message itself, with the sender's properties.
+    std::optional<message> recv_message(std::chrono::milliseconds limit = wait_limit)
+    {
         const auto deadline = std::chrono::steady_clock::now() + limit;
         for (;;) {
             message m;
             const error_code ec = on(sock_, [&] { return sock_.try_receive(m); });
             if (!ec)
-                return to_frames(m);
+                return m;
             if (ec != zmtp::error::would_block || std::chrono::steady_clock::now() >= deadline)
                 return std::nullopt;
             std::this_thread::sleep_for(1ms);

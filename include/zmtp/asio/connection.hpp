@@ -18,6 +18,9 @@
 //   right after it, as libzmq does.
 // - Our own PINGs, the heartbeat timeout, the peer's TTL and the handshake
 //   deadline run on an internal timer.
+// - A server mechanism's authentication requests (PLAIN, CURVE) go to
+//   codec_options::authenticator (none: accept); input waits for the answer,
+//   which may come from any thread.
 // - Not thread-safe: call it from the stream's executor (a strand if the
 //   io_context runs on several threads).
 //
@@ -183,7 +186,7 @@ private:
         read_mode mode;
         event* event_out;
         message* message_out;
-        enum class step { start, read_buffer, read_body, finish } at = step::start;
+        enum class step { start, read_buffer, read_body, authenticating, finish } at = step::start;
         error_code result;
         error_code pending_error; // a stream error that came with bytes still to feed
 
@@ -218,6 +221,8 @@ private:
                 if (ec)
                     on_stream_error(ec);
                 break;
+            case step::authenticating:
+                break; // the answer is in, or the connection failed meanwhile
             case step::finish:
                 self.complete(result);
                 return;
@@ -257,6 +262,12 @@ private:
                 if (pending_error) {
                     fail_stream(std::exchange(pending_error, {}));
                     continue;
+                }
+                if (c.awaiting_authentication()) {
+                    at = step::authenticating;
+                    s->auth_wait.expires_at(clock::time_point::max());
+                    s->auth_wait.async_wait(std::move(self));
+                    return;
                 }
                 const std::span<std::byte> body = c.body_target();
                 if (body.size() >= direct_read_threshold) {

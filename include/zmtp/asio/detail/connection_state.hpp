@@ -47,13 +47,16 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
     explicit connection_state(codec_options options, Args&&... args)
         : stream(std::forward<Args>(args)...),
           protocol(std::move(options), clock::now()),
-          timer(stream.get_executor())
+          timer(stream.get_executor()),
+          auth_wait(stream.get_executor())
     {
     }
 
     Stream stream;
     codec protocol;
     net::steady_timer timer;
+    // A read waits here while the authenticator decides; cancelled when it has.
+    net::steady_timer auth_wait;
 
     // input
     std::unique_ptr<std::byte[]> read_buffer; // made by the first read
@@ -151,11 +154,15 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
     {
         for (;;) {
             if (auto e = protocol.next_event()) {
+                if (auto* a = std::get_if<events::authenticate>(&*e)) {
+                    start_authentication(std::move(a->request));
+                    continue;
+                }
                 if (std::holds_alternative<events::handshake_complete>(*e))
                     on_handshake_complete();
                 return e;
             }
-            if (failure() || read_begin == read_end)
+            if (failure() || read_begin == read_end || protocol.awaiting_authentication())
                 return std::nullopt;
             const std::span<const std::byte> pending(read_buffer.get() + read_begin,
                                                      read_end - read_begin);
@@ -164,6 +171,29 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
                 read_begin = read_end = 0;
             after_codec();
         }
+    }
+
+    // Asks the authenticator; its answer comes back on our executor, from
+    // whichever thread gives it. A connection gone by then ignores it.
+    void start_authentication(security::auth_request request)
+    {
+        std::weak_ptr<connection_state> weak = this->shared_from_this();
+        auto ex = stream.get_executor();
+        protocol.options().authenticator(request, [weak, ex](security::auth_result result) {
+            net::post(ex, [weak, result = std::move(result)] {
+                if (auto self = weak.lock())
+                    self->finish_authentication(result);
+            });
+        });
+    }
+
+    void finish_authentication(const security::auth_result& result)
+    {
+        if (closed)
+            return;
+        protocol.resolve_authentication(result);
+        after_codec();
+        auth_wait.cancel();
     }
 
     // Where the next read goes: the free end of the read buffer, which is
@@ -307,6 +337,7 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
         closed = true;
         close_stream(stream);
         timer.cancel();
+        auth_wait.cancel();
         const error_code ec = failure();
         fail_held(ec);
         while (!waiters.empty()) {
