@@ -8,10 +8,44 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
+// Declared only: the TLS settings hold a context the application may
+// provide, and consumers that use no TLS need no OpenSSL headers.
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace zmtp {
+
+// TLS for tls+tcp:// and tls+ipc:// endpoints (OpenSSL; TLS 1.2 or later).
+// ZMTP and its mechanism run inside the TLS stream.
+struct tls_options {
+    // PEM files: our certificate chain and its private key. A bound
+    // endpoint needs both; a connecting side presents them when given
+    // (mutual TLS).
+    std::string certificate_chain_file;
+    std::string private_key_file;
+    // PEM file of the CAs to verify the peer against. Connecting side:
+    // empty means the system's CAs. Bound endpoint: set, it asks clients for
+    // a certificate and verifies it; require_client_certificate refuses
+    // clients without one.
+    std::string ca_file;
+    bool require_client_certificate = true;
+    // Connecting side: the name sent as SNI and checked against the
+    // server's certificate; empty: the endpoint's host (tls+ipc: no name
+    // check, the chain is still verified).
+    std::string server_name;
+    // Connecting side: false accepts any server certificate (insecure).
+    bool verify_peer = true;
+    // Contexts of your own, used instead of the files above. SNI, the name
+    // check (when the context verifies peers) and the TLS 1.2 minimum are
+    // still applied to each connection.
+    std::shared_ptr<boost::asio::ssl::context> server_context;
+    std::shared_ptr<boost::asio::ssl::context> client_context;
+};
 
 struct socket_options {
     // Our Identity, announced by REQ, DEALER and ROUTER (ZMQ_ROUTING_ID).
@@ -61,6 +95,11 @@ struct socket_options {
     // Decides about PLAIN and CURVE clients of a server socket; none
     // accepts everyone (as libzmq without a ZAP handler).
     security::authenticator authenticator;
+
+    // tls+tcp:// and tls+ipc:// endpoints. A verified peer certificate's
+    // subject becomes the peer's TLS-Subject property, which the
+    // authenticator sees in auth_request::transport.
+    tls_options tls;
 };
 
 } // namespace zmtp

@@ -154,18 +154,21 @@ void socket_impl::connect(std::string_view text, error_code& ec)
         ec = to_error_code(error::socket_closed);
         return;
     }
-    endpoint ep;
+    std::shared_ptr<connector> c;
     try {
-        ep = parse_endpoint(text);
+        const endpoint ep = parse_endpoint(text);
+        if (ep.any_host() || ep.any_port()) {
+            ec = to_error_code(error::invalid_argument);
+            return;
+        }
+        c = std::make_shared<connector>(*this, ep, std::string(text));
     } catch (const endpoint_error&) {
         ec = to_error_code(error::invalid_argument);
         return;
-    }
-    if (ep.any_host() || ep.any_port()) {
-        ec = to_error_code(error::invalid_argument);
+    } catch (const boost::system::system_error& e) {
+        ec = e.code(); // tls+: a certificate, key or CA file that cannot be used
         return;
     }
-    auto c = std::make_shared<connector>(*this, ep, std::string(text));
     auto slot = std::make_unique<peer>();
     slot->id = next_peer_++;
     slot->origin = c.get();

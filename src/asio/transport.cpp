@@ -1,8 +1,11 @@
 #include "transport.hpp"
 
+#include "tls.hpp"
+
 #include <boost/asio/connect.hpp>
 
 #include <algorithm>
+#include <vector>
 
 namespace zmtp::asio::detail {
 namespace {
@@ -30,13 +33,18 @@ std::string address_of(const net::local::stream_protocol::socket&)
 template <class Protocol>
 class basic_listener final : public listener {
 public:
+    using socket_type = typename Protocol::socket;
+
     basic_listener(socket_impl& owner, const endpoint& ep, std::string requested)
-        : owner_(&owner), acceptor_(owner.executor())
+        : owner_(&owner),
+          acceptor_(owner.executor()),
+          // Before binding: a bad TLS setting must leave no socket file behind.
+          tls_(ep.tls ? make_server_context(owner.options().tls) : nullptr)
     {
         asio::bind(acceptor_, ep);
         max_handshakes_ = std::max<std::size_t>(owner.options().max_handshakes_per_listener, 1);
         requested_ = std::move(requested);
-        bound_ = bound_endpoint(acceptor_);
+        bound_ = (ep.tls ? "tls+" : "") + bound_endpoint(acceptor_);
         if constexpr (std::is_same_v<Protocol, net::local::stream_protocol>)
             path_ = ep.path;
     }
@@ -48,6 +56,10 @@ public:
         owner_ = nullptr;
         error_code ignored;
         acceptor_.close(ignored);
+        for (auto& w : handshakes_)
+            if (auto h = w.lock())
+                h->cancel();
+        handshakes_.clear();
         // An ipc listener removes its socket file, as libzmq does.
         if (!path_.empty() && path_[0] != '@')
             ::unlink(path_.c_str());
@@ -64,8 +76,8 @@ private:
         }
         acceptor_.async_accept(
             owner_->executor(),
-            [self = std::static_pointer_cast<basic_listener>(shared_from_this())](
-                error_code ec, typename Protocol::socket s) {
+            [self = std::static_pointer_cast<basic_listener>(shared_from_this())](error_code ec,
+                                                                                 socket_type s) {
                 if (!self->owner_ || ec == net::error::operation_aborted)
                     return;
                 if (!ec) {
@@ -73,15 +85,47 @@ private:
                     std::string address = address_of(s);
                     self->owner_->notify(monitor_event(monitor_event_type::accepted, self->bound_, address));
                     ++self->handshaking_;
-                    self->owner_->adopt(std::move(s), 0, self->bound_, std::move(address), self);
+                    if (self->tls_)
+                        self->secure(std::move(s), std::move(address));
+                    else
+                        self->owner_->adopt(std::move(s), 0, self->bound_, std::move(address), self);
                 }
                 // Accept errors (too many open files, ...) do not stop the listener.
                 self->accept();
             });
     }
 
+    // The TLS handshake counts as part of the peer's handshake: it holds
+    // one of the listener's max_handshakes places until it is over.
+    void secure(socket_type s, std::string address)
+    {
+        auto h = std::make_shared<tls_handshake<socket_type>>(std::move(s), *tls_);
+        prepare_server(h->stream.native_handle());
+        std::erase_if(handshakes_, [](const auto& w) { return w.expired(); });
+        handshakes_.push_back(h);
+        h->start(ssl::stream_base::server, owner_->options().handshake_timeout,
+                 [self = std::static_pointer_cast<basic_listener>(shared_from_this()), h,
+                  address = std::move(address)](error_code ec, std::string reason) mutable {
+                     if (!self->owner_)
+                         return;
+                     if (ec) {
+                         monitor_event e(monitor_event_type::handshake_failed, self->bound_, address);
+                         e.error = ec;
+                         e.reason = std::move(reason);
+                         self->owner_->notify(std::move(e));
+                         self->handshake_finished();
+                         return;
+                     }
+                     transport_facts facts{peer_properties(h->stream.native_handle()), h->started};
+                     self->owner_->adopt(std::move(h->stream), 0, self->bound_, std::move(address),
+                                         self, std::move(facts));
+                 });
+    }
+
     socket_impl* owner_;
     typename Protocol::acceptor acceptor_;
+    std::shared_ptr<ssl::context> tls_; // tls+ only
+    std::vector<std::weak_ptr<tls_handshake<socket_type>>> handshakes_;
     std::string path_;
 };
 
@@ -105,6 +149,10 @@ connector::connector(socket_impl& owner, endpoint ep, std::string text)
       text_(std::move(text)),
       timer_(owner.executor()),
       resolver_(owner.executor()),
+      tls_(ep_.tls ? make_client_context(owner.options().tls) : nullptr),
+      server_name_(!owner.options().tls.server_name.empty() ? owner.options().tls.server_name
+                   : ep_.kind == endpoint::transport::tcp  ? ep_.host
+                                                           : std::string()),
       delay_(owner.options().reconnect_ivl),
       jitter_(std::random_device{}())
 {
@@ -143,11 +191,7 @@ void connector::attempt_tcp()
                                    if (ec2)
                                        return self->retry(ec2);
                                    apply_keepalive(*sock, self->owner_->options().tcp_keepalive);
-                                   std::string address = address_of(*sock);
-                                   self->owner_->notify(monitor_event(
-                                       monitor_event_type::connected, self->text_, address));
-                                   self->owner_->adopt(std::move(*sock), self->slot_, self->text_,
-                                                       std::move(address));
+                                   self->connected(*sock, address_of(*sock));
                                });
         });
 }
@@ -160,9 +204,39 @@ void connector::attempt_ipc()
             return;
         if (ec)
             return self->retry(ec);
-        self->owner_->notify(monitor_event(monitor_event_type::connected, self->text_, {}));
-        self->owner_->adopt(std::move(*sock), self->slot_, self->text_, {});
+        self->connected(*sock, {});
     });
+}
+
+template <class Socket>
+void connector::connected(Socket& sock, std::string address)
+{
+    owner_->notify(monitor_event(monitor_event_type::connected, text_, address));
+    if (!tls_)
+        return owner_->adopt(std::move(sock), slot_, text_, std::move(address));
+    auto h = std::make_shared<tls_handshake<Socket>>(std::move(sock), *tls_);
+    prepare_client(h->stream.native_handle(), server_name_);
+    cancel_tls_ = [weak = std::weak_ptr(h)] {
+        if (auto hs = weak.lock())
+            hs->cancel();
+    };
+    h->start(ssl::stream_base::client, owner_->options().handshake_timeout,
+             [self = shared_from_this(), h, address = std::move(address)](error_code ec,
+                                                                          std::string reason) mutable {
+                 self->cancel_tls_ = nullptr;
+                 if (self->closed_)
+                     return;
+                 if (ec) {
+                     monitor_event e(monitor_event_type::handshake_failed, self->text_, address);
+                     e.error = ec;
+                     e.reason = std::move(reason);
+                     self->owner_->notify(std::move(e));
+                     return self->retry(ec);
+                 }
+                 transport_facts facts{peer_properties(h->stream.native_handle()), h->started};
+                 self->owner_->adopt(std::move(h->stream), self->slot_, self->text_,
+                                     std::move(address), {}, std::move(facts));
+             });
 }
 
 std::chrono::milliseconds connector::next_delay()
@@ -213,6 +287,8 @@ void connector::close()
         tcp_->close(ignored);
     if (ipc_)
         ipc_->close(ignored);
+    if (cancel_tls_)
+        std::exchange(cancel_tls_, nullptr)();
 }
 
 } // namespace zmtp::asio::detail

@@ -1,6 +1,7 @@
 // Listeners and connectors: turn endpoint strings into connected streams
 // and hand them to the socket (socket_impl::adopt). Connectors reconnect
-// with back-off and jitter.
+// with back-off and jitter. tls+ endpoints finish their TLS handshake
+// (tls.hpp) before the stream is handed over.
 #pragma once
 
 #include "zmtp/asio/detail/socket_impl.hpp"
@@ -11,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -47,11 +49,13 @@ protected:
     bool stalled_ = false;
 };
 
-// Opens, binds and starts a listener for `ep`; throws on failure.
+// Opens, binds and starts a listener for `ep`; throws on failure (for
+// tls+, also when socket_options::tls cannot make a server context).
 std::shared_ptr<listener> make_listener(socket_impl& owner, const endpoint& ep, std::string requested);
 
 class connector : public std::enable_shared_from_this<connector> {
 public:
+    // Throws for a tls+ endpoint whose client context cannot be made.
     connector(socket_impl& owner, endpoint ep, std::string text);
 
     const std::string& text() const noexcept { return text_; }
@@ -69,6 +73,9 @@ private:
     void attempt();
     void attempt_tcp();
     void attempt_ipc();
+    // The stream is connected: hand it over, after the TLS handshake for tls+.
+    template <class Socket>
+    void connected(Socket& sock, std::string address);
     void retry(error_code ec);
     std::chrono::milliseconds next_delay();
 
@@ -80,6 +87,9 @@ private:
     net::ip::tcp::resolver resolver_;
     std::shared_ptr<net::ip::tcp::socket> tcp_;
     std::shared_ptr<net::local::stream_protocol::socket> ipc_;
+    std::shared_ptr<net::ssl::context> tls_; // tls+ only
+    std::string server_name_;                // SNI and name check
+    std::function<void()> cancel_tls_;       // while a TLS handshake runs
     std::chrono::milliseconds delay_{0};
     std::minstd_rand jitter_;
     bool closed_ = false;

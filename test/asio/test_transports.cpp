@@ -6,6 +6,7 @@
 #include "zmtp/asio/duplex_stream.hpp"
 
 #include "helpers.hpp"
+#include "test_certificates.hpp"
 
 #include <doctest/doctest.h>
 
@@ -14,15 +15,9 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/ssl.hpp>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <memory>
 
 using namespace zmtp;
@@ -55,102 +50,6 @@ bool ipv6_loopback_available()
     if (!ec)
         a.bind(tcp::endpoint(ip::address_v6::loopback(), 0), ec);
     return !ec;
-}
-
-// ---------------------------------------------------------------- certificates
-
-struct openssl_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-void check(bool ok, const char* what)
-{
-    if (!ok)
-        throw openssl_error(std::string("OpenSSL: ") + what);
-}
-
-using key_ptr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-using cert_ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-
-key_ptr make_key()
-{
-    key_ptr key(EVP_EC_gen("P-256"), &EVP_PKEY_free);
-    check(key != nullptr, "EVP_EC_gen");
-    return key;
-}
-
-void add_extension(X509* cert, X509* issuer, int nid, const char* value)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    check(ext != nullptr, "X509V3_EXT_conf_nid");
-    const int ok = X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-    check(ok == 1, "X509_add_ext");
-}
-
-// A certificate for `subject_key`, signed by `issuer_key` (self-signed
-// when `issuer` is null).
-cert_ptr make_cert(const char* common_name, EVP_PKEY* subject_key, X509* issuer,
-                   EVP_PKEY* issuer_key, long serial, bool is_ca)
-{
-    cert_ptr cert(X509_new(), &X509_free);
-    check(cert != nullptr, "X509_new");
-    X509* c = cert.get();
-    check(X509_set_version(c, 2) == 1, "X509_set_version");
-    check(ASN1_INTEGER_set(X509_get_serialNumber(c), serial) == 1, "serial");
-    check(X509_gmtime_adj(X509_getm_notBefore(c), -3600) != nullptr, "notBefore");
-    check(X509_gmtime_adj(X509_getm_notAfter(c), 24 * 3600) != nullptr, "notAfter");
-    check(X509_set_pubkey(c, subject_key) == 1, "X509_set_pubkey");
-    X509_NAME* name = X509_get_subject_name(c);
-    check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                     reinterpret_cast<const unsigned char*>(common_name), -1,
-                                     -1, 0) == 1,
-          "CN");
-    X509* signer = issuer ? issuer : c;
-    check(X509_set_issuer_name(c, X509_get_subject_name(signer)) == 1, "issuer");
-    if (is_ca) {
-        add_extension(c, signer, NID_basic_constraints, "critical,CA:TRUE");
-        add_extension(c, signer, NID_key_usage, "critical,keyCertSign,cRLSign");
-    } else {
-        add_extension(c, signer, NID_basic_constraints, "critical,CA:FALSE");
-        add_extension(c, signer, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
-    }
-    check(X509_sign(c, issuer_key, EVP_sha256()) > 0, "X509_sign");
-    return cert;
-}
-
-void write_pem(const std::filesystem::path& p, X509* cert)
-{
-    FILE* f = std::fopen(p.c_str(), "w");
-    check(f != nullptr, "fopen");
-    const int ok = PEM_write_X509(f, cert);
-    std::fclose(f);
-    check(ok == 1, "PEM_write_X509");
-}
-
-void write_pem(const std::filesystem::path& p, EVP_PKEY* key)
-{
-    FILE* f = std::fopen(p.c_str(), "w");
-    check(f != nullptr, "fopen");
-    const int ok = PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-    std::fclose(f);
-    check(ok == 1, "PEM_write_PrivateKey");
-}
-
-// ca.pem, server.pem (certificate), server-key.pem in `dir`.
-void make_certificates(const std::filesystem::path& dir)
-{
-    key_ptr ca_key = make_key();
-    cert_ptr ca = make_cert("zmtp test CA", ca_key.get(), nullptr, ca_key.get(), 1, true);
-    key_ptr server_key = make_key();
-    cert_ptr server =
-        make_cert("localhost", server_key.get(), ca.get(), ca_key.get(), 2, false);
-    write_pem(dir / "ca.pem", ca.get());
-    write_pem(dir / "server.pem", server.get());
-    write_pem(dir / "server-key.pem", server_key.get());
 }
 
 using tls_stream = ssl::stream<tcp::socket>;
@@ -239,7 +138,7 @@ TEST_CASE("message set over two pipes joined by duplex_stream")
 TEST_CASE("message set over TLS, the client verifying the server against a test CA")
 {
     temp_dir dir;
-    make_certificates(dir.path());
+    test_tls::make_test_certificates(dir.path());
 
     ssl::context server_ctx(ssl::context::tls_server);
     server_ctx.use_certificate_chain_file((dir.path() / "server.pem").string());

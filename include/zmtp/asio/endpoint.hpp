@@ -5,11 +5,12 @@
 //                     PORT: a number, or `0` / `*` for any free port (bind)
 //   ipc://PATH        a Unix-domain stream socket at PATH (`@NAME`: Linux
 //                     abstract namespace)
+//   tls+tcp://HOST:PORT, tls+ipc://PATH
+//                     the same, with TLS inside (endpoint::tls)
 //
 // parse_endpoint() checks the syntax only; bind() and async_connect_retry()
 // are where names are resolved and roles checked (a connect needs a real
-// host and port). The transport layer proper (type-erased streams, tls+,
-// exec:) builds on this later.
+// host and port). TLS itself is the socket's business (socket_options::tls).
 #pragma once
 
 #include <boost/asio/compose.hpp>
@@ -48,27 +49,36 @@ struct endpoint {
     std::string host;        // tcp: without brackets; "*" for any address
     std::uint16_t port = 0;  // tcp: 0 means any (from `0` or `*`)
     std::string path;        // ipc
+    bool tls = false;        // tls+tcp:// or tls+ipc://
 
     bool any_host() const noexcept { return kind == transport::tcp && host == "*"; }
     bool any_port() const noexcept { return kind == transport::tcp && port == 0; }
 
     std::string to_string() const
     {
+        const std::string scheme = tls ? "tls+" : "";
         if (kind == transport::ipc)
-            return "ipc://" + path;
+            return scheme + "ipc://" + path;
         const bool v6 = host.find(':') != std::string::npos;
-        return "tcp://" + (v6 ? "[" + host + "]" : host) + ":" +
+        return scheme + "tcp://" + (v6 ? "[" + host + "]" : host) + ":" +
                (port == 0 ? std::string("*") : std::to_string(port));
     }
 };
 
 // Parses an endpoint string; throws endpoint_error on anything malformed.
-inline endpoint parse_endpoint(std::string_view text)
+inline endpoint parse_endpoint(std::string_view full)
 {
     const auto fail = [&](std::string_view why) {
-        throw endpoint_error("malformed endpoint '" + std::string(text) + "': " + std::string(why));
+        throw endpoint_error("malformed endpoint '" + std::string(full) + "': " + std::string(why));
     };
     endpoint ep;
+    std::string_view text = full;
+    if (text.starts_with("tls+")) {
+        ep.tls = true;
+        text.remove_prefix(4);
+        if (!text.starts_with("tcp://") && !text.starts_with("ipc://"))
+            fail("expected tls+tcp://HOST:PORT or tls+ipc://PATH");
+    }
     if (text.starts_with("ipc://")) {
         ep.kind = endpoint::transport::ipc;
         ep.path = std::string(text.substr(6));
@@ -86,7 +96,7 @@ inline endpoint parse_endpoint(std::string_view text)
         if (scheme_end == std::string_view::npos)
             fail("expected tcp://HOST:PORT or ipc://PATH");
         fail("unsupported transport '" + std::string(text.substr(0, scheme_end)) +
-             "' (expected tcp or ipc)");
+             "' (expected tcp, ipc, tls+tcp or tls+ipc)");
     }
     std::string_view rest = text.substr(6);
     std::string_view host;
@@ -356,7 +366,7 @@ template <class Token>
 auto async_connect_retry(net::ip::tcp::socket& socket, const endpoint& ep,
                          reconnect_options reconnect, Token&& token)
 {
-    if (ep.kind != endpoint::transport::tcp)
+    if (ep.kind != endpoint::transport::tcp || ep.tls)
         throw endpoint_error("cannot connect a tcp socket to " + ep.to_string());
     if (ep.any_host() || ep.any_port())
         throw endpoint_error("cannot connect to " + ep.to_string() +
@@ -370,7 +380,7 @@ template <class Token>
 auto async_connect_retry(net::local::stream_protocol::socket& socket, const endpoint& ep,
                          reconnect_options reconnect, Token&& token)
 {
-    if (ep.kind != endpoint::transport::ipc)
+    if (ep.kind != endpoint::transport::ipc || ep.tls)
         throw endpoint_error("cannot connect an ipc socket to " + ep.to_string());
     return net::async_compose<Token, void(boost::system::error_code)>(
         detail::connect_retry_op<net::local::stream_protocol::socket>{socket, ep, reconnect,

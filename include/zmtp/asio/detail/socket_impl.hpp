@@ -12,11 +12,14 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,6 +32,14 @@ using monitor_handler = net::any_completion_handler<void(error_code, monitor_eve
 
 class listener;
 class connector;
+
+// What a transport learnt of a peer before ZMTP began (TLS): properties for
+// the peer's metadata and the authenticator (TLS-Subject), and when its own
+// handshake began, so that it and ZMTP's share one deadline.
+struct transport_facts {
+    metadata properties;
+    std::optional<std::chrono::steady_clock::time_point> handshake_started;
+};
 
 class socket_impl final : public std::enable_shared_from_this<socket_impl>,
                           public link_owner,
@@ -76,7 +87,7 @@ public:
     // `p` is zero (accepted connections).
     template <class Stream>
     void adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
-               std::weak_ptr<listener> accepted_by = {});
+               std::weak_ptr<listener> accepted_by = {}, transport_facts facts = {});
     void notify(monitor_event e);
     bool is_closed() const noexcept { return closed_; }
 
@@ -152,7 +163,7 @@ private:
 
 template <class Stream>
 void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
-                        std::weak_ptr<listener> accepted_by)
+                        std::weak_ptr<listener> accepted_by, transport_facts facts)
 {
     if (closed_)
         return;
@@ -168,6 +179,13 @@ void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::str
     if (pr.going)
         retire(pr); // the previous connection's messages were not all read yet
     codec_options config = codec_config();
+    config.transport_properties = std::move(facts.properties);
+    if (facts.handshake_started) {
+        const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - *facts.handshake_started);
+        config.handshake_timeout =
+            std::max(config.handshake_timeout - used, std::chrono::milliseconds(1));
+    }
     if (tracer_)
         config.trace = [weak = weak_from_this(), who = pr.address.empty() ? pr.endpoint : pr.address](
                            const trace_record& t) {
