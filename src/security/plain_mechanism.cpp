@@ -1,5 +1,6 @@
 #include "zmtp/security/plain_mechanism.hpp"
 
+#include "printable.hpp"
 #include "zmtp/error.hpp"
 #include "zmtp/wire/command.hpp"
 
@@ -17,25 +18,6 @@ void wipe(std::string& s) noexcept
 {
     sodium_memzero(s.data(), s.size());
     s.clear();
-}
-
-// Peer-supplied text for a reason: the reason ends up on one line of a log
-// or terminal, so control and non-ASCII octets are shown as \xNN.
-std::string printable(std::string_view text)
-{
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u < 0x7f && c != '\\') {
-            out.push_back(c);
-        } else {
-            out += "\\x";
-            out.push_back(digits[u >> 4]);
-            out.push_back(digits[u & 15]);
-        }
-    }
-    return out;
 }
 
 // Splits one handshake command. A non-zero result ends the handshake, with
