@@ -20,9 +20,11 @@ enum class scenario {
     idle_memory, // memory held per idle connection
 };
 
-enum class transport { tcp, ipc };
+// tls_tcp: zmtp over tls+tcp://; libzmq through a pair of stunnels.
+enum class transport { tcp, ipc, tls_tcp };
 
-enum class impl { zmtp, libzmq, floor };
+// zmtp_tcp: zmtp over plain tcp, what zmtp over TLS is compared with.
+enum class impl { zmtp, libzmq, floor, zmtp_tcp };
 
 struct job {
     scenario what = scenario::push_pull;
@@ -30,7 +32,7 @@ struct job {
     std::size_t size = 0;     // bytes per message (all frames together)
     std::size_t frames = 1;   // frames per message
     std::size_t messages = 0; // messages (round trips, connections) to measure
-    std::string dir;          // fresh directory for ipc endpoints
+    std::string dir;          // fresh directory for ipc endpoints (and tls/: certificates)
     int seq = 0;              // makes endpoint names unique
 };
 
@@ -68,7 +70,8 @@ void set_rate(sample& s, std::size_t messages, std::size_t size, clock::duration
 void set_latency(sample& s, std::vector<double>& round_trips_us);
 // The process's peak resident set so far, in KiB.
 long peak_rss_kb();
-// The endpoint of a job's listener: tcp://127.0.0.1:0 or ipc://DIR/NAME.
+// The endpoint of a job's listener: tcp://127.0.0.1:0, ipc://DIR/NAME or
+// tls+tcp://127.0.0.1:0.
 std::string endpoint(const job& j, const char* name);
 void fail(sample& s, const std::string& why);
 // The body of frame `i` of a message of job `j` (frames split the size).

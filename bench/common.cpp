@@ -46,6 +46,8 @@ std::string endpoint(const job& j, const char* name)
 {
     if (j.via == transport::tcp)
         return "tcp://127.0.0.1:0";
+    if (j.via == transport::tls_tcp)
+        return "tls+tcp://127.0.0.1:0";
     return "ipc://" + j.dir + "/" + name + "-" + std::to_string(j.seq);
 }
 

@@ -3,6 +3,7 @@
 // behind them. Every receive and send has a timeout, so no wait is
 // unbounded.
 #include "bench.hpp"
+#include "tls.hpp"
 #include "waiting.hpp"
 
 #include <zmq.h>
@@ -11,6 +12,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -138,7 +140,13 @@ sample throughput(const job& j)
     zmq_env env;
     void* pull = env.make(ZMQ_PULL);
     void* push = env.make(ZMQ_PUSH);
-    check(zmq_connect(push, zmq_env::bind(pull, endpoint(j, "zmq")).c_str()), "zmq_connect");
+    const bool tls = j.via == transport::tls_tcp;
+    const std::string bound = zmq_env::bind(pull, tls ? "tcp://127.0.0.1:0" : endpoint(j, "zmq"));
+    // Declared after env, so the stunnels end before libzmq does.
+    std::optional<stunnel_pair> tunnel;
+    if (tls)
+        tunnel.emplace(j, bound);
+    check(zmq_connect(push, (tunnel ? tunnel->entry() : bound).c_str()), "zmq_connect");
 
     const auto sizes = frame_sizes(j);
     const std::vector<std::byte> body(j.size, std::byte{0x5a});

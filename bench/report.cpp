@@ -25,7 +25,12 @@ const char* scenario_name(scenario s)
 
 const char* transport_name(transport t)
 {
-    return t == transport::tcp ? "tcp" : "ipc";
+    switch (t) {
+    case transport::tcp: return "tcp";
+    case transport::ipc: return "ipc";
+    case transport::tls_tcp: return "tls+tcp";
+    }
+    return "?";
 }
 
 const char* impl_name(impl i)
@@ -34,6 +39,7 @@ const char* impl_name(impl i)
     case impl::zmtp: return "zmtp";
     case impl::libzmq: return "libzmq";
     case impl::floor: return "floor";
+    case impl::zmtp_tcp: return "zmtp-tcp";
     }
     return "?";
 }
@@ -146,6 +152,8 @@ struct target {
 // The project's performance targets.
 std::optional<target> target_for(const bench_case& c)
 {
+    if (c.via == transport::tls_tcp)
+        return std::nullopt; // TLS rows are for comparison only
     switch (c.what) {
     case scenario::push_pull:
         if (c.size <= 256)
@@ -298,11 +306,12 @@ void print_table(std::FILE* out, const std::vector<bench_case>& cases)
 
 void print_ratios(std::FILE* out, const std::vector<bench_case>& cases)
 {
-    std::fprintf(out, "\n%-32s %-12s %-18s %-18s %-18s %s\n", "scenario", "metric",
-                 "zmtp/libzmq", "zmtp/floor", "target", "verdict");
+    std::fprintf(out, "\n%-32s %-12s %-18s %-18s %-18s %-18s %s\n", "scenario", "metric",
+                 "zmtp/libzmq", "zmtp/floor", "zmtp/zmtp-tcp", "target", "verdict");
     for (const auto& c : cases) {
         const paired vs_libzmq = ratio(c, impl::zmtp, impl::libzmq);
         const paired vs_floor = ratio(c, impl::zmtp, impl::floor);
+        const paired vs_plain = ratio(c, impl::zmtp, impl::zmtp_tcp);
         std::string goal = "-", verdict = "-";
         if (const auto t = target_for(c)) {
             const bool up = higher_is_better(c);
@@ -316,9 +325,9 @@ void print_ratios(std::FILE* out, const std::vector<bench_case>& cases)
                                     "x better";
             }
         }
-        std::fprintf(out, "%-32s %-12s %-18s %-18s %-18s %s\n", case_text(c).c_str(),
+        std::fprintf(out, "%-32s %-12s %-18s %-18s %-18s %-18s %s\n", case_text(c).c_str(),
                      headline_name(c), ratio_text(vs_libzmq).c_str(), ratio_text(vs_floor).c_str(),
-                     goal.c_str(), verdict.c_str());
+                     ratio_text(vs_plain).c_str(), goal.c_str(), verdict.c_str());
     }
 }
 

@@ -13,6 +13,7 @@
 // non-zero when a scenario produced no number.
 #include "bench.hpp"
 #include "report.hpp"
+#include "tls.hpp"
 #include "waiting.hpp"
 
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -40,6 +42,12 @@ sample run_here(impl which, const job& j)
         case impl::zmtp: s = run_zmtp(j); break;
         case impl::libzmq: s = run_libzmq(j); break;
         case impl::floor: s = run_floor(j); break;
+        case impl::zmtp_tcp: {
+            job plain = j;
+            plain.via = transport::tcp;
+            s = run_zmtp(plain);
+            break;
+        }
         }
     } catch (const std::exception& e) {
         fail(s, e.what());
@@ -132,7 +140,8 @@ struct options {
 {
     std::fprintf(code ? stderr : stdout,
                  "usage: zmtp-bench [--reps N] [--quick] [--only SCENARIO] "
-                 "[--impl zmtp|libzmq|floor] [--size BYTES] [--transport tcp|ipc] "
+                 "[--impl zmtp|libzmq|floor|zmtp-tcp] [--size BYTES] "
+                 "[--transport tcp|ipc|tls+tcp] "
                  "[--no-fork]\n"
                  "scenarios: push_pull push_pull_3frame req_rep pub_sub_4 idle_memory\n");
     std::exit(code);
@@ -194,6 +203,13 @@ std::vector<bench_case> plan(const options& o)
     cases.push_back({scenario::req_rep, transport::tcp, 1024, 1, 40'000, all, {}});
     cases.push_back({scenario::pub_sub, transport::tcp, 64, 1, 1'000'000, no_floor, {}});
     cases.push_back({scenario::idle_memory, transport::tcp, 0, 1, 1000, no_floor, {}});
+    // TLS: zmtp over tls+tcp against libzmq through two stunnels, and
+    // against zmtp over plain tcp (what TLS costs).
+    const std::vector<impl> tls{impl::zmtp, impl::libzmq, impl::zmtp_tcp};
+    const std::pair<std::size_t, std::size_t> tls_sizes[] = {
+        {16, 1'000'000}, {256, 500'000}, {4096, 100'000}, {65536, 10'000}, {1048576, 500}};
+    for (const auto& sz : tls_sizes)
+        cases.push_back({scenario::push_pull, transport::tls_tcp, sz.first, 1, sz.second, tls, {}});
 
     std::vector<bench_case> chosen;
     for (auto c : cases) {
@@ -231,6 +247,9 @@ int main_(int argc, char** argv)
     const std::string dir = tmpl;
 
     std::vector<bench_case> cases = plan(o);
+    if (std::any_of(cases.begin(), cases.end(),
+                    [](const bench_case& c) { return c.via == transport::tls_tcp; }))
+        make_tls_certificates(dir);
     print_environment(stdout, o.reps, o.quick);
     int seq = 0;
     for (auto& c : cases) {

@@ -3,6 +3,7 @@
 // executor and take the non-blocking path (try_send / try_receive) first,
 // waiting (async_send / async_receive) only when it would block.
 #include "bench.hpp"
+#include "tls.hpp"
 #include "waiting.hpp"
 
 #include <zmtp/socket.hpp>
@@ -113,6 +114,10 @@ sample throughput(const job& j)
     auto& tx_io = threads.add();
     zmtp::socket pull(rx_io, zmtp::socket_type::pull);
     zmtp::socket push(tx_io, zmtp::socket_type::push);
+    if (j.via == transport::tls_tcp) {
+        pull.options().tls = tls_server(j);
+        push.options().tls = tls_client(j);
+    }
     push.connect(pull.bind(endpoint(j, "zmtp")));
 
     const auto sizes = frame_sizes(j);
