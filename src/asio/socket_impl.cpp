@@ -2,6 +2,8 @@
 
 #include "transport.hpp"
 
+#include "zmtp/security/mechanism_factory.hpp"
+
 #include <boost/asio/append.hpp>
 #include <boost/asio/post.hpp>
 
@@ -51,7 +53,16 @@ codec_options socket_impl::codec_config() const
     c.limits = options_.limits;
     c.heartbeat = options_.heartbeat;
     c.handshake_timeout = options_.handshake_timeout;
+    c.mechanism = security::mechanism_factory_for(options_);
+    c.authenticator = options_.authenticator;
     return c;
+}
+
+// Security options that cannot make a mechanism fail bind() and connect().
+error_code socket_impl::check_security(std::string& reason) const
+{
+    security::mechanism_factory unused;
+    return to_error_code(security::make_mechanism_factory(options_, unused, reason));
 }
 
 pattern::strategy& socket_impl::strategy()
@@ -131,6 +142,11 @@ std::string socket_impl::bind(std::string_view text, error_code& ec)
         return {};
     }
     monitor_event failed{monitor_event_type::bind_failed, std::string(text)};
+    if (auto e = check_security(failed.reason)) {
+        ec = failed.error = e;
+        notify(std::move(failed));
+        return {};
+    }
     try {
         auto l = make_listener(*this, parse_endpoint(text), std::string(text));
         listeners_.push_back(l);
@@ -154,6 +170,9 @@ void socket_impl::connect(std::string_view text, error_code& ec)
         ec = to_error_code(error::socket_closed);
         return;
     }
+    std::string why;
+    if ((ec = check_security(why)))
+        return;
     std::shared_ptr<connector> c;
     try {
         const endpoint ep = parse_endpoint(text);

@@ -282,7 +282,8 @@ void codec::open_sealed()
 {
     security::mechanism::opened_frame inner;
     if (auto ec = mechanism_->open(command_body_, current_.command, inner)) {
-        fail(ec, "sealed frame refused: " + ec.message(), true);
+        fail(ec, mechanism_->reason().empty() ? "sealed frame refused: " + ec.message() : mechanism_->reason(),
+             true);
         return;
     }
     const wire::frame_header h{inner.more && !inner.command, inner.command, inner.body.size(),
@@ -640,6 +641,17 @@ void codec::fail(std::error_code ec, std::string reason, bool notify_peer)
     command_body_ = {};
     pending_.reset();
     next_ping_.reset();
+}
+
+void codec::peer_closed()
+{
+    std::string reason = "peer closed the connection";
+    if (state_ == state::greeting)
+        // libzmq closes like this when our mechanism is not the one it wants.
+        reason += " before its greeting named a mechanism (ours: " + std::string(mechanism_->name()) + ")";
+    else if (state_ == state::handshake)
+        reason += " during the " + std::string(mechanism_->name()) + " handshake";
+    fail(make_error_code(error::connection_closed), std::move(reason));
 }
 
 // ---------------------------------------------------------------- time

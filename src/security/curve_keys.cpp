@@ -61,7 +61,7 @@ std::optional<std::array<std::byte, 32>> curve_key_from_z85(std::string_view tex
     auto bytes = z85_decode(text);
     if (!bytes)
         return std::nullopt;
-    std::array<std::byte, 32> key;
+    std::array<std::byte, 32> key{};
     std::copy(bytes->begin(), bytes->end(), key.begin());
     return key;
 }

@@ -44,6 +44,8 @@ public:
     zmq_end(const zmq_end&) = delete;
     zmq_end& operator=(const zmq_end&) = delete;
 
+    void* handle() const noexcept { return sock_; }
+
     void close()
     {
         if (sock_)

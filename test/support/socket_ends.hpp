@@ -24,6 +24,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -209,6 +210,48 @@ public:
 
 private:
     zmtp::socket sock_;
+};
+
+// Monitor events of one socket, readable from the test thread. The events
+// live as long as the socket's monitor needs them (it reports its closing).
+using zmtp::asio::monitor_event;
+using zmtp::asio::monitor_event_type;
+
+class monitor_log {
+public:
+    explicit monitor_log(zmtp_end& e)
+    {
+        on(e.socket(), [&] {
+            e.socket().set_monitor([shared = shared_](const monitor_event& ev) {
+                std::lock_guard lock(shared->mutex);
+                shared->events.push_back(ev);
+            });
+        });
+    }
+    // The reason of the first handshake failure, once there is one.
+    std::optional<std::string> failure(std::chrono::milliseconds limit = wait_limit)
+    {
+        std::optional<std::string> reason;
+        eventually(
+            [&] {
+                std::lock_guard lock(shared_->mutex);
+                for (const auto& ev : shared_->events)
+                    if (ev.type == monitor_event_type::handshake_failed) {
+                        reason = ev.reason;
+                        return true;
+                    }
+                return false;
+            },
+            limit);
+        return reason;
+    }
+
+private:
+    struct state {
+        std::mutex mutex;
+        std::vector<monitor_event> events;
+    };
+    std::shared_ptr<state> shared_ = std::make_shared<state>();
 };
 
 // ------------------------------------------------------------------ conversations

@@ -302,9 +302,7 @@ private:
             codec& c = s->protocol;
             if (ec == net::error::eof || ec == net::error::connection_reset ||
                 ec == net::error::broken_pipe)
-                c.fail(make_error_code(error::connection_closed),
-                       c.is_ready() ? "peer closed the connection"
-                                    : "peer closed the connection during the handshake");
+                c.peer_closed();
             else if (!s->io_error)
                 s->io_error = ec;
             s->after_codec();

@@ -106,6 +106,9 @@ public:
     // Fails the codec locally (e.g. the stream ended); tells the peer with
     // an ERROR command when `notify_peer` and the framing allows it.
     void fail(std::error_code ec, std::string reason, bool notify_peer = false);
+    // The stream ended: fails with connection_closed and a reason that says
+    // how far the conversation had got.
+    void peer_closed();
 
     const codec_options& options() const noexcept { return options_; }
     // The peer's greeting, once received.

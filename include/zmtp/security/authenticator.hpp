@@ -59,7 +59,11 @@ struct auth_result {
     }
 };
 
-// "CODE TEXT", the reason a refusal sends in its ERROR command (at most 255 octets).
+// "CODE TEXT", the reason a refusal sends in its ERROR command (at most 255
+// octets); just "CODE" when the text is empty. libzmq peers report an ERROR
+// as an authentication failure (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) only when
+// its reason is exactly the three-digit code: refuse with an empty text for
+// that.
 std::string error_reason(const auth_result& r);
 
 using auth_completion = std::function<void(auth_result)>;

@@ -274,10 +274,7 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
         written += n;
         if (ec == net::error::connection_reset && !closed && !protocol.is_failed()) {
             // Reset: nothing more will arrive either.
-            protocol.fail(make_error_code(error::connection_closed),
-                          protocol.is_ready()
-                              ? "peer closed the connection"
-                              : "peer closed the connection during the handshake");
+            protocol.peer_closed();
             close_now();
             return;
         }

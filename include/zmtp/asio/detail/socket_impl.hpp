@@ -83,6 +83,7 @@ public:
 
     // ---- for listeners and connectors ----
     codec_options codec_config() const;
+    error_code check_security(std::string& reason) const;
     // A connected stream becomes a link for peer `p`, or a new peer when
     // `p` is zero (accepted connections).
     template <class Stream>
@@ -179,6 +180,7 @@ void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::str
     if (pr.going)
         retire(pr); // the previous connection's messages were not all read yet
     codec_options config = codec_config();
+    config.peer_address = pr.address;
     config.transport_properties = std::move(facts.properties);
     if (facts.handshake_started) {
         const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(
