@@ -1,8 +1,9 @@
 // zmtp-cat: a ZMTP peer on the command line. The contract is
 // ../../shared/zmtp-cat.md; this build speaks every socket type over tcp://
 // and ipc://, with any number of --bind and --connect endpoints. What the
-// contract names and this build lacks (security, TLS, exec:, keygen) is
-// recognised and refused with "not supported yet" (exit 1).
+// contract names and this build lacks (TLS, exec:) is recognised and
+// refused with "not supported yet" (exit 1).
+#include "cat_security.hpp"
 #include "cat_session.hpp"
 
 #include "zmtp/asio/endpoint.hpp"
@@ -88,7 +89,8 @@ struct command_line {
     bool verbose = false;
     bool trace = false;
     bool echo = false;
-    // Recognised, for later: security, TLS, tracing.
+    security_flags security;
+    // Recognised, for later: TLS.
     std::vector<std::string> later_strings;
     std::vector<std::string> subscribe;
     std::vector<CLI::Option*> later;
@@ -122,14 +124,12 @@ void add_options(CLI::App& app, command_line& c)
     app.add_flag("-v,--verbose", c.verbose, "A stderr line per peer event");
     app.add_flag("--echo", c.echo, "Send every received message back");
     app.add_option("--subscribe", c.subscribe, "Topic prefix (sub, xsub; repeatable)");
-    for (const char* name : {"--plain-username", "--plain-password", "--plain-credentials",
-                             "--curve-secret-key", "--curve-allow", "--curve-server-key",
-                             "--tls-cert", "--tls-key", "--tls-ca", "--tls-server-name"})
+    add_security_options(app, c.security);
+    for (const char* name : {"--tls-cert", "--tls-key", "--tls-ca", "--tls-server-name"})
         c.later.push_back(app.add_option(name, c.later_strings));
     app.add_flag("--trace", c.trace,
                  "A JSON line on stderr for every greeting, command and frame header");
-    for (const char* name : {"--plain-server", "--curve-server", "--tls-insecure"})
-        c.later.push_back(app.add_flag(name));
+    c.later.push_back(app.add_flag("--tls-insecure"));
 }
 
 std::chrono::milliseconds ms(std::int64_t v, const char* option)
@@ -161,6 +161,8 @@ socket_options make_options(const command_line& c)
         // 0: no deadline, as libzmq; a year stands in for "never".
         o.handshake_timeout = t.count() == 0 ? std::chrono::milliseconds{365LL * 24 * 3600 * 1000} : t;
     }
+    if (auto bad = apply_security(c.security, o))
+        usage_error(*bad);
     return o;
 }
 
@@ -189,8 +191,12 @@ int main(int argc, char** argv)
     std::string lower = c.type;
     for (char& ch : lower)
         ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (lower == "keygen")
-        not_supported("keygen (CURVE)");
+    if (lower == "keygen") {
+        if (argc != 2)
+            usage_error("keygen takes no options");
+        std::cout << keygen_json() << std::endl;
+        finish(0);
+    }
     const auto type = zmtp::socket_type_from_name(lower);
     if (!type)
         usage_error("unknown socket type '" + c.type + "'");

@@ -1,7 +1,8 @@
 """zmtp-cat against libzmq (through pyzmq): every socket type over tcp and
 ipc, zmtp-cat binding and connecting, several peers and endpoints, text and
 JSON formats, --count, --echo, --subscribe, --wait-peers, --linger, the
-`bound` line, exit codes and diagnostics (../../shared/zmtp-cat.md).
+`bound` line, PLAIN and CURVE in both roles against pyzmq's ZAP
+authenticator, keygen, exit codes and diagnostics (../../shared/zmtp-cat.md).
 
 Usage: /usr/bin/python3 zmtp_cat_interop.py PATH/TO/zmtp-cat
 
@@ -23,6 +24,8 @@ import time
 import traceback
 
 import zmq
+import zmq.auth
+from zmq.auth.thread import ThreadAuthenticator
 
 CAT = os.path.abspath(sys.argv[1])
 TMP = tempfile.mkdtemp(prefix="zmtp-cat-interop-")
@@ -403,9 +406,7 @@ def runtime_errors():
         assert ep.split(":")[-1] in line, line
     finally:
         z.close()
-    # options and transports of later issues say so
-    line = expect_exit(1, "pub", "--bind", "tcp://127.0.0.1:0", "--curve-server")
-    assert "not supported yet" in line, line
+    # transports of later issues say so
     line = expect_exit(1, "push", "--connect", "tls+tcp://127.0.0.1:1")
     assert "not supported yet" in line, line
     # the help exits 0
@@ -914,10 +915,7 @@ def more_usage_and_later_errors():
     expect_exit(2, "router", "-c", "tcp://127.0.0.1:1", "--format", "yaml")
     expect_exit(2, "pull", "-b", "exec:cat")  # exec: connects only
     for args in (["pull", "-c", "exec:cat"],
-                 ["pull", "-b", "tls+ipc://%s/t.sock" % TMP],
-                 ["pull", "-c", "tcp://127.0.0.1:1", "--plain-username", "u"],
-                 ["pull", "-c", "tcp://127.0.0.1:1", "--curve-server"],
-                 ["keygen"]):
+                 ["pull", "-b", "tls+ipc://%s/t.sock" % TMP]):
         line = expect_exit(1, *args)
         assert "not supported yet" in line, (args, line)
 
@@ -944,6 +942,282 @@ def trace_lines():
         assert all(r["peer"] for r in records), records
     finally:
         finish_case(cat, z)
+
+
+# ---------------------------------------------------------------- security
+
+_zap = []
+
+
+def zap():
+    """pyzmq's ZAP handler (ThreadAuthenticator) for the libzmq PLAIN/CURVE
+    servers of this process. One for the whole run, configured by each case:
+    a stopped one's inproc endpoint goes away only later."""
+    if not _zap:
+        _zap.append(ThreadAuthenticator(CTX))
+        _zap[0].start()
+    return _zap[0]
+
+
+def keygen():
+    """A key pair from `zmtp-cat keygen`: (public, secret) as Z85 text."""
+    cat = Cat("keygen")
+    try:
+        line = cat.stdout_line()
+        assert cat.wait() == 0, cat.stderr_text()
+        assert cat.stderr_text() == "", cat.stderr_text()
+    finally:
+        cat.kill()
+    pair = json.loads(line)
+    assert sorted(pair) == ["public", "secret"], pair
+    assert len(pair["public"]) == 40 and len(pair["secret"]) == 40, pair
+    return pair["public"], pair["secret"]
+
+
+def allow_keys(*public_keys):
+    """A certificate directory for pyzmq's configure_curve holding these keys."""
+    d = tempfile.mkdtemp(dir=TMP)
+    for i, key in enumerate(public_keys):
+        with open(os.path.join(d, "client%d.key" % i), "w") as f:
+            f.write('metadata\ncurve\n    public-key = "%s"\n' % key)
+    return d
+
+
+def plain_libzmq_server(z, passwords):
+    z.plain_server = True
+    zap().configure_plain(domain="*", passwords=passwords)
+
+
+def failed_handshake_line(cat, *needles):
+    """The first stderr line about a failed handshake; it names the peer and
+    has every needle in it."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        line = cat.stderr_line(timeout=max(0.1, deadline - time.monotonic()))
+        assert line is not None, "no failed handshake reported: %r" % cat.stderr_text()
+        line = line.decode()
+        if "handshake with" in line and "failed" in line:
+            break
+    for n in needles:
+        assert n in line, (n, line)
+    return line
+
+
+def plain_success(cat_server, cat_binds):
+    """PLAIN, zmtp-cat as server (credentials) or client, binding or
+    connecting; a message each way."""
+    if cat_server:
+        flags = ["--plain-server", "--plain-credentials", "admin:secret",
+                 "--plain-credentials", "other:pw:with:colons"]
+
+        def setup(z):
+            z.plain_username = b"admin"
+            z.plain_password = b"secret"
+    else:
+        flags = ["--plain-username", "admin", "--plain-password", "secret"]
+
+        def setup(z):
+            plain_libzmq_server(z, {"admin": "secret"})
+    cat, z = linked("dealer", zmq.DEALER, "tcp", cat_binds, flags + ["-n", "1"], setup)
+    try:
+        cat.write(b"from zmtp-cat\n")
+        assert z.recv() == b"from zmtp-cat"
+        z.send(b"from libzmq")
+        assert cat.stdout_line() == b"from libzmq\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def plain_refused_by_libzmq():
+    """zmtp-cat PLAIN client with a wrong password against a libzmq server
+    with a ZAP handler: one stderr line naming the server and its reason
+    (libzmq's garbled ERROR, captures fact 9); nothing delivered."""
+    z = zsocket(zmq.PULL)
+    try:
+        plain_libzmq_server(z, {"admin": "secret"})
+        ep = zbind(z, "tcp")
+        cat = Cat("push", "--connect", ep, "--plain-username", "admin",
+                  "--plain-password", "wrong", "--timeout", "1500")
+        cat.write(b"must not arrive\n")
+        failed_handshake_line(cat, ep, "peer refused: 400")
+        assert z.poll(500) == 0, "a message got through a refused handshake"
+        assert cat.wait() == 3
+    finally:
+        z.close()
+
+
+def plain_refused_by_cat():
+    """zmtp-cat PLAIN server: a libzmq client with a wrong password is refused
+    with one stderr line naming it and the reason; a good client then works."""
+    cat = Cat("pull", "--bind", "tcp://127.0.0.1:0", "--plain-server",
+              "--plain-credentials", "admin:secret", "-n", "1")
+    bad = zsocket(zmq.PUSH)
+    good = zsocket(zmq.PUSH)
+    try:
+        ep = cat.bound()
+        bad.plain_username = b"admin"
+        bad.plain_password = b"wrong"
+        bad.connect(ep)
+        bad.send(b"must not arrive")
+        failed_handshake_line(cat, "127.0.0.1", ep, "authentication refused: 400 invalid username or password")
+        good.plain_username = b"admin"
+        good.plain_password = b"secret"
+        good.connect(ep)
+        good.send(b"welcome")
+        assert cat.stdout_line() == b"welcome\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, bad, good)
+
+
+def curve_success(cat_server, cat_binds, own_client_key=True):
+    """CURVE, zmtp-cat as server or client, binding or connecting; keys from
+    zmtp-cat keygen on the zmtp-cat side, from libzmq on the other."""
+    if cat_server:
+        server_public, server_secret = keygen()
+        client_public, client_secret = zmq.curve_keypair()
+        flags = ["--curve-server", "--curve-secret-key", server_secret]
+
+        def setup(z):
+            z.curve_serverkey = server_public.encode()
+            z.curve_publickey = client_public
+            z.curve_secretkey = client_secret
+    else:
+        server_public, server_secret = zmq.curve_keypair()
+        flags = ["--curve-server-key", server_public.decode()]
+        if own_client_key:
+            client_public, client_secret = keygen()
+            flags += ["--curve-secret-key", client_secret]
+            zap().configure_curve(domain="*", location=allow_keys(client_public))
+        else:
+            zap().configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
+
+        def setup(z):
+            z.curve_server = True
+            z.curve_secretkey = server_secret
+            z.curve_publickey = server_public
+    cat, z = linked("dealer", zmq.DEALER, "tcp", cat_binds, flags + ["-n", "1"], setup)
+    try:
+        cat.write(b"sealed from zmtp-cat\n")
+        assert z.recv() == b"sealed from zmtp-cat"
+        z.send(b"sealed from libzmq")
+        assert cat.stdout_line() == b"sealed from libzmq\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+
+def curve_client_key_not_allowed_by_cat():
+    """zmtp-cat CURVE server with --curve-allow: another client key is refused
+    (one stderr line naming the peer and the reason), the allowed one works."""
+    server_public, server_secret = keygen()
+    allowed_public, allowed_secret = zmq.curve_keypair()
+    other_public, other_secret = zmq.curve_keypair()
+    cat = Cat("pull", "--bind", "tcp://127.0.0.1:0", "--curve-server", "--curve-secret-key", server_secret,
+              "--curve-allow", allowed_public.decode(), "-n", "1")
+    bad = zsocket(zmq.PUSH)
+    good = zsocket(zmq.PUSH)
+    try:
+        ep = cat.bound()
+        for z, (pub, sec) in ((bad, (other_public, other_secret)), (good, (allowed_public, allowed_secret))):
+            z.curve_serverkey = server_public.encode()
+            z.curve_publickey = pub
+            z.curve_secretkey = sec
+        bad.connect(ep)
+        bad.send(b"must not arrive")
+        failed_handshake_line(cat, "127.0.0.1", ep, "authentication refused: 400 client key not allowed")
+        good.connect(ep)
+        good.send(b"allowed")
+        assert cat.stdout_line() == b"allowed\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, bad, good)
+
+
+def curve_client_key_not_allowed_by_libzmq():
+    """zmtp-cat CURVE client whose key libzmq's ZAP handler does not allow:
+    one stderr line naming the server and the reason; nothing delivered."""
+    z = zsocket(zmq.PULL)
+    try:
+        server_public, server_secret = zmq.curve_keypair()
+        someone_public, _ = zmq.curve_keypair()
+        zap().configure_curve(domain="*", location=allow_keys(someone_public.decode()))
+        z.curve_server = True
+        z.curve_secretkey = server_secret
+        z.curve_publickey = server_public
+        ep = zbind(z, "tcp")
+        _, client_secret = keygen()
+        cat = Cat("push", "--connect", ep, "--curve-server-key", server_public.decode(),
+                  "--curve-secret-key", client_secret, "--timeout", "1500")
+        cat.write(b"must not arrive\n")
+        failed_handshake_line(cat, ep, "400")
+        assert z.poll(500) == 0, "a message got through a refused handshake"
+        assert cat.wait() == 3
+    finally:
+        z.close()
+
+
+def keygen_keys_work_with_libzmq():
+    """keygen: two runs give different pairs whose public key is the one
+    libzmq derives from the secret; libzmq talks CURVE with them."""
+    server_public, server_secret = keygen()
+    client_public, client_secret = keygen()
+    assert server_public != client_public
+    assert zmq.curve_public(server_secret.encode()) == server_public.encode()
+    assert zmq.curve_public(client_secret.encode()) == client_public.encode()
+    zap().configure_curve(domain="*", location=allow_keys(client_public))
+    server = zsocket(zmq.PAIR)
+    client = zsocket(zmq.PAIR)
+    try:
+        server.curve_server = True
+        server.curve_secretkey = server_secret.encode()
+        server.curve_publickey = server_public.encode()
+        ep = zbind(server, "tcp")
+        client.curve_serverkey = server_public.encode()
+        client.curve_publickey = client_public.encode()
+        client.curve_secretkey = client_secret.encode()
+        client.connect(ep)
+        client.send(b"keys from zmtp-cat keygen")
+        assert server.recv() == b"keys from zmtp-cat keygen"
+    finally:
+        server.close()
+        client.close()
+
+
+def security_usage_errors():
+    """Security flags that do not fit together, or bad values: exit 2 with
+    one line."""
+    public, secret = keygen()
+    ep = ["-c", "tcp://127.0.0.1:1"]
+    bind = ["-b", "tcp://127.0.0.1:0"]
+    for args, needle in (
+            (["push"] + ep + ["--curve-server-key", "not-a-key"], "--curve-server-key"),
+            (["push"] + ep + ["--curve-server-key", public[:-1] + "~"], "--curve-server-key"),
+            (["push"] + ep + ["--curve-server-key", public, "--curve-secret-key", "short"], "--curve-secret-key"),
+            (["pull"] + bind + ["--curve-server"], "--curve-secret-key"),
+            (["pull"] + bind + ["--curve-server", "--curve-secret-key", secret + "0"], "--curve-secret-key"),
+            (["pull"] + bind + ["--curve-server", "--curve-secret-key", secret, "--curve-allow", "x"],
+             "--curve-allow"),
+            (["pull"] + bind + ["--curve-allow", public], "--curve-server"),
+            (["pull"] + bind + ["--curve-secret-key", secret], "--curve-secret-key"),
+            (["push"] + ep + ["--plain-password", "p"], "--plain-username"),
+            (["push"] + ep + ["--plain-username", ""], "--plain-username"),
+            (["push"] + ep + ["--plain-username", "u" * 256], "255"),
+            (["pull"] + bind + ["--plain-server"], "--plain-credentials"),
+            (["pull"] + bind + ["--plain-server", "--plain-credentials", "nocolon"], "USERNAME:PASSWORD"),
+            (["pull"] + bind + ["--plain-credentials", "u:p"], "--plain-server"),
+            (["pull"] + bind + ["--plain-server", "--plain-credentials", ":p"], "username"),
+            (["pull"] + bind + ["--plain-server", "--plain-credentials", "u:p", "--plain-credentials", "u:q"],
+             "twice"),
+            (["push"] + ep + ["--plain-username", "u", "--curve-server-key", public], "choose one"),
+            (["pull"] + bind + ["--plain-server", "--plain-credentials", "u:p", "--curve-server",
+                                "--curve-secret-key", secret], "choose one"),
+            (["keygen", "--timeout", "5"], "keygen"),
+    ):
+        line = expect_exit(2, *args)
+        assert needle in line, (args, line)
+        assert "nocolon" not in line, line  # a credential is not echoed
 
 
 def main():
@@ -998,6 +1272,23 @@ def main():
         ("usage errors exit 2 with one line", usage_errors),
         ("runtime errors exit 1 with one line", runtime_errors),
     ]
+    for cat_server in (True, False):
+        for cat_binds in (True, False):
+            name = "%s %s" % ("zmtp-cat server" if cat_server else "zmtp-cat client",
+                              "binds" if cat_binds else "connects")
+            cases.append(("PLAIN " + name, lambda s=cat_server, b=cat_binds: plain_success(s, b)))
+            cases.append(("CURVE " + name, lambda s=cat_server, b=cat_binds: curve_success(s, b)))
+    cases += [
+        ("CURVE zmtp-cat client with a fresh key pair", lambda: curve_success(False, False, False)),
+        ("PLAIN wrong password refused by libzmq: reason on stderr", plain_refused_by_libzmq),
+        ("PLAIN wrong password refused by zmtp-cat, good client served", plain_refused_by_cat),
+        ("CURVE client key not allowed by zmtp-cat, allowed one served",
+         curve_client_key_not_allowed_by_cat),
+        ("CURVE client key not allowed by libzmq: reason on stderr", curve_client_key_not_allowed_by_libzmq),
+        ("keygen: JSON pair, libzmq derives the same public key and uses it",
+         keygen_keys_work_with_libzmq),
+        ("security usage errors exit 2 with one line", security_usage_errors),
+    ]
     failed = 0
     for name, fn in cases:
         start = time.monotonic()
@@ -1013,6 +1304,8 @@ def main():
                 c.kill()
             Cat.running.clear()
     print("%d passed, %d failed" % (len(cases) - failed, failed))
+    for a in _zap:
+        a.stop()
     CTX.term()
     shutil.rmtree(TMP, ignore_errors=True)
     return 1 if failed else 0
