@@ -18,13 +18,18 @@ enum class scenario {
     req_rep,     // round-trip latency
     pub_sub,     // one publisher, four subscribers
     idle_memory, // memory held per idle connection
+    handshake,   // connections per second: connect, handshake, one message, close
 };
 
 // tls_tcp: zmtp over tls+tcp://; libzmq through a pair of stunnels.
 enum class transport { tcp, ipc, tls_tcp };
 
-// zmtp_tcp: zmtp over plain tcp, what zmtp over TLS is compared with.
-enum class impl { zmtp, libzmq, floor, zmtp_tcp };
+// The security mechanism of both ends.
+enum class mechanism { null, curve };
+
+// zmtp_tcp: zmtp over plain tcp, what zmtp over TLS is compared with;
+// zmtp_null: zmtp with the NULL mechanism, what zmtp with CURVE is.
+enum class impl { zmtp, libzmq, floor, zmtp_tcp, zmtp_null };
 
 struct job {
     scenario what = scenario::push_pull;
@@ -34,6 +39,8 @@ struct job {
     std::size_t messages = 0; // messages (round trips, connections) to measure
     std::string dir;          // fresh directory for ipc endpoints (and tls/: certificates)
     int seq = 0;              // makes endpoint names unique
+    mechanism mech = mechanism::null;
+    std::chrono::milliseconds duration{0}; // handshake: how long to keep connecting
 };
 
 // Plain data: written through a pipe by the child process.

@@ -380,7 +380,8 @@ sample run_floor(const job& j)
     case scenario::multipart: return throughput(j);
     case scenario::req_rep: return latency(j);
     case scenario::pub_sub:
-    case scenario::idle_memory: break;
+    case scenario::idle_memory:
+    case scenario::handshake: break;
     }
     throw std::logic_error("no floor for this scenario");
 }

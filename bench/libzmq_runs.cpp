@@ -3,6 +3,7 @@
 // behind them. Every receive and send has a timeout, so no wait is
 // unbounded.
 #include "bench.hpp"
+#include "curve.hpp"
 #include "tls.hpp"
 #include "waiting.hpp"
 
@@ -67,6 +68,13 @@ public:
         check(zmq_setsockopt(s, ZMQ_RCVTIMEO, &ms, sizeof ms), "ZMQ_RCVTIMEO");
         check(zmq_setsockopt(s, ZMQ_SNDTIMEO, &ms, sizeof ms), "ZMQ_SNDTIMEO");
         return s;
+    }
+
+    // Closes one socket before the others (linger 0).
+    void close(void* s)
+    {
+        sockets_.erase(std::find(sockets_.begin(), sockets_.end(), s));
+        zmq_close(s);
     }
 
     // Binds and returns the endpoint really bound (with its port).
@@ -140,6 +148,11 @@ sample throughput(const job& j)
     zmq_env env;
     void* pull = env.make(ZMQ_PULL);
     void* push = env.make(ZMQ_PUSH);
+    if (j.mech == mechanism::curve) {
+        const curve_keys keys;
+        curve_server(pull, keys);
+        curve_client(push, keys);
+    }
     const bool tls = j.via == transport::tls_tcp;
     const std::string bound = zmq_env::bind(pull, tls ? "tcp://127.0.0.1:0" : endpoint(j, "zmq"));
     // Declared after env, so the stunnels end before libzmq does.
@@ -342,6 +355,42 @@ sample idle_memory(const job& j)
     return s;
 }
 
+// A fresh PUSH socket connects to the PULL server, completes its handshake
+// and delivers one message, then closes; again and again for j.duration.
+sample handshakes(const job& j)
+{
+    zmq_env env;
+    void* pull = env.make(ZMQ_PULL);
+    const curve_keys keys;
+    if (j.mech == mechanism::curve)
+        curve_server(pull, keys);
+    const std::string ep = zmq_env::bind(pull, endpoint(j, "zmq-hs"));
+
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    std::size_t count = 0;
+    const auto start = clock::now();
+    clock::time_point end;
+    do {
+        void* push = env.make(ZMQ_PUSH);
+        if (j.mech == mechanism::curve)
+            curve_client(push, keys);
+        check(zmq_connect(push, ep.c_str()), "zmq_connect");
+        if (zmq_send(push, "H", 1, 0) < 0)
+            zmq_failed("zmq_send");
+        if (zmq_msg_recv(&m, pull, 0) < 0)
+            zmq_failed("zmq_msg_recv");
+        env.close(push);
+        ++count;
+        end = clock::now();
+    } while (end - start < j.duration);
+    zmq_msg_close(&m);
+
+    sample s;
+    set_rate(s, count, 0, end - start);
+    return s;
+}
+
 } // namespace
 
 sample run_libzmq(const job& j)
@@ -352,6 +401,7 @@ sample run_libzmq(const job& j)
     case scenario::req_rep: return latency(j);
     case scenario::pub_sub: return fan_out(j);
     case scenario::idle_memory: return idle_memory(j);
+    case scenario::handshake: return handshakes(j);
     }
     throw std::logic_error("unknown scenario");
 }

@@ -19,6 +19,7 @@ const char* scenario_name(scenario s)
     case scenario::req_rep: return "req_rep";
     case scenario::pub_sub: return "pub_sub_4";
     case scenario::idle_memory: return "idle_memory";
+    case scenario::handshake: return "handshake";
     }
     return "?";
 }
@@ -40,6 +41,16 @@ const char* impl_name(impl i)
     case impl::libzmq: return "libzmq";
     case impl::floor: return "floor";
     case impl::zmtp_tcp: return "zmtp-tcp";
+    case impl::zmtp_null: return "zmtp-null";
+    }
+    return "?";
+}
+
+const char* mechanism_name(mechanism m)
+{
+    switch (m) {
+    case mechanism::null: return "null";
+    case mechanism::curve: return "curve";
     }
     return "?";
 }
@@ -99,7 +110,11 @@ std::string case_text(const bench_case& c)
     std::string t = scenario_name(c.what);
     t += " ";
     t += transport_name(c.via);
-    if (c.what != scenario::idle_memory) {
+    if (c.mech != mechanism::null || c.what == scenario::handshake) {
+        t += ' ';
+        t += mechanism_name(c.mech);
+    }
+    if (c.what != scenario::idle_memory && c.what != scenario::handshake) {
         t += ' ';
         t += size_text(c.size);
     }
@@ -140,6 +155,7 @@ const char* headline_name(const bench_case& c)
     switch (c.what) {
     case scenario::req_rep: return "p50 latency";
     case scenario::idle_memory: return "KiB/conn";
+    case scenario::handshake: return "handshakes/s";
     default: return "msgs/s";
     }
 }
@@ -152,8 +168,8 @@ struct target {
 // The project's performance targets.
 std::optional<target> target_for(const bench_case& c)
 {
-    if (c.via == transport::tls_tcp)
-        return std::nullopt; // TLS rows are for comparison only
+    if (c.via == transport::tls_tcp || c.mech != mechanism::null)
+        return std::nullopt; // TLS and CURVE rows are for comparison only
     switch (c.what) {
     case scenario::push_pull:
         if (c.size <= 256)
@@ -262,15 +278,18 @@ void print_json(std::FILE* out, const bench_case& c)
 {
     for (std::size_t i = 0; i < c.impls.size(); ++i) {
         const summary s = summarize(c.samples[i]);
-        const std::string size =
-            c.what == scenario::idle_memory ? "null" : std::to_string(c.size);
+        const bool sized = c.what != scenario::idle_memory && c.what != scenario::handshake;
+        const std::string size = sized ? std::to_string(c.size) : "null";
+        const bool no_bytes = c.what == scenario::req_rep || c.what == scenario::handshake;
         std::fprintf(out,
-                     "{\"impl\":\"%s\",\"scenario\":\"%s\",\"transport\":\"%s\",\"size\":%s,"
+                     "{\"impl\":\"%s\",\"scenario\":\"%s\",\"transport\":\"%s\","
+                     "\"mechanism\":\"%s\",\"size\":%s,"
                      "\"messages\":%zu,\"msgs_per_s\":%s,\"mb_per_s\":%s,\"p50_us\":%s,"
                      "\"p99_us\":%s,\"peak_rss_kb\":%s}\n",
                      impl_name(c.impls[i]), scenario_name(c.what), transport_name(c.via),
-                     size.c_str(), c.messages, json_number(s.msgs_per_s, "%.0f").c_str(),
-                     c.what == scenario::req_rep ? "null" : json_number(s.mb_per_s, "%.2f").c_str(),
+                     mechanism_name(c.mech), size.c_str(), c.messages,
+                     json_number(s.msgs_per_s, "%.0f").c_str(),
+                     no_bytes ? "null" : json_number(s.mb_per_s, "%.2f").c_str(),
                      json_number(s.p50_us, "%.2f").c_str(), json_number(s.p99_us, "%.2f").c_str(),
                      json_number(s.peak_rss_kb, "%.2f").c_str());
     }
@@ -289,6 +308,8 @@ void print_table(std::FILE* out, const std::vector<bench_case>& cases)
                        " connections)";
             if (c.what == scenario::req_rep)
                 note = "msgs/s: round trips";
+            if (c.what == scenario::handshake)
+                note = "msgs/s: handshakes (connect, handshake, one message, close)";
             if (s.delivered_fraction >= 0)
                 note = "delivered " + number(100 * s.delivered_fraction, "%.1f") +
                        " % of messages x subscribers";
@@ -298,7 +319,9 @@ void print_table(std::FILE* out, const std::vector<bench_case>& cases)
                 note += " (" + std::to_string(c.samples[i].size() - s.ok) + " failed run(s))";
             std::fprintf(out, "%-32s %-7s %12s %10s %9s %9s %12s  %s\n", case_text(c).c_str(),
                          impl_name(c.impls[i]), number(s.msgs_per_s, "%.0f").c_str(),
-                         c.what == scenario::req_rep ? "-" : number(s.mb_per_s, "%.1f").c_str(),
+                         c.what == scenario::req_rep || c.what == scenario::handshake
+                             ? "-"
+                             : number(s.mb_per_s, "%.1f").c_str(),
                          number(s.p50_us, "%.1f").c_str(), number(s.p99_us, "%.1f").c_str(),
                          number(s.peak_rss_kb, "%.1f").c_str(), note.c_str());
         }
@@ -306,12 +329,14 @@ void print_table(std::FILE* out, const std::vector<bench_case>& cases)
 
 void print_ratios(std::FILE* out, const std::vector<bench_case>& cases)
 {
-    std::fprintf(out, "\n%-32s %-12s %-18s %-18s %-18s %-18s %s\n", "scenario", "metric",
-                 "zmtp/libzmq", "zmtp/floor", "zmtp/zmtp-tcp", "target", "verdict");
+    std::fprintf(out, "\n%-32s %-12s %-18s %-18s %-18s %-18s %-18s %s\n", "scenario", "metric",
+                 "zmtp/libzmq", "zmtp/floor", "zmtp/zmtp-tcp", "zmtp/zmtp-null", "target",
+                 "verdict");
     for (const auto& c : cases) {
         const paired vs_libzmq = ratio(c, impl::zmtp, impl::libzmq);
         const paired vs_floor = ratio(c, impl::zmtp, impl::floor);
         const paired vs_plain = ratio(c, impl::zmtp, impl::zmtp_tcp);
+        const paired vs_null = ratio(c, impl::zmtp, impl::zmtp_null);
         std::string goal = "-", verdict = "-";
         if (const auto t = target_for(c)) {
             const bool up = higher_is_better(c);
@@ -325,9 +350,10 @@ void print_ratios(std::FILE* out, const std::vector<bench_case>& cases)
                                     "x better";
             }
         }
-        std::fprintf(out, "%-32s %-12s %-18s %-18s %-18s %-18s %s\n", case_text(c).c_str(),
+        std::fprintf(out, "%-32s %-12s %-18s %-18s %-18s %-18s %-18s %s\n", case_text(c).c_str(),
                      headline_name(c), ratio_text(vs_libzmq).c_str(), ratio_text(vs_floor).c_str(),
-                     ratio_text(vs_plain).c_str(), goal.c_str(), verdict.c_str());
+                     ratio_text(vs_plain).c_str(), ratio_text(vs_null).c_str(), goal.c_str(),
+                     verdict.c_str());
     }
 }
 

@@ -20,11 +20,14 @@ struct bench_case {
     std::size_t messages = 0;
     std::vector<impl> impls;
     std::vector<std::vector<sample>> samples;
+    mechanism mech = mechanism::null;
+    std::chrono::milliseconds duration{0};
 };
 
 const char* scenario_name(scenario s);
 const char* transport_name(transport t);
 const char* impl_name(impl i);
+const char* mechanism_name(mechanism m);
 
 void print_environment(std::FILE* out, int reps, bool quick);
 void print_json(std::FILE* out, const bench_case& c);

@@ -3,7 +3,8 @@
 // repetitions.
 //
 //   zmtp-bench [--reps N] [--quick] [--only SCENARIO] [--impl zmtp|libzmq|floor]
-//              [--size BYTES] [--transport tcp|ipc] [--no-fork]
+//              [--size BYTES] [--transport tcp|ipc] [--mechanism null|curve]
+//              [--no-fork]
 //
 // --no-fork runs everything in this process (for profilers).
 //
@@ -45,6 +46,12 @@ sample run_here(impl which, const job& j)
         case impl::zmtp_tcp: {
             job plain = j;
             plain.via = transport::tcp;
+            s = run_zmtp(plain);
+            break;
+        }
+        case impl::zmtp_null: {
+            job plain = j;
+            plain.mech = mechanism::null;
             s = run_zmtp(plain);
             break;
         }
@@ -134,16 +141,18 @@ struct options {
     std::string impl_name;
     long size = -1;
     std::string via;
+    std::string mech;
 };
 
 [[noreturn]] void usage(int code)
 {
     std::fprintf(code ? stderr : stdout,
                  "usage: zmtp-bench [--reps N] [--quick] [--only SCENARIO] "
-                 "[--impl zmtp|libzmq|floor|zmtp-tcp] [--size BYTES] "
-                 "[--transport tcp|ipc|tls+tcp] "
+                 "[--impl zmtp|libzmq|floor|zmtp-tcp|zmtp-null] [--size BYTES] "
+                 "[--transport tcp|ipc|tls+tcp] [--mechanism null|curve] "
                  "[--no-fork]\n"
-                 "scenarios: push_pull push_pull_3frame req_rep pub_sub_4 idle_memory\n");
+                 "scenarios: push_pull push_pull_3frame req_rep pub_sub_4 idle_memory "
+                 "handshake\n");
     std::exit(code);
 }
 
@@ -173,6 +182,8 @@ options parse(int argc, char** argv)
             o.size = std::atol(value().c_str());
         } else if (a == "--transport") {
             o.via = value();
+        } else if (a == "--mechanism") {
+            o.mech = value();
         } else if (a == "--no-fork") {
             o.fork = false;
         } else if (a == "--help" || a == "-h") {
@@ -210,6 +221,17 @@ std::vector<bench_case> plan(const options& o)
         {16, 1'000'000}, {256, 500'000}, {4096, 100'000}, {65536, 10'000}, {1048576, 500}};
     for (const auto& sz : tls_sizes)
         cases.push_back({scenario::push_pull, transport::tls_tcp, sz.first, 1, sz.second, tls, {}});
+    // CURVE: zmtp against libzmq, both with CURVE, and against zmtp with
+    // NULL (what the encryption costs); then connections per second.
+    const std::vector<impl> curve{impl::zmtp, impl::libzmq, impl::zmtp_null};
+    for (const auto& sz : {std::pair<std::size_t, std::size_t>{64, 500'000}, {65536, 10'000}})
+        cases.push_back({scenario::push_pull, transport::tcp, sz.first, 1, sz.second, curve, {},
+                         mechanism::curve});
+    const std::chrono::milliseconds connecting{2000};
+    cases.push_back({scenario::handshake, transport::tcp, 0, 1, 0, no_floor, {}, mechanism::null,
+                     connecting});
+    cases.push_back({scenario::handshake, transport::tcp, 0, 1, 0, curve, {}, mechanism::curve,
+                     connecting});
 
     std::vector<bench_case> chosen;
     for (auto c : cases) {
@@ -218,6 +240,8 @@ std::vector<bench_case> plan(const options& o)
         if (o.size >= 0 && static_cast<std::size_t>(o.size) != c.size)
             continue;
         if (!o.via.empty() && o.via != transport_name(c.via))
+            continue;
+        if (!o.mech.empty() && o.mech != mechanism_name(c.mech))
             continue;
         if (!o.impl_name.empty()) {
             std::vector<impl> keep;
@@ -228,7 +252,9 @@ std::vector<bench_case> plan(const options& o)
         }
         if (c.impls.empty())
             continue;
-        if (o.quick && c.what != scenario::idle_memory)
+        if (o.quick && c.what == scenario::handshake)
+            c.duration /= 8;
+        else if (o.quick && c.what != scenario::idle_memory)
             c.messages = std::max<std::size_t>(c.messages / 100, 10);
         chosen.push_back(c);
     }
@@ -258,7 +284,7 @@ int main_(int argc, char** argv)
             // Interleaved, starting with a different implementation each time.
             for (std::size_t k = 0; k < c.impls.size(); ++k) {
                 const std::size_t at = (k + static_cast<std::size_t>(rep)) % c.impls.size();
-                job j{c.what, c.via, c.size, c.frames, c.messages, dir, ++seq};
+                job j{c.what, c.via, c.size, c.frames, c.messages, dir, ++seq, c.mech, c.duration};
                 c.samples[at].push_back(o.fork ? run_child(c.impls[at], j) : run_here(c.impls[at], j));
             }
         }

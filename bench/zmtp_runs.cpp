@@ -3,6 +3,7 @@
 // executor and take the non-blocking path (try_send / try_receive) first,
 // waiting (async_send / async_receive) only when it would block.
 #include "bench.hpp"
+#include "curve.hpp"
 #include "tls.hpp"
 #include "waiting.hpp"
 
@@ -107,6 +108,20 @@ sample wait_and_stop(countdown& done, io_threads& threads)
     return s;
 }
 
+// The job's TLS and CURVE settings on a bound server and a client.
+void secure(const job& j, zmtp::socket_options& server, zmtp::socket_options& client)
+{
+    if (j.via == transport::tls_tcp) {
+        server.tls = tls_server(j);
+        client.tls = tls_client(j);
+    }
+    if (j.mech == mechanism::curve) {
+        const curve_keys keys;
+        curve_server(server, keys);
+        curve_client(client, keys);
+    }
+}
+
 sample throughput(const job& j)
 {
     io_threads threads;
@@ -114,10 +129,7 @@ sample throughput(const job& j)
     auto& tx_io = threads.add();
     zmtp::socket pull(rx_io, zmtp::socket_type::pull);
     zmtp::socket push(tx_io, zmtp::socket_type::push);
-    if (j.via == transport::tls_tcp) {
-        pull.options().tls = tls_server(j);
-        push.options().tls = tls_client(j);
-    }
+    secure(j, pull.options(), push.options());
     push.connect(pull.bind(endpoint(j, "zmtp")));
 
     const auto sizes = frame_sizes(j);
@@ -343,6 +355,50 @@ sample idle_memory(const job& j)
     return s;
 }
 
+// A fresh PUSH socket connects to the PULL server, completes its handshake
+// and delivers one message, then closes; again and again for j.duration.
+// The server and the clients run on threads of their own.
+sample handshakes(const job& j)
+{
+    io_threads threads;
+    auto& server_io = threads.add();
+    auto& client_io = threads.add();
+    zmtp::socket pull(server_io, zmtp::socket_type::pull);
+    zmtp::socket_options client_options;
+    client_options.linger = std::chrono::milliseconds(0);
+    secure(j, pull.options(), client_options);
+    const std::string ep = pull.bind(endpoint(j, "zmtp-hs"));
+    std::size_t count = 0;
+    clock::time_point start{}, end{};
+    countdown done(1);
+
+    net::co_spawn(pull.get_executor(), [&]() -> net::awaitable<void> {
+        start = clock::now();
+        zmtp::message m;
+        do {
+            zmtp::socket push(client_io, zmtp::socket_type::push);
+            // Options and connect belong on the client's own executor.
+            co_await net::co_spawn(push.get_executor(), [&]() -> net::awaitable<void> {
+                push.options() = client_options;
+                push.connect(ep);
+                zmtp::message hello = marked('H', 1);
+                if (!done_now(push.try_send(hello)))
+                    co_await push.async_send(std::move(hello), use_awaitable);
+            }, use_awaitable);
+            if (!done_now(pull.try_receive(m)))
+                m = co_await pull.async_receive(use_awaitable);
+            ++count;
+            end = clock::now();
+        } while (end - start < j.duration);
+    }, finisher(done));
+
+    threads.start();
+    sample s = wait_and_stop(done, threads);
+    if (s.ok)
+        set_rate(s, count, 0, end - start);
+    return s;
+}
+
 } // namespace
 
 sample run_zmtp(const job& j)
@@ -353,6 +409,7 @@ sample run_zmtp(const job& j)
     case scenario::req_rep: return latency(j);
     case scenario::pub_sub: return fan_out(j);
     case scenario::idle_memory: return idle_memory(j);
+    case scenario::handshake: return handshakes(j);
     }
     throw std::logic_error("unknown scenario");
 }
