@@ -242,6 +242,31 @@ TEST_CASE("mutual TLS over tls+tcp: the client's certificate subject is the peer
     CHECK(got->property("TLS-Subject") == std::optional<std::string_view>(test_tls::client_subject));
 }
 
+TEST_CASE("mutual TLS: the authenticator sees the client's TLS-Subject, with PLAIN inside TLS")
+{
+    certificates certs;
+    std::optional<std::string> seen;
+    net::io_context io;
+    zmtp::socket pull(io, socket_type::pull);
+    pull.options().tls = certs.mutual_server();
+    pull.options().plain_server = true;
+    pull.options().authenticator = security::authenticator([&](const security::auth_request& r) {
+        seen = std::string(r.transport.find("TLS-Subject").value_or("none"));
+        return r.username == "admin" ? security::auth_result::accept("admin")
+                                     : security::auth_result::refuse(400, "unknown user");
+    });
+    zmtp::socket push(io, socket_type::push);
+    push.options().tls = certs.client(true);
+    push.options().plain_username = "admin";
+    push.options().plain_password = "secret";
+    push.connect(pull.bind("tls+tcp://127.0.0.1:0"));
+    auto got = pass(io, push, pull, text("authenticated twice"));
+    REQUIRE(got.has_value());
+    CHECK(seen == std::optional<std::string>(test_tls::client_subject));
+    CHECK(got->property("User-Id") == std::optional<std::string_view>("admin"));
+    CHECK(got->property("TLS-Subject") == std::optional<std::string_view>(test_tls::client_subject));
+}
+
 TEST_CASE("mutual TLS: a client without a certificate is refused, and keeps retrying")
 {
     certificates certs;

@@ -40,12 +40,31 @@ TEST_CASE("ipc endpoints")
     CHECK(parse_endpoint("ipc://@abstract").path == "@abstract");
 }
 
+TEST_CASE("tls+ endpoints: tcp or ipc with TLS inside")
+{
+    auto e = parse_endpoint("tls+tcp://localhost:5555");
+    CHECK(e.tls);
+    CHECK(e.kind == endpoint::transport::tcp);
+    CHECK(e.host == "localhost");
+    CHECK(e.port == 5555);
+    CHECK(e.to_string() == "tls+tcp://localhost:5555");
+    CHECK(parse_endpoint("tls+tcp://[::1]:0").to_string() == "tls+tcp://[::1]:*");
+
+    e = parse_endpoint("tls+ipc:///tmp/a.sock");
+    CHECK(e.tls);
+    CHECK(e.kind == endpoint::transport::ipc);
+    CHECK(e.path == "/tmp/a.sock");
+    CHECK(e.to_string() == "tls+ipc:///tmp/a.sock");
+    CHECK_FALSE(parse_endpoint("tcp://h:1").tls);
+}
+
 TEST_CASE("malformed endpoints say what is wrong")
 {
     for (const char* bad :
          {"", "tcp://", "tcp://host", "tcp://host:", "tcp://:5", "tcp://h:65536", "tcp://h:x",
           "tcp://h:-1", "tcp://::1:5", "tcp://[::1:5", "tcp://[::1]5", "tcp://[nope]:5",
-          "ipc://", "udp://h:5", "5555", "tcp://a b:5"}) {
+          "ipc://", "udp://h:5", "5555", "tcp://a b:5", "tls+udp://h:5", "tls+://h:5",
+          "tls+tcp://h", "tls+ipc://", "tls+tls+tcp://h:5"}) {
         CAPTURE(bad);
         try {
             parse_endpoint(bad);
