@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include <cstdio>
+#include <string_view>
 #include <thread>
 
 namespace zmtp::cat {
@@ -64,8 +65,12 @@ void session::start()
             note("cannot bind " + b + ": " + ec.message());
             finish(1);
         }
-        if (bound.starts_with("ipc://") && bound.size() > 6 && bound[6] != '@')
-            remove_at_exit(bound.substr(6));
+        // ipc:// and tls+ipc:// socket files; not Linux abstract names (@NAME).
+        std::string_view local = bound;
+        if (local.starts_with("tls+"))
+            local.remove_prefix(4);
+        if (local.starts_with("ipc://") && local.size() > 6 && local[6] != '@')
+            remove_at_exit(std::string(local.substr(6)));
         std::fprintf(stderr, "bound %s\n", bound.c_str());
         std::fflush(stderr);
     }

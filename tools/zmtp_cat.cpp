@@ -1,10 +1,11 @@
 // zmtp-cat: a ZMTP peer on the command line. The contract is
 // ../../shared/zmtp-cat.md; this build speaks every socket type over tcp://
 // and ipc://, with any number of --bind and --connect endpoints. What the
-// contract names and this build lacks (TLS, exec:) is recognised and
-// refused with "not supported yet" (exit 1).
+// contract names and this build lacks (exec:) is recognised and refused
+// with "not supported yet" (exit 1).
 #include "cat_security.hpp"
 #include "cat_session.hpp"
+#include "cat_tls.hpp"
 
 #include "zmtp/asio/endpoint.hpp"
 
@@ -90,10 +91,8 @@ struct command_line {
     bool trace = false;
     bool echo = false;
     security_flags security;
-    // Recognised, for later: TLS.
-    std::vector<std::string> later_strings;
+    tls_flags tls;
     std::vector<std::string> subscribe;
-    std::vector<CLI::Option*> later;
 };
 
 void add_options(CLI::App& app, command_line& c)
@@ -125,11 +124,9 @@ void add_options(CLI::App& app, command_line& c)
     app.add_flag("--echo", c.echo, "Send every received message back");
     app.add_option("--subscribe", c.subscribe, "Topic prefix (sub, xsub; repeatable)");
     add_security_options(app, c.security);
-    for (const char* name : {"--tls-cert", "--tls-key", "--tls-ca", "--tls-server-name"})
-        c.later.push_back(app.add_option(name, c.later_strings));
+    add_tls_options(app, c.tls);
     app.add_flag("--trace", c.trace,
                  "A JSON line on stderr for every greeting, command and frame header");
-    c.later.push_back(app.add_flag("--tls-insecure"));
 }
 
 std::chrono::milliseconds ms(std::int64_t v, const char* option)
@@ -216,7 +213,7 @@ int main(int argc, char** argv)
     auto check = [&](const std::string& e, bool is_bind) {
         if (is_bind && e.starts_with("exec:"))
             usage_error("cannot bind '" + e + "': exec: is for --connect only");
-        if (e.starts_with("tls+tcp://") || e.starts_with("tls+ipc://") || e.starts_with("exec:")) {
+        if (e.starts_with("exec:")) {
             if (!later_endpoint)
                 later_text = e;
             later_endpoint = true;
@@ -249,13 +246,17 @@ int main(int argc, char** argv)
     s.verbose = c.verbose;
     s.trace = c.trace;
     s.options = make_options(c);
+    if (auto bad = apply_tls(c.tls, c.binds, c.connects, s.options))
+        usage_error(*bad);
 
-    // Usage is fine; now what this build cannot do yet.
+    // Usage is fine; now what this build cannot do yet, and files it
+    // cannot read.
     if (later_endpoint)
         not_supported("the endpoint '" + later_text + "'");
-    for (CLI::Option* o : c.later)
-        if (o->count() > 0)
-            not_supported(o->get_name());
+    if (auto unreadable = unreadable_tls_file(c.tls)) {
+        note(*unreadable);
+        finish(1);
+    }
 
     if (c.timeout) {
         const std::int64_t limit = *c.timeout;
