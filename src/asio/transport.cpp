@@ -1,5 +1,6 @@
 #include "transport.hpp"
 
+#include "exec.hpp"
 #include "tls.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -133,6 +134,8 @@ private:
 
 std::shared_ptr<listener> make_listener(socket_impl& owner, const endpoint& ep, std::string requested)
 {
+    if (ep.kind == endpoint::transport::exec)
+        throw endpoint_error("cannot bind " + ep.to_string() + ": exec: is for connect only");
     std::shared_ptr<listener> l;
     if (ep.kind == endpoint::transport::tcp)
         l = std::make_shared<basic_listener<net::ip::tcp>>(owner, ep, std::move(requested));
@@ -169,6 +172,8 @@ void connector::attempt()
         return;
     if (ep_.kind == endpoint::transport::tcp)
         attempt_tcp();
+    else if (ep_.kind == endpoint::transport::exec)
+        attempt_exec();
     else
         attempt_ipc();
 }
@@ -206,6 +211,21 @@ void connector::attempt_ipc()
             return self->retry(ec);
         self->connected(*sock, {});
     });
+}
+
+// A fresh child for every connection; it is ended with the connection
+// (exec_stream), and connection_lost() waits for it to be reaped.
+void connector::attempt_exec()
+{
+    try {
+        exec_stream stream = start_command(owner_->executor(), ep_.command);
+        child_ = stream.child();
+        std::string address = text_ + " (pid " + std::to_string(child_->pid()) + ")";
+        owner_->notify(monitor_event(monitor_event_type::connected, text_, address));
+        owner_->adopt(std::move(stream), slot_, text_, std::move(address));
+    } catch (const boost::system::system_error& e) {
+        retry(e.code(), e.what());
+    }
 }
 
 template <class Socket>
@@ -251,12 +271,12 @@ std::chrono::milliseconds connector::next_delay()
     return d;
 }
 
-void connector::retry(error_code ec)
+void connector::retry(error_code ec, std::string reason)
 {
     const auto d = next_delay();
     monitor_event e{monitor_event_type::connect_retried, text_, {}};
     e.error = ec;
-    e.reason = ec.message();
+    e.reason = reason.empty() ? ec.message() : std::move(reason);
     e.retry_in = d;
     owner_->notify(std::move(e));
     timer_.expires_after(d);
@@ -268,8 +288,19 @@ void connector::retry(error_code ec)
 
 void connector::connection_lost()
 {
-    if (!closed_)
-        retry(make_error_code(error::connection_closed));
+    if (closed_)
+        return;
+    if (!child_)
+        return retry(make_error_code(error::connection_closed));
+    // exec: the next command starts once this one is over, and the retry
+    // says how it ended (a shell that cannot find the command: 127).
+    auto child = std::exchange(child_, nullptr);
+    child->end();
+    child->on_reaped([self = shared_from_this(), pid = child->pid()](int status) {
+        if (!self->closed_)
+            self->retry(exit_error(status),
+                        "the command (pid " + std::to_string(pid) + ") " + describe_exit(status));
+    });
 }
 
 void connector::reset_backoff() noexcept

@@ -1,7 +1,8 @@
 // Listeners and connectors: turn endpoint strings into connected streams
 // and hand them to the socket (socket_impl::adopt). Connectors reconnect
 // with back-off and jitter. tls+ endpoints finish their TLS handshake
-// (tls.hpp) before the stream is handed over.
+// (tls.hpp) before the stream is handed over; exec: endpoints start their
+// command afresh for every connection (exec.hpp).
 #pragma once
 
 #include "zmtp/asio/detail/socket_impl.hpp"
@@ -18,6 +19,8 @@
 #include <string>
 
 namespace zmtp::asio::detail {
+
+class child_process;
 
 class listener : public std::enable_shared_from_this<listener> {
 public:
@@ -50,7 +53,8 @@ protected:
 };
 
 // Opens, binds and starts a listener for `ep`; throws on failure (for
-// tls+, also when socket_options::tls cannot make a server context).
+// tls+, also when socket_options::tls cannot make a server context; for
+// exec:, which cannot be bound, endpoint_error).
 std::shared_ptr<listener> make_listener(socket_impl& owner, const endpoint& ep, std::string requested);
 
 class connector : public std::enable_shared_from_this<connector> {
@@ -73,10 +77,11 @@ private:
     void attempt();
     void attempt_tcp();
     void attempt_ipc();
+    void attempt_exec();
     // The stream is connected: hand it over, after the TLS handshake for tls+.
     template <class Socket>
     void connected(Socket& sock, std::string address);
-    void retry(error_code ec);
+    void retry(error_code ec, std::string reason = {});
     std::chrono::milliseconds next_delay();
 
     socket_impl* owner_;
@@ -90,6 +95,7 @@ private:
     std::shared_ptr<net::ssl::context> tls_; // tls+ only
     std::string server_name_;                // SNI and name check
     std::function<void()> cancel_tls_;       // while a TLS handshake runs
+    std::shared_ptr<child_process> child_;   // exec: the latest command's
     std::chrono::milliseconds delay_{0};
     std::minstd_rand jitter_;
     bool closed_ = false;

@@ -58,6 +58,23 @@ TEST_CASE("tls+ endpoints: tcp or ipc with TLS inside")
     CHECK_FALSE(parse_endpoint("tcp://h:1").tls);
 }
 
+TEST_CASE("exec: endpoints: the rest is the command, as it is")
+{
+    const auto e = parse_endpoint("exec:ssh host socat - tcp:127.0.0.1:5555");
+    CHECK(e.kind == endpoint::transport::exec);
+    CHECK(e.command == "ssh host socat - tcp:127.0.0.1:5555");
+    CHECK(e.to_string() == "exec:ssh host socat - tcp:127.0.0.1:5555");
+    CHECK_FALSE(e.tls);
+    CHECK_FALSE(e.any_host());
+    CHECK_FALSE(e.any_port());
+    CHECK(parse_endpoint("exec:echo 'tcp://a:1' \"$X\"").command == "echo 'tcp://a:1' \"$X\"");
+    for (const char* bad : {"exec:", "exec: \t ", "tls+exec:cat"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_AS(parse_endpoint(bad), endpoint_error);
+    }
+    CHECK_THROWS_AS(parse_endpoint(std::string("exec:a\0b", 8)), endpoint_error);
+}
+
 TEST_CASE("malformed endpoints say what is wrong")
 {
     for (const char* bad :

@@ -7,10 +7,13 @@
 //                     abstract namespace)
 //   tls+tcp://HOST:PORT, tls+ipc://PATH
 //                     the same, with TLS inside (endpoint::tls)
+//   exec:COMMAND      connect only: ZMTP over the stdin and stdout of
+//                     `/bin/sh -c COMMAND`, e.g. exec:ssh host socat - tcp:h:5555
 //
 // parse_endpoint() checks the syntax only; bind() and async_connect_retry()
 // are where names are resolved and roles checked (a connect needs a real
-// host and port). TLS itself is the socket's business (socket_options::tls).
+// host and port; exec: cannot be bound). TLS and exec: are the socket's
+// business (socket_options::tls, a connector running the command).
 #pragma once
 
 #include <boost/asio/compose.hpp>
@@ -43,12 +46,13 @@ public:
 };
 
 struct endpoint {
-    enum class transport { tcp, ipc };
+    enum class transport { tcp, ipc, exec };
 
     transport kind = transport::tcp;
     std::string host;        // tcp: without brackets; "*" for any address
     std::uint16_t port = 0;  // tcp: 0 means any (from `0` or `*`)
     std::string path;        // ipc
+    std::string command;     // exec: given to /bin/sh -c as it is
     bool tls = false;        // tls+tcp:// or tls+ipc://
 
     bool any_host() const noexcept { return kind == transport::tcp && host == "*"; }
@@ -56,6 +60,8 @@ struct endpoint {
 
     std::string to_string() const
     {
+        if (kind == transport::exec)
+            return "exec:" + command;
         const std::string scheme = tls ? "tls+" : "";
         if (kind == transport::ipc)
             return scheme + "ipc://" + path;
@@ -73,6 +79,15 @@ inline endpoint parse_endpoint(std::string_view full)
     };
     endpoint ep;
     std::string_view text = full;
+    if (text.starts_with("exec:")) {
+        ep.kind = endpoint::transport::exec;
+        ep.command = std::string(text.substr(5));
+        if (ep.command.find_first_not_of(" \t") == std::string::npos)
+            fail("exec: needs a command");
+        if (ep.command.find('\0') != std::string::npos)
+            fail("the command contains a NUL byte");
+        return ep;
+    }
     if (text.starts_with("tls+")) {
         ep.tls = true;
         text.remove_prefix(4);
@@ -94,9 +109,9 @@ inline endpoint parse_endpoint(std::string_view full)
     if (!text.starts_with("tcp://")) {
         const auto scheme_end = text.find("://");
         if (scheme_end == std::string_view::npos)
-            fail("expected tcp://HOST:PORT or ipc://PATH");
+            fail("expected tcp://HOST:PORT, ipc://PATH or exec:COMMAND");
         fail("unsupported transport '" + std::string(text.substr(0, scheme_end)) +
-             "' (expected tcp, ipc, tls+tcp or tls+ipc)");
+             "' (expected tcp, ipc, tls+tcp, tls+ipc or exec:)");
     }
     std::string_view rest = text.substr(6);
     std::string_view host;

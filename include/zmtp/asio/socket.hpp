@@ -69,6 +69,7 @@ public:
 
     // Listens on `endpoint` (tcp://HOST:PORT with port 0 or * for any,
     // ipc://PATH); returns the endpoint really bound, with its port.
+    // exec: endpoints cannot be bound (invalid_argument).
     std::string bind(std::string_view endpoint)
     {
         error_code ec;
@@ -81,6 +82,17 @@ public:
 
     // Connects to `endpoint` in the background, reconnecting whenever the
     // connection is lost. Messages may be sent before it is up.
+    //
+    // exec:COMMAND runs `/bin/sh -c COMMAND` for each connection and speaks
+    // ZMTP over its stdin and stdout; its stderr is this program's. The
+    // monitor names the peer "exec:COMMAND (pid N)". When the connection
+    // ends, the child's pipes are closed, it gets SIGTERM if it has not
+    // exited within half a second, SIGKILL half a second later, and is
+    // reaped; then connect_retried says how it ended (a shell that cannot
+    // find or run the command: no_such_file_or_directory or
+    // permission_denied, otherwise connection_closed) and a fresh child
+    // starts after the usual back-off. Children need the io_context to be
+    // running to be reaped; if it is destroyed first they are killed.
     void connect(std::string_view endpoint)
     {
         error_code ec;
@@ -89,6 +101,38 @@ public:
             throw boost::system::system_error(ec, "connect " + std::string(endpoint));
     }
     void connect(std::string_view endpoint, error_code& ec) { impl_->connect(endpoint, ec); }
+
+    // Makes a stream the caller connected a peer of this socket, e.g. an
+    // ssl::stream they configured, a serial_port, a stream_descriptor or a
+    // duplex_stream of two pipes: any AsyncReadStream + AsyncWriteStream,
+    // moved in, closable as zmtp::asio::close_stream does it. The socket's
+    // options, security mechanism and authenticator apply to it as to any
+    // peer; when its connection ends the peer is gone (no reconnection).
+    //
+    // The stream's operations are started from the socket's strand and
+    // complete there: it may have any executor whose execution context is
+    // running (the socket's io_context, or another), and must no longer be
+    // used by anyone else. A stream_descriptor on a pipe or socket raises
+    // SIGPIPE when written to after the other end has gone: ignore it.
+    //
+    // Returns the name monitor events and traces give the peer: `name`, or
+    // "attached:N" with a number unique to this socket. Throws (the first
+    // form) or fails with socket_closed, or with invalid_argument when the
+    // security options are unusable, as connect() does.
+    template <class Stream>
+    std::string attach(Stream stream, std::string name = {})
+    {
+        error_code ec;
+        std::string given = attach(std::move(stream), ec, std::move(name));
+        if (ec)
+            throw boost::system::system_error(ec, "attach");
+        return given;
+    }
+    template <class Stream>
+    std::string attach(Stream stream, error_code& ec, std::string name = {})
+    {
+        return impl_->attach(std::move(stream), std::move(name), ec);
+    }
 
     void unbind(std::string_view endpoint, error_code& ec) { impl_->unbind(endpoint, ec); }
     void disconnect(std::string_view endpoint, error_code& ec) { impl_->disconnect(endpoint, ec); }

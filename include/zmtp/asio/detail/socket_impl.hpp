@@ -3,6 +3,7 @@
 // the socket's strand; shared with the handlers that need it alive.
 #pragma once
 
+#include "zmtp/asio/detail/attached_stream.hpp"
 #include "zmtp/asio/detail/link.hpp"
 #include "zmtp/asio/monitor.hpp"
 #include "zmtp/pattern/strategy.hpp"
@@ -80,6 +81,11 @@ public:
     std::size_t peer_count() const noexcept;
     std::size_t dropped() const noexcept;
     void close();
+
+    // A stream the user connected becomes a new peer (socket::attach).
+    // Returns the name monitor events give it: `name`, or "attached:N".
+    template <class Stream>
+    std::string attach(Stream stream, std::string name, error_code& ec);
 
     // ---- for listeners and connectors ----
     codec_options codec_config() const;
@@ -197,6 +203,25 @@ void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::str
     auto l = std::make_shared<basic_link<Stream>>(this, p, std::move(config), std::move(stream));
     pr.conn = l;
     l->start();
+}
+
+template <class Stream>
+std::string socket_impl::attach(Stream stream, std::string name, error_code& ec)
+{
+    ec = {};
+    if (closed_) {
+        ec = to_error_code(error::socket_closed);
+        return {};
+    }
+    std::string why;
+    if ((ec = check_security(why)))
+        return {};
+    if (name.empty())
+        name = "attached:" + std::to_string(next_peer_); // the id adopt() gives it
+    notify(monitor_event(monitor_event_type::connected, name));
+    // Like an accepted connection: no reconnection, the peer goes with it.
+    adopt(attached_stream<Stream>(std::move(stream), strand_), 0, name, {});
+    return name;
 }
 
 } // namespace zmtp::asio::detail
