@@ -147,6 +147,14 @@ void session::on_monitor(const asio::monitor_event& e)
     case t::handshake_failed:
         note("handshake with " + name_of(e) + " failed: " + e.reason);
         break;
+    case t::connect_retried:
+        // exec: a command the shell cannot find or run (or no child at
+        // all) would fail the same way on every retry.
+        if (e.endpoint.starts_with("exec:") && e.error != zmtp::error::connection_closed) {
+            note("cannot start a command for " + e.endpoint + ": " + e.reason);
+            finish(1);
+        }
+        break;
     case t::disconnected:
         if (live_peers_ > 0)
             --live_peers_;

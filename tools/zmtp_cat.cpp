@@ -1,8 +1,7 @@
 // zmtp-cat: a ZMTP peer on the command line. The contract is
-// ../../shared/zmtp-cat.md; this build speaks every socket type over tcp://
-// and ipc://, with any number of --bind and --connect endpoints. What the
-// contract names and this build lacks (exec:) is recognised and refused
-// with "not supported yet" (exit 1).
+// ../../shared/zmtp-cat.md; this build speaks every socket type over tcp://,
+// ipc://, tls+tcp://, tls+ipc:// and exec: (--connect only), with any
+// number of --bind and --connect endpoints.
 #include "cat_security.hpp"
 #include "cat_session.hpp"
 #include "cat_tls.hpp"
@@ -61,12 +60,6 @@ namespace {
 {
     note(what + " (see --help)");
     finish(2);
-}
-
-[[noreturn]] void not_supported(const std::string& what)
-{
-    note(what + " is not supported yet");
-    finish(1);
 }
 
 struct command_line {
@@ -208,17 +201,9 @@ int main(int argc, char** argv)
     if (c.timeout && *c.timeout < 0)
         usage_error("--timeout must not be negative");
 
-    bool later_endpoint = false;
-    std::string later_text;
     auto check = [&](const std::string& e, bool is_bind) {
         if (is_bind && e.starts_with("exec:"))
             usage_error("cannot bind '" + e + "': exec: is for --connect only");
-        if (e.starts_with("exec:")) {
-            if (!later_endpoint)
-                later_text = e;
-            later_endpoint = true;
-            return;
-        }
         try {
             const auto ep = zmtp::asio::parse_endpoint(e);
             if (!is_bind && (ep.any_host() || ep.any_port()))
@@ -249,10 +234,7 @@ int main(int argc, char** argv)
     if (auto bad = apply_tls(c.tls, c.binds, c.connects, s.options))
         usage_error(*bad);
 
-    // Usage is fine; now what this build cannot do yet, and files it
-    // cannot read.
-    if (later_endpoint)
-        not_supported("the endpoint '" + later_text + "'");
+    // Usage is fine; now files it cannot read.
     if (auto unreadable = unreadable_tls_file(c.tls)) {
         note(*unreadable);
         finish(1);

@@ -2,7 +2,8 @@
 ipc, zmtp-cat binding and connecting, several peers and endpoints, text and
 JSON formats, --count, --echo, --subscribe, --wait-peers, --linger, the
 `bound` line, PLAIN and CURVE in both roles against pyzmq's ZAP
-authenticator, keygen, exit codes and diagnostics (../../shared/zmtp-cat.md).
+authenticator, keygen, exec: endpoints through socat, exit codes and
+diagnostics (../../shared/zmtp-cat.md).
 
 Usage: /usr/bin/python3 zmtp_cat_interop.py PATH/TO/zmtp-cat
 
@@ -406,9 +407,6 @@ def runtime_errors():
         assert ep.split(":")[-1] in line, line
     finally:
         z.close()
-    # transports of later issues say so
-    line = expect_exit(1, "push", "--connect", "exec:cat")
-    assert "not supported yet" in line, line
     # the help exits 0
     cat = Cat("--help")
     try:
@@ -914,8 +912,6 @@ def more_usage_and_later_errors():
     expect_exit(2, "dealer", "-b", "tcp://127.0.0.1:0", "-c", "ipc://")
     expect_exit(2, "router", "-c", "tcp://127.0.0.1:1", "--format", "yaml")
     expect_exit(2, "pull", "-b", "exec:cat")  # exec: connects only
-    line = expect_exit(1, "pull", "-c", "exec:cat")
-    assert "not supported yet" in line, line
 
 
 def trace_lines():
@@ -1218,6 +1214,98 @@ def security_usage_errors():
         assert "nocolon" not in line, line  # a credential is not echoed
 
 
+# ---------------------------------------------------------------- exec: endpoints
+
+def child_pids(pid):
+    """The pids of a running process' children, from /proc."""
+    out = []
+    for task in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+            out += [int(p) for p in f.read().split()]
+    return out
+
+
+def gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def exec_push_through_socat(transport):
+    """push --connect exec:socat ... to a bound pyzmq PULL; the relay's
+    stderr passes through, and no process is left once zmtp-cat exits."""
+    z = zsocket(zmq.PULL)
+    ep = zbind(z, transport)
+    relay = ("socat - TCP:" + ep[len("tcp://"):] if transport == "tcp"
+             else "socat - UNIX-CONNECT:" + ep[len("ipc://"):])
+    cat = Cat("push", "--connect", "exec:echo relay-on-stderr >&2; exec " + relay)
+    try:
+        cat.write(b"one\n")
+        assert z.recv_multipart() == [b"one"]
+        children = child_pids(cat.proc.pid)
+        assert len(children) == 1, children
+        cat.write(b"two\tframes\n")
+        cat.close_stdin()
+        assert z.recv_multipart() == [b"two", b"frames"]
+        assert cat.wait() == 0, cat.stderr_text()
+        assert "relay-on-stderr" in cat.stderr_text(), cat.stderr_text()
+        assert gone(children[0]), "zmtp-cat exited before its relay was reaped"
+    finally:
+        z.close()
+        cat.kill()
+
+
+def exec_pull_through_socat():
+    """pull --connect exec:socat ... -n 3 from a bound pyzmq PUSH."""
+    z = zsocket(zmq.PUSH)
+    ep = zbind(z, "ipc")
+    cat = Cat("pull", "--connect", "exec:socat - UNIX-CONNECT:" + ep[len("ipc://"):], "-n", "3")
+    try:
+        for m in ([b"a"], [b"b", b""], [b"c" * 300]):
+            z.send_multipart(m)
+        assert cat.stdout_line() == b"a\n"
+        assert cat.stdout_line() == b"b\t\n"
+        assert cat.stdout_line() == b"c" * 300 + b"\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        z.close()
+        cat.kill()
+
+
+def exec_command_not_found():
+    """A command the shell cannot find: its complaint passes through, then
+    one line saying the command cannot be started, exit 1."""
+    cat = Cat("push", "--connect", "exec:zmtp-no-such-command-4711")
+    try:
+        assert cat.wait() == 1, cat.stderr_text()
+        err = cat.stderr_text()
+        assert "zmtp-no-such-command-4711: not found" in err, err
+        last = err.strip().splitlines()[-1]
+        assert "cannot start a command for exec:zmtp-no-such-command-4711" in last, err
+        assert "127" in last, err
+    finally:
+        cat.kill()
+
+
+def exec_bind_is_a_usage_error():
+    line = expect_exit(2, "pull", "--bind", "exec:socat - TCP:127.0.0.1:1")
+    assert "--connect only" in line, line
+
+
+def exec_cases():
+    return [
+        ("exec: push through socat to pyzmq over tcp", lambda: exec_push_through_socat("tcp")),
+        ("exec: push through socat to pyzmq over ipc", lambda: exec_push_through_socat("ipc")),
+        ("exec: pull through socat from pyzmq", exec_pull_through_socat),
+        ("exec: command not found exits 1", exec_command_not_found),
+        ("exec: --bind exits 2", exec_bind_is_a_usage_error),
+    ]
+
+# ---------------------------------------------------------------- end of exec: endpoints
+
+
 def main():
     cases = []
     for pattern in ("push", "pull", "pair"):
@@ -1287,6 +1375,7 @@ def main():
          keygen_keys_work_with_libzmq),
         ("security usage errors exit 2 with one line", security_usage_errors),
     ]
+    cases += exec_cases()
     failed = 0
     for name, fn in cases:
         start = time.monotonic()
