@@ -8,6 +8,14 @@ namespace zmtp {
 std::byte* output_queue::stage(std::size_t n)
 {
     if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < n) {
+        // An empty chunk (the only one, rewound) that is too small goes: left
+        // in front, it would never see its bytes consumed and hold every
+        // chunk behind it forever.
+        if (!chunks_.empty() && chunks_.back().used == 0) {
+            if (chunks_.back().capacity == chunk_capacity)
+                spare_ = std::move(chunks_.back().bytes);
+            chunks_.pop_back();
+        }
         chunk c;
         c.capacity = std::max(n, chunk_capacity);
         if (c.capacity == chunk_capacity && spare_)

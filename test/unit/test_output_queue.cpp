@@ -250,3 +250,32 @@ TEST_CASE("clear drops everything")
     q.append_copy(as_span("z"));
     CHECK(drain(q) == "z");
 }
+
+TEST_CASE("pieces larger than a chunk after the queue emptied reuse one chunk")
+{
+    // Once drained, the queue's only chunk is empty; a piece too large for
+    // it must replace it, not be staged behind it: an empty chunk in front
+    // would never count as consumed and hold every chunk behind it forever.
+    output_queue q;
+    q.append_copy(as_span("x"));
+    q.consume(1);
+    const std::string big = pattern(output_queue::chunk_capacity + 4464);
+    auto send_all = [&] {
+        while (!q.empty()) {
+            std::size_t n = 0;
+            for (auto part : q.front_spans())
+                n += part.size();
+            q.consume(n);
+        }
+    };
+    q.append_copy(as_span(big));
+    send_all();
+    zmtp::test::reset_alloc_stats();
+    for (int i = 0; i < 100; ++i) {
+        q.append_copy(as_span(big));
+        send_all();
+    }
+    // No new chunk (only the span list's small bookkeeping allocates).
+    CHECK(zmtp::test::current_alloc_stats().largest < output_queue::chunk_capacity);
+    CHECK(q.empty());
+}
