@@ -382,8 +382,8 @@ std::string attach(zmtp_end& e, Stream s)
 
 TEST_CASE("attach: PUSH/PULL over two pipes, one end's descriptors on another io_context")
 {
+    io_thread other; // outlives iot, which may still hold the stream
     io_thread iot;
-    io_thread other;
     zmtp_end push(iot.io, socket_type::push);
     zmtp_end pull(iot.io, socket_type::pull);
     events log(pull);

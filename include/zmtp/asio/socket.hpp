@@ -110,9 +110,9 @@ public:
     // peer; when its connection ends the peer is gone (no reconnection).
     //
     // The stream's operations are started from the socket's strand and
-    // complete there: it may have any executor whose execution context is
-    // running (the socket's io_context, or another), and must no longer be
-    // used by anyone else. A stream_descriptor on a pipe or socket raises
+    // complete there: it may have any executor whose execution context runs
+    // and outlives the socket's (the socket's io_context, or another), and
+    // must no longer be used by anyone else. A stream_descriptor on a pipe or socket raises
     // SIGPIPE when written to after the other end has gone: ignore it.
     //
     // Returns the name monitor events and traces give the peer: `name`, or
