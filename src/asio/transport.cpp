@@ -1,6 +1,7 @@
 #include "transport.hpp"
 
 #include "exec.hpp"
+#include "inproc.hpp"
 #include "tls.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -139,6 +140,8 @@ std::shared_ptr<listener> make_listener(socket_impl& owner, const endpoint& ep, 
     std::shared_ptr<listener> l;
     if (ep.kind == endpoint::transport::tcp)
         l = std::make_shared<basic_listener<net::ip::tcp>>(owner, ep, std::move(requested));
+    else if (ep.kind == endpoint::transport::inproc)
+        l = make_inproc_listener(owner, ep, std::move(requested));
     else
         l = std::make_shared<basic_listener<net::local::stream_protocol>>(owner, ep,
                                                                          std::move(requested));
@@ -174,6 +177,8 @@ void connector::attempt()
         attempt_tcp();
     else if (ep_.kind == endpoint::transport::exec)
         attempt_exec();
+    else if (ep_.kind == endpoint::transport::inproc)
+        attempt_inproc();
     else
         attempt_ipc();
 }
@@ -226,6 +231,20 @@ void connector::attempt_exec()
     } catch (const boost::system::system_error& e) {
         retry(e.code(), e.what());
     }
+}
+
+// Connects at once when the name is bound; otherwise the bind, whenever it
+// comes, calls attempt() again: no polling, no retries meanwhile.
+void connector::attempt_inproc()
+{
+    auto stream = inproc_connect(ep_.name, owner_->executor(), this, [weak = weak_from_this()] {
+        if (auto self = weak.lock())
+            self->attempt();
+    });
+    if (!stream)
+        return;
+    owner_->notify(monitor_event(monitor_event_type::connected, text_, {}));
+    owner_->adopt(std::move(*stream), slot_, text_, {});
 }
 
 template <class Socket>
@@ -320,6 +339,8 @@ void connector::close()
         ipc_->close(ignored);
     if (cancel_tls_)
         std::exchange(cancel_tls_, nullptr)();
+    if (ep_.kind == endpoint::transport::inproc)
+        inproc_forget(ep_.name, this);
 }
 
 } // namespace zmtp::asio::detail

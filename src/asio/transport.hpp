@@ -78,6 +78,7 @@ private:
     void attempt_tcp();
     void attempt_ipc();
     void attempt_exec();
+    void attempt_inproc();
     // The stream is connected: hand it over, after the TLS handshake for tls+.
     template <class Socket>
     void connected(Socket& sock, std::string address);

@@ -47,6 +47,13 @@ inline std::string ipc_endpoint()
     return "ipc:///tmp/zmtp-socket-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".sock";
 }
 
+// A fresh inproc endpoint name for this process.
+inline std::string inproc_endpoint()
+{
+    static std::atomic<int> n{0};
+    return "inproc://socket-test-" + std::to_string(n++);
+}
+
 inline message to_message(const frames& f)
 {
     message m;
@@ -116,7 +123,7 @@ bool eventually(Pred done, std::chrono::milliseconds limit = wait_limit)
 class end {
 public:
     virtual ~end() = default;
-    // Binds to a fresh endpoint of `transport` ("tcp" or "ipc") and
+    // Binds to a fresh endpoint of `transport` ("tcp", "ipc" or "inproc") and
     // returns the endpoint to connect to.
     virtual std::string bind(const std::string& transport) = 0;
     virtual void connect(const std::string& endpoint) = 0;
@@ -144,7 +151,9 @@ public:
 
     std::string bind(const std::string& transport) override
     {
-        const std::string ep = transport == "tcp" ? std::string("tcp://127.0.0.1:0") : ipc_endpoint();
+        const std::string ep = transport == "tcp"      ? std::string("tcp://127.0.0.1:0")
+                               : transport == "inproc" ? inproc_endpoint()
+                                                       : ipc_endpoint();
         return on(sock_, [&] { return sock_.bind(ep); });
     }
 
@@ -244,6 +253,12 @@ public:
             },
             limit);
         return reason;
+    }
+    // The events so far.
+    std::vector<monitor_event> events() const
+    {
+        std::lock_guard lock(shared_->mutex);
+        return shared_->events;
     }
 
 private:

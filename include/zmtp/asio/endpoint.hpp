@@ -7,6 +7,8 @@
 //                     abstract namespace)
 //   tls+tcp://HOST:PORT, tls+ipc://PATH
 //                     the same, with TLS inside (endpoint::tls)
+//   inproc://NAME     sockets of this process, joined in memory (any
+//                     non-empty NAME); a connect may come before the bind
 //   exec:COMMAND      connect only: ZMTP over the stdin and stdout of
 //                     `/bin/sh -c COMMAND`, e.g. exec:ssh host socat - tcp:h:5555
 //
@@ -46,13 +48,14 @@ public:
 };
 
 struct endpoint {
-    enum class transport { tcp, ipc, exec };
+    enum class transport { tcp, ipc, exec, inproc };
 
     transport kind = transport::tcp;
     std::string host;        // tcp: without brackets; "*" for any address
     std::uint16_t port = 0;  // tcp: 0 means any (from `0` or `*`)
     std::string path;        // ipc
     std::string command;     // exec: given to /bin/sh -c as it is
+    std::string name;        // inproc
     bool tls = false;        // tls+tcp:// or tls+ipc://
 
     bool any_host() const noexcept { return kind == transport::tcp && host == "*"; }
@@ -62,6 +65,8 @@ struct endpoint {
     {
         if (kind == transport::exec)
             return "exec:" + command;
+        if (kind == transport::inproc)
+            return "inproc://" + name;
         const std::string scheme = tls ? "tls+" : "";
         if (kind == transport::ipc)
             return scheme + "ipc://" + path;
@@ -88,6 +93,13 @@ inline endpoint parse_endpoint(std::string_view full)
             fail("the command contains a NUL byte");
         return ep;
     }
+    if (text.starts_with("inproc://")) {
+        ep.kind = endpoint::transport::inproc;
+        ep.name = std::string(text.substr(9));
+        if (ep.name.empty())
+            fail("inproc:// needs a name");
+        return ep;
+    }
     if (text.starts_with("tls+")) {
         ep.tls = true;
         text.remove_prefix(4);
@@ -111,7 +123,7 @@ inline endpoint parse_endpoint(std::string_view full)
         if (scheme_end == std::string_view::npos)
             fail("expected tcp://HOST:PORT, ipc://PATH or exec:COMMAND");
         fail("unsupported transport '" + std::string(text.substr(0, scheme_end)) +
-             "' (expected tcp, ipc, tls+tcp, tls+ipc or exec:)");
+             "' (expected tcp, ipc, tls+tcp, tls+ipc, inproc or exec:)");
     }
     std::string_view rest = text.substr(6);
     std::string_view host;
