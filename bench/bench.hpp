@@ -22,14 +22,17 @@ enum class scenario {
 };
 
 // tls_tcp: zmtp over tls+tcp://; libzmq through a pair of stunnels.
-enum class transport { tcp, ipc, tls_tcp };
+// inproc: both sockets in one process (zmtp: a memory_stream pair; libzmq:
+// its own inproc pipes, in one context).
+enum class transport { tcp, ipc, tls_tcp, inproc };
 
 // The security mechanism of both ends.
 enum class mechanism { null, curve };
 
 // zmtp_tcp: zmtp over plain tcp, what zmtp over TLS is compared with;
-// zmtp_null: zmtp with the NULL mechanism, what zmtp with CURVE is.
-enum class impl { zmtp, libzmq, floor, zmtp_tcp, zmtp_null };
+// zmtp_null: zmtp with the NULL mechanism, what zmtp with CURVE is;
+// zmtp_ipc: zmtp over ipc, what zmtp over inproc is.
+enum class impl { zmtp, libzmq, floor, zmtp_tcp, zmtp_null, zmtp_ipc };
 
 struct job {
     scenario what = scenario::push_pull;
@@ -77,8 +80,8 @@ void set_rate(sample& s, std::size_t messages, std::size_t size, clock::duration
 void set_latency(sample& s, std::vector<double>& round_trips_us);
 // The process's peak resident set so far, in KiB.
 long peak_rss_kb();
-// The endpoint of a job's listener: tcp://127.0.0.1:0, ipc://DIR/NAME or
-// tls+tcp://127.0.0.1:0.
+// The endpoint of a job's listener: tcp://127.0.0.1:0, ipc://DIR/NAME,
+// tls+tcp://127.0.0.1:0 or inproc://NAME.
 std::string endpoint(const job& j, const char* name);
 void fail(sample& s, const std::string& why);
 // The body of frame `i` of a message of job `j` (frames split the size).

@@ -48,6 +48,8 @@ std::string endpoint(const job& j, const char* name)
         return "tcp://127.0.0.1:0";
     if (j.via == transport::tls_tcp)
         return "tls+tcp://127.0.0.1:0";
+    if (j.via == transport::inproc)
+        return std::string("inproc://") + name + "-" + std::to_string(j.seq);
     return "ipc://" + j.dir + "/" + name + "-" + std::to_string(j.seq);
 }
 

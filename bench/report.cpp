@@ -30,6 +30,7 @@ const char* transport_name(transport t)
     case transport::tcp: return "tcp";
     case transport::ipc: return "ipc";
     case transport::tls_tcp: return "tls+tcp";
+    case transport::inproc: return "inproc";
     }
     return "?";
 }
@@ -42,6 +43,7 @@ const char* impl_name(impl i)
     case impl::floor: return "floor";
     case impl::zmtp_tcp: return "zmtp-tcp";
     case impl::zmtp_null: return "zmtp-null";
+    case impl::zmtp_ipc: return "zmtp-ipc";
     }
     return "?";
 }
@@ -168,8 +170,8 @@ struct target {
 // The project's performance targets.
 std::optional<target> target_for(const bench_case& c)
 {
-    if (c.via == transport::tls_tcp || c.mech != mechanism::null)
-        return std::nullopt; // TLS and CURVE rows are for comparison only
+    if (c.via == transport::tls_tcp || c.via == transport::inproc || c.mech != mechanism::null)
+        return std::nullopt; // TLS, inproc and CURVE rows are for comparison only
     switch (c.what) {
     case scenario::push_pull:
         if (c.size <= 256)
@@ -329,14 +331,15 @@ void print_table(std::FILE* out, const std::vector<bench_case>& cases)
 
 void print_ratios(std::FILE* out, const std::vector<bench_case>& cases)
 {
-    std::fprintf(out, "\n%-32s %-12s %-18s %-18s %-18s %-18s %-18s %s\n", "scenario", "metric",
-                 "zmtp/libzmq", "zmtp/floor", "zmtp/zmtp-tcp", "zmtp/zmtp-null", "target",
-                 "verdict");
+    std::fprintf(out, "\n%-32s %-12s %-18s %-18s %-18s %-18s %-18s %-18s %s\n", "scenario",
+                 "metric", "zmtp/libzmq", "zmtp/floor", "zmtp/zmtp-tcp", "zmtp/zmtp-null",
+                 "zmtp/zmtp-ipc", "target", "verdict");
     for (const auto& c : cases) {
         const paired vs_libzmq = ratio(c, impl::zmtp, impl::libzmq);
         const paired vs_floor = ratio(c, impl::zmtp, impl::floor);
         const paired vs_plain = ratio(c, impl::zmtp, impl::zmtp_tcp);
         const paired vs_null = ratio(c, impl::zmtp, impl::zmtp_null);
+        const paired vs_ipc = ratio(c, impl::zmtp, impl::zmtp_ipc);
         std::string goal = "-", verdict = "-";
         if (const auto t = target_for(c)) {
             const bool up = higher_is_better(c);
@@ -350,9 +353,10 @@ void print_ratios(std::FILE* out, const std::vector<bench_case>& cases)
                                     "x better";
             }
         }
-        std::fprintf(out, "%-32s %-12s %-18s %-18s %-18s %-18s %-18s %s\n", case_text(c).c_str(),
-                     headline_name(c), ratio_text(vs_libzmq).c_str(), ratio_text(vs_floor).c_str(),
-                     ratio_text(vs_plain).c_str(), ratio_text(vs_null).c_str(), goal.c_str(),
+        std::fprintf(out, "%-32s %-12s %-18s %-18s %-18s %-18s %-18s %-18s %s\n",
+                     case_text(c).c_str(), headline_name(c), ratio_text(vs_libzmq).c_str(),
+                     ratio_text(vs_floor).c_str(), ratio_text(vs_plain).c_str(),
+                     ratio_text(vs_null).c_str(), ratio_text(vs_ipc).c_str(), goal.c_str(),
                      verdict.c_str());
     }
 }

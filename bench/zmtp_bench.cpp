@@ -3,7 +3,7 @@
 // repetitions.
 //
 //   zmtp-bench [--reps N] [--quick] [--only SCENARIO] [--impl zmtp|libzmq|floor]
-//              [--size BYTES] [--transport tcp|ipc] [--mechanism null|curve]
+//              [--size BYTES] [--transport tcp|ipc|tls+tcp|inproc] [--mechanism null|curve]
 //              [--no-fork]
 //
 // --no-fork runs everything in this process (for profilers).
@@ -53,6 +53,12 @@ sample run_here(impl which, const job& j)
             job plain = j;
             plain.mech = mechanism::null;
             s = run_zmtp(plain);
+            break;
+        }
+        case impl::zmtp_ipc: {
+            job over_ipc = j;
+            over_ipc.via = transport::ipc;
+            s = run_zmtp(over_ipc);
             break;
         }
         }
@@ -148,8 +154,8 @@ struct options {
 {
     std::fprintf(code ? stderr : stdout,
                  "usage: zmtp-bench [--reps N] [--quick] [--only SCENARIO] "
-                 "[--impl zmtp|libzmq|floor|zmtp-tcp|zmtp-null] [--size BYTES] "
-                 "[--transport tcp|ipc|tls+tcp] [--mechanism null|curve] "
+                 "[--impl zmtp|libzmq|floor|zmtp-tcp|zmtp-null|zmtp-ipc] [--size BYTES] "
+                 "[--transport tcp|ipc|tls+tcp|inproc] [--mechanism null|curve] "
                  "[--no-fork]\n"
                  "scenarios: push_pull push_pull_3frame req_rep pub_sub_4 idle_memory "
                  "handshake\n");
@@ -209,6 +215,11 @@ std::vector<bench_case> plan(const options& o)
     for (transport via : {transport::tcp, transport::ipc})
         for (const auto& sz : sizes)
             cases.push_back({scenario::push_pull, via, sz.first, 1, sz.second, all, {}});
+    // inproc: zmtp against libzmq's inproc, which hands over message
+    // pointers, and against zmtp over ipc (what leaving out the kernel gains).
+    const std::vector<impl> inproc{impl::zmtp, impl::libzmq, impl::zmtp_ipc};
+    for (const auto& sz : sizes)
+        cases.push_back({scenario::push_pull, transport::inproc, sz.first, 1, sz.second, inproc, {}});
     cases.push_back({scenario::multipart, transport::tcp, 3 * 64, 3, 1'000'000, all, {}});
     cases.push_back({scenario::req_rep, transport::tcp, 1, 1, 40'000, all, {}});
     cases.push_back({scenario::req_rep, transport::tcp, 1024, 1, 40'000, all, {}});
