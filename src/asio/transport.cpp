@@ -102,7 +102,7 @@ private:
     void secure(socket_type s, std::string address)
     {
         auto h = std::make_shared<tls_handshake<socket_type>>(std::move(s), *tls_);
-        prepare_server(h->stream.native_handle());
+        prepare_server(h->stream.ssl().native_handle());
         std::erase_if(handshakes_, [](const auto& w) { return w.expired(); });
         handshakes_.push_back(h);
         h->start(ssl::stream_base::server, owner_->options().handshake_timeout,
@@ -118,7 +118,7 @@ private:
                          self->handshake_finished();
                          return;
                      }
-                     transport_facts facts{peer_properties(h->stream.native_handle()), h->started};
+                     transport_facts facts{peer_properties(h->stream.ssl().native_handle()), h->started};
                      self->owner_->adopt(std::move(h->stream), 0, self->bound_, std::move(address),
                                          self, std::move(facts));
                  });
@@ -254,7 +254,7 @@ void connector::connected(Socket& sock, std::string address)
     if (!tls_)
         return owner_->adopt(std::move(sock), slot_, text_, std::move(address));
     auto h = std::make_shared<tls_handshake<Socket>>(std::move(sock), *tls_);
-    prepare_client(h->stream.native_handle(), server_name_);
+    prepare_client(h->stream.ssl().native_handle(), server_name_);
     cancel_tls_ = [weak = std::weak_ptr(h)] {
         if (auto hs = weak.lock())
             hs->cancel();
@@ -272,7 +272,7 @@ void connector::connected(Socket& sock, std::string address)
                      self->owner_->notify(std::move(e));
                      return self->retry(ec);
                  }
-                 transport_facts facts{peer_properties(h->stream.native_handle()), h->started};
+                 transport_facts facts{peer_properties(h->stream.ssl().native_handle()), h->started};
                  self->owner_->adopt(std::move(h->stream), self->slot_, self->text_,
                                      std::move(address), {}, std::move(facts));
              });
