@@ -12,15 +12,18 @@
 namespace zmtp::asio::detail {
 namespace {
 
-void apply_keepalive(net::ip::tcp::socket& s, int keepalive)
+// TCP options of every connection: Nagle off, as libzmq does (the codec
+// already coalesces what is queued into one write, and a handshake's small
+// writes must not wait for delayed ACKs), and keepalive as configured.
+void apply_tcp_options(net::ip::tcp::socket& s, int keepalive)
 {
-    if (keepalive < 0)
-        return;
     error_code ignored;
-    s.set_option(net::socket_base::keep_alive(keepalive != 0), ignored);
+    s.set_option(net::ip::tcp::no_delay(true), ignored);
+    if (keepalive >= 0)
+        s.set_option(net::socket_base::keep_alive(keepalive != 0), ignored);
 }
 
-void apply_keepalive(net::local::stream_protocol::socket&, int) {}
+void apply_tcp_options(net::local::stream_protocol::socket&, int) {}
 
 std::string address_of(const net::ip::tcp::socket& s)
 {
@@ -83,7 +86,7 @@ private:
                 if (!self->owner_ || ec == net::error::operation_aborted)
                     return;
                 if (!ec) {
-                    apply_keepalive(s, self->owner_->options().tcp_keepalive);
+                    apply_tcp_options(s, self->owner_->options().tcp_keepalive);
                     std::string address = address_of(s);
                     self->owner_->notify(monitor_event(monitor_event_type::accepted, self->bound_, address));
                     ++self->handshaking_;
@@ -200,7 +203,7 @@ void connector::attempt_tcp()
                                        return;
                                    if (ec2)
                                        return self->retry(ec2);
-                                   apply_keepalive(*sock, self->owner_->options().tcp_keepalive);
+                                   apply_tcp_options(*sock, self->owner_->options().tcp_keepalive);
                                    self->connected(*sock, address_of(*sock));
                                });
         });

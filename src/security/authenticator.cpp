@@ -21,6 +21,12 @@ std::string error_reason(const auth_result& r)
     return reason;
 }
 
+void wipe_password(auth_request& r) noexcept
+{
+    sodium_memzero(r.password.data(), r.password.size());
+    r.password.clear();
+}
+
 authenticator::authenticator(sync_function f)
 {
     if (f)

@@ -23,7 +23,8 @@
 
 namespace zmtp::security {
 
-// What the client presented.
+// What the client presented. An authenticator gets it for the duration of
+// its call: an asynchronous one copies what it needs later.
 struct auth_request {
     std::string mechanism; // "NULL", "PLAIN" or "CURVE"
     std::string address;   // the peer's address, when the transport knows it
@@ -65,6 +66,9 @@ struct auth_result {
 // its reason is exactly the three-digit code: refuse with an empty text for
 // that.
 std::string error_reason(const auth_result& r);
+
+// Overwrites the request's password before it is dropped.
+void wipe_password(auth_request& r) noexcept;
 
 using auth_completion = std::function<void(auth_result)>;
 

@@ -185,6 +185,7 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
                     self->finish_authentication(result);
             });
         });
+        security::wipe_password(request);
     }
 
     void finish_authentication(const security::auth_result& result)
