@@ -471,19 +471,49 @@ TEST_CASE("inproc: messages sent before the bind are delivered once it comes")
     CHECK(has_event(pulled, monitor_event_type::accepted, ep));
 }
 
+// An io_context run by `n` threads for as long as this lives.
+class io_pool {
+public:
+    explicit io_pool(int n) : work_(net::make_work_guard(io))
+    {
+        for (int i = 0; i < n; ++i)
+            threads_.emplace_back([this] { io.run(); });
+    }
+    ~io_pool()
+    {
+        drained(1s);
+        io.stop();
+        for (auto& t : threads_)
+            t.join();
+    }
+    io_pool(const io_pool&) = delete;
+    io_pool& operator=(const io_pool&) = delete;
+
+    // Lets the io_context run out of work; true if it did within `limit`.
+    bool drained(std::chrono::milliseconds limit)
+    {
+        work_.reset();
+        return eventually([&] { return io.stopped(); }, limit);
+    }
+
+    net::io_context io;
+
+private:
+    net::executor_work_guard<net::io_context::executor_type> work_;
+    std::vector<std::thread> threads_;
+};
+
 TEST_CASE("inproc: 10,000 messages each way between two sockets on an io_context run by 4 threads")
 {
     constexpr int count = 10'000;
-    net::io_context io;
-    auto work = net::make_work_guard(io);
-    std::vector<std::thread> threads;
     std::promise<std::string> results[4];
+    io_pool pool(4);
     {
-        zmtp::socket a(io, socket_type::dealer);
-        zmtp::socket b(io, socket_type::dealer);
+        zmtp::socket a(pool.io, socket_type::dealer);
+        zmtp::socket b(pool.io, socket_type::dealer);
         const std::string ep = inproc_endpoint();
-        a.bind(ep);
-        b.connect(ep);
+        on(a, [&] { return a.bind(ep); });
+        on(b, [&] { b.connect(ep); });
 
         // Every 500th message is large, so that the stream's buffer fills.
         auto sender = [](zmtp::socket& s, std::string tag) -> net::awaitable<std::string> {
@@ -518,23 +548,15 @@ TEST_CASE("inproc: 10,000 messages each way between two sockets on an io_context
         net::co_spawn(b.get_executor(), sender(b, "b"), report(results[1]));
         net::co_spawn(a.get_executor(), receiver(a, "b"), report(results[2]));
         net::co_spawn(b.get_executor(), receiver(b, "a"), report(results[3]));
-        for (int i = 0; i < 4; ++i)
-            threads.emplace_back([&] { io.run(); });
         for (auto& r : results) {
             auto f = r.get_future();
             REQUIRE(f.wait_for(60s) == std::future_status::ready);
             CHECK(f.get() == "");
         }
     }
-    work.reset();
-    // The sockets' closes run on the threads; then nothing is left to run.
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!io.stopped() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(1ms);
-    CHECK(io.stopped());
-    io.stop();
-    for (auto& t : threads)
-        t.join();
+    // The sockets' closes run on the threads; then nothing is left to run
+    // (no stream operation is left waiting).
+    CHECK(pool.drained(5s));
 }
 
 TEST_CASE("inproc: a name is bound once; unbound, it can be bound again")
