@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MPL-2.0
+// The socket layer without I/O: what the codec is to a connection, this is
+// to a socket. It owns the peers, each in one explicit state, their queues
+// and high-water marks, the routing strategy's attach/detach, the waiting
+// sends and receives (as opaque tokens), linger and the monitor events it
+// decides on. Events come in as calls; what the I/O side must do comes out
+// as actions(). It knows no Asio and no clock: time comes in as `now`.
+//
+// Peer states (one per peer, changed only in socket_core::enter):
+//   pending      a connect()'s peer with no connection; attached to the
+//                strategy as pending (libzmq queues for it) unless immediate
+//   handshaking  a connection exists, its handshake is not over
+//   ready        attached to the strategy; messages flow
+//   draining     the connection is gone, received messages are still read
+//   lingering    the socket closed; what was queued is being flushed
+#pragma once
+
+#include "zmtp/message.hpp"
+#include "zmtp/pattern/strategy.hpp"
+#include "zmtp/socket_options.hpp"
+#include "zmtp/socket_type.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+namespace zmtp::pattern {
+
+enum class peer_state : std::uint8_t { pending, handshaking, ready, draining, lingering };
+
+// The monitor events the core decides on (the I/O side reports the others:
+// listening, accepted, connected, retries).
+enum class peer_event : std::uint8_t { handshake_succeeded, handshake_failed, disconnected, message_dropped };
+
+class socket_core final : private peer_queues {
+public:
+    using time_point = std::chrono::steady_clock::time_point;
+    // Names a waiting send or receive for the I/O side.
+    using token = std::uint64_t;
+
+    struct action {
+        enum class kind : std::uint8_t {
+            write,              // the peer has output: take it with next_output()/pop_output()
+            write_subscription, // send SUBSCRIBE/CANCEL `topic` (on) to the peer
+            resume_reading,     // the peer's receive queue has room again
+            abort,              // close the peer's connection at once
+            flush_and_close,    // write all of next_output(), then close; report link_flushed()
+            lost,               // the peer's connection is gone: a connect()'s peer reconnects
+            release,            // the peer is gone from the core: drop what is held for it
+            send_done,          // complete send `tok` with `ec`
+            receive_done,       // complete receive `tok` with `ec` and `msg`
+            monitor,            // report `event` (with endpoint, address, routing_id, reason)
+            timer,              // call timer() at `at`; time_point::max(): no timer needed
+        };
+        kind what;
+        peer_id peer = 0;
+        token tok = 0;
+        std::error_code ec;
+        message msg;    // receive_done; write_subscription: the topic as one frame
+        bool on = false; // write_subscription: subscribe (true) or cancel
+        peer_event event = peer_event::message_dropped;
+        // monitor: ec is empty when the error is the one the connection
+        // reported to link_closed()
+        std::string endpoint;
+        std::string address;
+        std::string routing_id;
+        std::string reason;
+        time_point at{};
+    };
+
+    socket_core(socket_type type);
+    ~socket_core() override;
+    socket_core(const socket_core&) = delete;
+    socket_core& operator=(const socket_core&) = delete;
+
+    socket_type type() const noexcept { return type_; }
+    // Read when the strategy is made (first use) and at each decision.
+    socket_options& options() noexcept { return options_; }
+    const socket_options& options() const noexcept { return options_; }
+    // Whether message_dropped events are reported (a monitor listens).
+    void report_drops(bool on) noexcept { report_drops_ = on; }
+
+    // ---- events from the I/O side ----
+    // A connect()'s peer: pending until link_started(), kept across reconnects.
+    peer_id add_connect(std::string endpoint);
+    // An accepted (or attached) connection: a new peer, handshaking.
+    peer_id add_accepted(std::string endpoint, std::string address);
+    // A connect()'s peer got a connection.
+    void link_started(peer_id p, std::string endpoint, std::string address);
+    // The handshake is over; `identity` is the peer's Identity property.
+    void handshake_done(peer_id p, std::string identity);
+    // A message from the peer. False: stop reading until resume_reading.
+    bool message_read(peer_id p, message& m);
+    // A SUBSCRIBE (on) or CANCEL command from the peer.
+    void subscription_read(peer_id p, std::span<const std::byte> topic, bool on);
+    // The peer's connection wrote what it had: it can take more.
+    void link_written(peer_id p);
+    // The peer's connection ended; `reason` says why, in words.
+    void link_closed(peer_id p, std::string reason);
+    // A lingering peer's connection flushed and closed.
+    void link_flushed(peer_id p);
+    // disconnect(): the peer goes, whatever its state.
+    void remove(peer_id p);
+    void timer(time_point now);
+
+    // ---- the application ----
+    std::error_code try_send(message& m);
+    std::error_code try_receive(message& m);
+    // Completed by a send_done / receive_done action, in order.
+    void send(token t, message m);
+    void receive(token t);
+    std::error_code subscribe(std::span<const std::byte> topic, bool on);
+    void close(time_point now);
+    bool closed() const noexcept { return closed_; }
+
+    // ---- output ----
+    // Actions decided since the last clear_actions(), in order. Calls made
+    // while carrying them out append to the same list.
+    std::vector<action>& actions() noexcept { return actions_; }
+    void clear_actions() noexcept { actions_.clear(); }
+    // The oldest message queued for a ready (or lingering) peer, or null.
+    const message* next_output(peer_id p) const;
+    void pop_output(peer_id p);
+
+    // ---- state ----
+    const peer_state* state(peer_id p) const;
+    std::size_t peer_count() const noexcept; // ready and draining peers
+    std::size_t dropped() const noexcept { return dropped_; }
+    // The id the next new peer gets.
+    peer_id next_id() const noexcept { return next_peer_; }
+
+private:
+    struct peer {
+        peer_id id = 0;
+        peer_state state = peer_state::pending;
+        bool persistent = false; // a connect()'s peer: survives its connections
+        bool attached = false;   // the strategy knows it
+        bool read_paused = false;
+        std::deque<message> out;
+        std::deque<message> in;
+        std::string endpoint;
+        std::string address;
+        std::string identity;
+    };
+
+    pattern::strategy& strategy();
+    peer* find(peer_id p) const;
+    peer& add(std::string endpoint);
+    void enter(peer& pr, peer_state to);
+    void attach(peer& pr, bool pending);
+    void detach(peer& pr);
+    void retire(peer& pr);
+    void erase(peer& pr);
+    action& emit(action::kind k, peer_id p = 0);
+    void emit_write(peer_id p);
+    action& done(action::kind k, token t, std::error_code ec);
+    void monitor(peer_event e, const peer& pr, std::error_code ec = {}, std::string reason = {});
+    void count_drops(std::size_t before);
+    void after_strategy();
+    void serve_senders();
+    void serve_receivers();
+    bool in_full(const peer& pr) const noexcept;
+
+    // peer_queues
+    bool writable(peer_id p) const override;
+    void write(peer_id p, message m) override;
+    bool readable(peer_id p) const override;
+    message read(peer_id p) override;
+    void send_subscription(peer_id p, std::span<const std::byte> topic, bool on) override;
+
+    socket_type type_;
+    socket_options options_;
+    std::unique_ptr<pattern::strategy> strategy_; // made on first use, from the options then
+    std::unordered_map<peer_id, std::unique_ptr<peer>> peers_;
+    mutable peer* last_found_ = nullptr;
+    peer_id next_peer_ = 1;
+    std::vector<peer_id> retiring_; // handled once the strategy call returns
+    std::vector<peer_id> resuming_;
+    struct waiting_send {
+        token tok;
+        message msg;
+    };
+    std::deque<waiting_send> senders_;
+    std::deque<token> receivers_;
+    std::vector<action> actions_;
+    std::size_t lingering_ = 0;
+    time_point linger_until_ = time_point::max();
+    std::size_t dropped_ = 0;
+    bool report_drops_ = false;
+    bool serving_ = false;
+    bool closed_ = false;
+};
+
+} // namespace zmtp::pattern

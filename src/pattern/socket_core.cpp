@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: MPL-2.0
+#include "zmtp/pattern/socket_core.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace zmtp::pattern {
+
+socket_core::socket_core(socket_type type) : type_(type) {}
+
+socket_core::~socket_core() = default;
+
+pattern::strategy& socket_core::strategy()
+{
+    if (!strategy_)
+        strategy_ = make_strategy(type_, options_);
+    return *strategy_;
+}
+
+// A message touches the same peer several times in a row (writable,
+// write; readable, read), so the last peer found is kept at hand.
+socket_core::peer* socket_core::find(peer_id p) const
+{
+    if (last_found_ && last_found_->id == p)
+        return last_found_;
+    auto it = peers_.find(p);
+    if (it == peers_.end())
+        return nullptr;
+    last_found_ = it->second.get();
+    return last_found_;
+}
+
+const peer_state* socket_core::state(peer_id p) const
+{
+    const peer* pr = find(p);
+    return pr ? &pr->state : nullptr;
+}
+
+std::size_t socket_core::peer_count() const noexcept
+{
+    return static_cast<std::size_t>(std::count_if(peers_.begin(), peers_.end(), [](const auto& e) {
+        return e.second->state == peer_state::ready || e.second->state == peer_state::draining;
+    }));
+}
+
+socket_core::action& socket_core::emit(action::kind k, peer_id p)
+{
+    action& a = actions_.emplace_back();
+    a.what = k;
+    a.peer = p;
+    return a;
+}
+
+socket_core::action& socket_core::done(action::kind k, token t, std::error_code ec)
+{
+    action& a = emit(k);
+    a.tok = t;
+    a.ec = ec;
+    return a;
+}
+
+// Several messages for one peer in a row need one write action.
+void socket_core::emit_write(peer_id p)
+{
+    if (!actions_.empty() && actions_.back().what == action::kind::write && actions_.back().peer == p)
+        return;
+    emit(action::kind::write, p);
+}
+
+void socket_core::monitor(peer_event e, const peer& pr, std::error_code ec, std::string reason)
+{
+    action& a = emit(action::kind::monitor, pr.id);
+    a.event = e;
+    a.ec = ec;
+    a.reason = std::move(reason);
+    a.endpoint = pr.endpoint;
+    a.address = pr.address;
+    a.routing_id = strategy_ ? strategy_->routing_id_of(pr.id) : std::string();
+    if (a.routing_id.empty())
+        a.routing_id = pr.identity;
+}
+
+// ---------------------------------------------------------------- states
+
+socket_core::peer& socket_core::add(std::string endpoint)
+{
+    auto fresh = std::make_unique<peer>();
+    peer& pr = *fresh;
+    pr.id = next_peer_++;
+    pr.endpoint = std::move(endpoint);
+    peers_.emplace(pr.id, std::move(fresh));
+    return pr;
+}
+
+void socket_core::attach(peer& pr, bool pending)
+{
+    strategy().attach(pr.id, {pending, pending ? std::string() : pr.identity}, *this);
+    pr.attached = true;
+}
+
+void socket_core::detach(peer& pr)
+{
+    if (std::exchange(pr.attached, false))
+        strategy().detach(pr.id, *this);
+}
+
+// The one place where a peer changes state, and so where the strategy
+// learns of it: a pending attach for a connect()'s peer (unless
+// immediate), a ready attach after the handshake, a detach when the
+// connection's messages are all read.
+void socket_core::enter(peer& pr, peer_state to)
+{
+    const peer_state from = std::exchange(pr.state, to);
+    switch (to) {
+    case peer_state::pending:
+    case peer_state::handshaking:
+        if (from == peer_state::draining)
+            detach(pr);
+        if (pr.persistent && !pr.attached && !options_.immediate)
+            attach(pr, true);
+        break;
+    case peer_state::ready:
+        attach(pr, false);
+        break;
+    case peer_state::draining:
+        break;
+    case peer_state::lingering:
+        pr.attached = false; // the strategy is not used after close
+        break;
+    }
+}
+
+// A peer whose connection is gone and whose messages were all read leaves
+// the strategy; a connect()'s peer waits, pending, for the next connection.
+void socket_core::retire(peer& pr)
+{
+    if (pr.persistent)
+        enter(pr, peer_state::pending);
+    else
+        erase(pr);
+}
+
+void socket_core::erase(peer& pr)
+{
+    const peer_id p = pr.id;
+    detach(pr);
+    emit(action::kind::release, p);
+    if (last_found_ == &pr)
+        last_found_ = nullptr;
+    peers_.erase(p);
+}
+
+// ---------------------------------------------------------------- peers
+
+peer_id socket_core::add_connect(std::string endpoint)
+{
+    peer& pr = add(std::move(endpoint));
+    pr.persistent = true;
+    enter(pr, peer_state::pending);
+    serve_senders();
+    return pr.id;
+}
+
+peer_id socket_core::add_accepted(std::string endpoint, std::string address)
+{
+    peer& pr = add(std::move(endpoint));
+    pr.address = std::move(address);
+    enter(pr, peer_state::handshaking);
+    return pr.id;
+}
+
+void socket_core::link_started(peer_id p, std::string endpoint, std::string address)
+{
+    peer* pr = find(p);
+    if (!pr || closed_)
+        return;
+    pr->endpoint = std::move(endpoint);
+    pr->address = std::move(address);
+    // The previous connection's messages, if not all read, stay readable
+    // once this one is ready.
+    enter(*pr, peer_state::handshaking);
+    after_strategy();
+}
+
+void socket_core::handshake_done(peer_id p, std::string identity)
+{
+    peer* pr = find(p);
+    if (!pr || pr->state != peer_state::handshaking)
+        return;
+    pr->identity = std::move(identity);
+    if (!strategy().accepts({false, pr->identity})) {
+        monitor(peer_event::handshake_failed, *pr, make_error_code(error::invalid_state),
+                type_ == socket_type::pair ? "refused: the PAIR socket already has a peer"
+                                           : "refused: routing id already in use");
+        emit(action::kind::abort, p);
+        emit(action::kind::lost, p);
+        if (pr->persistent)
+            enter(*pr, peer_state::pending);
+        else
+            erase(*pr);
+        return;
+    }
+    enter(*pr, peer_state::ready);
+    monitor(peer_event::handshake_succeeded, *pr);
+    if (!pr->out.empty())
+        emit_write(p);
+    serve_senders();
+    serve_receivers();
+}
+
+bool socket_core::in_full(const peer& pr) const noexcept
+{
+    return options_.receive_hwm != 0 && pr.in.size() >= options_.receive_hwm;
+}
+
+bool socket_core::message_read(peer_id p, message& m)
+{
+    peer* pr = find(p);
+    if (!pr || pr->state != peer_state::ready)
+        return false;
+    if (!strategy().incoming(p, m, *this)) {
+        serve_receivers(); // XPUB may have turned it into something to read
+        return true;
+    }
+    pr->in.push_back(std::move(m));
+    serve_receivers();
+    if ((pr = find(p)) && in_full(*pr)) {
+        pr->read_paused = true; // the connection's backpressure from here on
+        return false;
+    }
+    return true;
+}
+
+void socket_core::subscription_read(peer_id p, std::span<const std::byte> topic, bool on)
+{
+    if (!find(p))
+        return;
+    strategy().subscription(p, topic, on, *this);
+    serve_receivers();
+}
+
+void socket_core::link_written(peer_id p)
+{
+    peer* pr = find(p);
+    if (!pr || pr->state != peer_state::ready)
+        return;
+    if (!pr->out.empty())
+        emit_write(p);
+    serve_senders();
+}
+
+void socket_core::link_closed(peer_id p, std::string reason)
+{
+    peer* pr = find(p);
+    if (!pr || (pr->state != peer_state::handshaking && pr->state != peer_state::ready))
+        return;
+    const bool was_ready = pr->state == peer_state::ready;
+    monitor(was_ready ? peer_event::disconnected : peer_event::handshake_failed, *pr, {}, std::move(reason));
+    emit(action::kind::lost, p);
+    if (was_ready) {
+        // What the peer sent before it went is still delivered.
+        pr->read_paused = false;
+        enter(*pr, peer_state::draining);
+        if (pr->in.empty())
+            retire(*pr);
+    } else {
+        retire(*pr);
+    }
+    serve_senders();
+    serve_receivers();
+}
+
+void socket_core::remove(peer_id p)
+{
+    peer* pr = find(p);
+    if (!pr)
+        return;
+    if (pr->state == peer_state::handshaking || pr->state == peer_state::ready)
+        emit(action::kind::abort, p);
+    erase(*pr);
+    after_strategy();
+}
+
+// ---------------------------------------------------------------- linger
+
+void socket_core::close(time_point now)
+{
+    if (closed_)
+        return;
+    closed_ = true;
+    // Linger: ready peers get what is queued for them, for up to `linger`.
+    const bool linger = options_.linger.count() != 0;
+    std::vector<peer_id> going;
+    for (auto& [id, pr] : peers_) {
+        if (pr->state == peer_state::ready && linger) {
+            enter(*pr, peer_state::lingering);
+            emit(action::kind::flush_and_close, id);
+            ++lingering_;
+            continue;
+        }
+        if (pr->state == peer_state::handshaking || pr->state == peer_state::ready)
+            emit(action::kind::abort, id);
+        going.push_back(id);
+    }
+    for (peer_id p : going) {
+        emit(action::kind::release, p);
+        peers_.erase(p);
+    }
+    last_found_ = nullptr;
+    if (lingering_ != 0 && options_.linger.count() > 0) {
+        linger_until_ = now + options_.linger;
+        emit(action::kind::timer).at = linger_until_;
+    }
+    const auto aborted = std::make_error_code(std::errc::operation_canceled);
+    for (auto& s : senders_)
+        done(action::kind::send_done, s.tok, aborted);
+    senders_.clear();
+    for (token t : receivers_)
+        done(action::kind::receive_done, t, aborted);
+    receivers_.clear();
+}
+
+void socket_core::link_flushed(peer_id p)
+{
+    peer* pr = find(p);
+    if (!pr || pr->state != peer_state::lingering)
+        return;
+    erase(*pr);
+    if (--lingering_ == 0 && linger_until_ != time_point::max()) {
+        linger_until_ = time_point::max();
+        emit(action::kind::timer).at = linger_until_;
+    }
+}
+
+void socket_core::timer(time_point now)
+{
+    if (now < linger_until_)
+        return;
+    linger_until_ = time_point::max();
+    std::vector<peer_id> late;
+    for (auto& [id, pr] : peers_)
+        if (pr->state == peer_state::lingering)
+            late.push_back(id);
+    for (peer_id p : late) {
+        emit(action::kind::abort, p);
+        erase(*find(p));
+    }
+    lingering_ = 0;
+}
+
+// ---------------------------------------------------------------- messages
+
+void socket_core::count_drops(std::size_t before)
+{
+    const std::size_t now = strategy().dropped();
+    dropped_ += now - before;
+    if (report_drops_)
+        for (std::size_t i = before; i < now; ++i)
+            emit(action::kind::monitor).event = peer_event::message_dropped;
+}
+
+std::error_code socket_core::try_send(message& m)
+{
+    if (closed_)
+        return make_error_code(error::socket_closed);
+    if (!senders_.empty())
+        return make_error_code(error::would_block); // keep the order of waiting sends
+    const std::size_t before = strategy().dropped();
+    const auto ec = strategy().send(m, *this);
+    count_drops(before);
+    after_strategy();
+    return ec;
+}
+
+std::error_code socket_core::try_receive(message& m)
+{
+    if (closed_)
+        return make_error_code(error::socket_closed);
+    if (!receivers_.empty())
+        return make_error_code(error::would_block);
+    const auto ec = strategy().receive(m, *this);
+    after_strategy();
+    return ec;
+}
+
+void socket_core::send(token t, message m)
+{
+    if (closed_) {
+        done(action::kind::send_done, t, make_error_code(error::socket_closed));
+        return;
+    }
+    senders_.push_back({t, std::move(m)});
+    serve_senders();
+}
+
+void socket_core::receive(token t)
+{
+    if (closed_) {
+        done(action::kind::receive_done, t, make_error_code(error::socket_closed));
+        return;
+    }
+    receivers_.push_back(t);
+    serve_receivers();
+}
+
+std::error_code socket_core::subscribe(std::span<const std::byte> topic, bool on)
+{
+    if (closed_)
+        return make_error_code(error::socket_closed);
+    const auto ec = strategy().subscribe(topic, on, *this);
+    after_strategy();
+    return ec;
+}
+
+// Completes waiting sends, in order, while the strategy accepts them.
+void socket_core::serve_senders()
+{
+    if (serving_)
+        return;
+    serving_ = true;
+    while (!senders_.empty() && !closed_) {
+        const std::size_t before = strategy().dropped();
+        const auto ec = strategy().send(senders_.front().msg, *this);
+        count_drops(before);
+        if (ec == error::would_block)
+            break;
+        done(action::kind::send_done, senders_.front().tok, ec);
+        senders_.pop_front();
+    }
+    serving_ = false;
+    after_strategy();
+}
+
+void socket_core::serve_receivers()
+{
+    if (serving_)
+        return;
+    serving_ = true;
+    while (!receivers_.empty() && !closed_) {
+        message m;
+        const auto ec = strategy().receive(m, *this);
+        if (ec == error::would_block)
+            break;
+        done(action::kind::receive_done, receivers_.front(), ec).msg = std::move(m);
+        receivers_.pop_front();
+    }
+    serving_ = false;
+    after_strategy();
+}
+
+// Work the strategy's calls into the queues made necessary, done once it
+// has returned: retiring peers whose last message was read, and resuming
+// reads that the receive HWM had paused.
+void socket_core::after_strategy()
+{
+    while (!retiring_.empty() || !resuming_.empty()) {
+        auto retiring = std::exchange(retiring_, {});
+        for (peer_id p : retiring)
+            if (peer* pr = find(p); pr && pr->state == peer_state::draining && pr->in.empty())
+                retire(*pr);
+        auto resuming = std::exchange(resuming_, {});
+        for (peer_id p : resuming)
+            if (peer* pr = find(p); pr && pr->state == peer_state::ready && pr->read_paused) {
+                pr->read_paused = false;
+                emit(action::kind::resume_reading, p);
+            }
+    }
+}
+
+// ---------------------------------------------------------------- peer_queues
+
+bool socket_core::writable(peer_id p) const
+{
+    const peer* pr = find(p);
+    if (!pr || pr->state == peer_state::draining)
+        return false;
+    return options_.send_hwm == 0 || pr->out.size() < options_.send_hwm;
+}
+
+void socket_core::write(peer_id p, message m)
+{
+    peer* pr = find(p);
+    if (!pr)
+        return;
+    pr->out.push_back(std::move(m));
+    if (pr->state == peer_state::ready)
+        emit_write(p);
+}
+
+bool socket_core::readable(peer_id p) const
+{
+    const peer* pr = find(p);
+    return pr && !pr->in.empty();
+}
+
+message socket_core::read(peer_id p)
+{
+    peer* pr = find(p);
+    message m = std::move(pr->in.front());
+    pr->in.pop_front();
+    if (pr->read_paused && !in_full(*pr))
+        resuming_.push_back(p);
+    if (pr->state == peer_state::draining && pr->in.empty())
+        retiring_.push_back(p);
+    return m;
+}
+
+void socket_core::send_subscription(peer_id p, std::span<const std::byte> topic, bool on)
+{
+    const peer* pr = find(p);
+    if (!pr || pr->state != peer_state::ready)
+        return;
+    action& a = emit(action::kind::write_subscription, p);
+    a.msg.emplace_back(topic);
+    a.on = on;
+}
+
+// ---------------------------------------------------------------- output
+
+const message* socket_core::next_output(peer_id p) const
+{
+    const peer* pr = find(p);
+    if (!pr || pr->out.empty() || (pr->state != peer_state::ready && pr->state != peer_state::lingering))
+        return nullptr;
+    return &pr->out.front();
+}
+
+void socket_core::pop_output(peer_id p)
+{
+    if (peer* pr = find(p); pr && !pr->out.empty())
+        pr->out.pop_front();
+}
+
+} // namespace zmtp::pattern

@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: MPL-2.0
+// The sans-I/O socket core, two (or more) cores joined back to back in
+// memory with a fake clock: every classic socket-type pair, reconnection,
+// high-water marks, linger and monitor events, without sockets or sleeps.
+#include "zmtp/pattern/socket_core.hpp"
+
+#include "core_pair.hpp"
+#include "strategy_helpers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+using zmtp::error;
+using zmtp::message;
+using zmtp::socket_type;
+using zmtp::pattern::peer_state;
+using zmtp::test::core_end;
+using zmtp::test::core_net;
+using zmtp::test::peer_event;
+using zmtp::test::topic;
+using namespace std::chrono_literals;
+
+namespace {
+
+// `a` connects to `b`: a pending peer, then a connection, then the handshake.
+zmtp::test::wire_link& connect(core_net& net, core_end& a, core_end& b)
+{
+    const auto p = a.core.add_connect("tcp://" + b.name);
+    return net.join(a, p, b);
+}
+
+std::optional<message> take(core_end& e)
+{
+    return e.take();
+}
+
+} // namespace
+
+// ---------------------------------------------------------------- pairs
+
+TEST_CASE("core: PUSH to PULL, in order, and a waiting receive completes when a message arrives")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    connect(net, push, pull);
+
+    const auto r = pull.receive();
+    CHECK(pull.receives_done.empty());
+    for (const char* s : {"1", "2", "3"}) {
+        message m{s};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+    net.settle();
+    REQUIRE(pull.receives_done.count(r) == 1);
+    CHECK_FALSE(pull.receives_done[r].first);
+    CHECK(pull.receives_done[r].second == message{"1"});
+    CHECK(take(pull) == message{"2"});
+    CHECK(take(pull) == message{"3"});
+    CHECK(take(pull) == std::nullopt);
+    CHECK(push.core.peer_count() == 1);
+    CHECK(pull.core.peer_count() == 1);
+}
+
+TEST_CASE("core: REQ and REP alternate; the reply reaches the requester")
+{
+    core_net net;
+    auto& req = net.make(socket_type::req, "req");
+    auto& rep = net.make(socket_type::rep, "rep");
+    connect(net, req, rep);
+
+    message q{"question"};
+    REQUIRE_FALSE(req.core.try_send(q));
+    message again{"again"};
+    CHECK(req.core.try_send(again) == error::invalid_state);
+    net.settle();
+    CHECK(take(rep) == message{"question"});
+    message a{"answer"};
+    REQUIRE_FALSE(rep.core.try_send(a));
+    net.settle();
+    CHECK(take(req) == message{"answer"});
+}
+
+TEST_CASE("core: DEALER and ROUTER: the Identity is the routing id both ways")
+{
+    core_net net;
+    auto& dealer = net.make(socket_type::dealer, "dealer");
+    auto& router = net.make(socket_type::router, "router");
+    dealer.core.options().routing_id = "D1";
+    connect(net, dealer, router);
+
+    message m{"hi"};
+    REQUIRE_FALSE(dealer.core.try_send(m));
+    net.settle();
+    CHECK(take(router) == message{"D1", "hi"});
+    message back{"D1", "hello"};
+    REQUIRE_FALSE(router.core.try_send(back));
+    net.settle();
+    CHECK(take(dealer) == message{"hello"});
+    REQUIRE(router.count(peer_event::handshake_succeeded) == 1);
+    CHECK(router.events[0].routing_id == "D1");
+}
+
+TEST_CASE("core: PUB and SUB: the subscription made before the connection is sent on it and filters")
+{
+    core_net net;
+    auto& pub = net.make(socket_type::pub, "pub");
+    auto& sub = net.make(socket_type::sub, "sub");
+    REQUIRE_FALSE(sub.core.subscribe(topic("a"), true));
+    connect(net, sub, pub);
+
+    for (const char* s : {"b1", "a1", "a2"}) {
+        message m{s};
+        REQUIRE_FALSE(pub.core.try_send(m));
+    }
+    net.settle();
+    CHECK(take(sub) == message{"a1"});
+    CHECK(take(sub) == message{"a2"});
+    CHECK(take(sub) == std::nullopt);
+
+    REQUIRE_FALSE(sub.core.subscribe(topic("a"), false));
+    net.settle();
+    message m{"a3"};
+    REQUIRE_FALSE(pub.core.try_send(m));
+    net.settle();
+    CHECK(take(sub) == std::nullopt);
+}
+
+TEST_CASE("core: XPUB sees XSUB's subscriptions as messages; XSUB's data goes up")
+{
+    core_net net;
+    auto& xpub = net.make(socket_type::xpub, "xpub");
+    auto& xsub = net.make(socket_type::xsub, "xsub");
+    connect(net, xsub, xpub);
+
+    message s{zmtp::frame("\x01" "news")};
+    REQUIRE_FALSE(xsub.core.try_send(s));
+    net.settle();
+    CHECK(take(xpub) == message{zmtp::frame("\x01" "news")});
+    message m{"news!"};
+    REQUIRE_FALSE(xpub.core.try_send(m));
+    message other{"other"};
+    REQUIRE_FALSE(xpub.core.try_send(other));
+    net.settle();
+    CHECK(take(xsub) == message{"news!"});
+    CHECK(take(xsub) == std::nullopt);
+}
+
+TEST_CASE("core: PAIR talks to one PAIR; a second is refused with a reason")
+{
+    core_net net;
+    auto& a = net.make(socket_type::pair, "a");
+    auto& b = net.make(socket_type::pair, "b");
+    auto& c = net.make(socket_type::pair, "c");
+    connect(net, a, b);
+    connect(net, c, b);
+
+    CHECK(b.count(peer_event::handshake_failed) == 1);
+    CHECK(b.events.back().reason == "refused: the PAIR socket already has a peer");
+    CHECK(b.events.back().ec == error::invalid_state);
+    CHECK(b.core.peer_count() == 1);
+    message m{"ping"};
+    REQUIRE_FALSE(a.core.try_send(m));
+    net.settle();
+    CHECK(take(b) == message{"ping"});
+    // c's connection was closed under it: it will reconnect.
+    CHECK(c.lost.size() == 1);
+    CHECK(*c.core.state(c.lost[0]) == peer_state::pending);
+}
+
+// ---------------------------------------------------------------- reconnection
+
+TEST_CASE("core: messages for a peer still connecting wait for it (not with immediate)")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    const auto p = push.core.add_connect("tcp://pull");
+    CHECK(*push.core.state(p) == peer_state::pending);
+    message m{"early"};
+    REQUIRE_FALSE(push.core.try_send(m));
+    CHECK(push.core.next_output(p) == nullptr); // not written before the handshake
+
+    auto& l = net.open(push, p, pull);
+    CHECK(*push.core.state(p) == peer_state::handshaking);
+    net.handshake(l);
+    CHECK(*push.core.state(p) == peer_state::ready);
+    CHECK(take(pull) == message{"early"});
+
+    auto& quick = net.make(socket_type::push, "quick");
+    quick.core.options().immediate = true;
+    quick.core.add_connect("tcp://pull");
+    message n{"nobody"};
+    CHECK(quick.core.try_send(n) == error::would_block);
+}
+
+TEST_CASE("core: a connect()'s peer survives its connection; what it sent is still read")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    const auto pp = pull.core.add_connect("tcp://push");
+    auto& first = net.join(pull, pp, push);
+
+    message m{"before"};
+    REQUIRE_FALSE(push.core.try_send(m));
+    net.settle();
+    net.cut(first);
+    CHECK(pull.lost == std::vector<zmtp::pattern::peer_id>{pp});
+    CHECK(*pull.core.state(pp) == peer_state::draining);
+    CHECK(pull.count(peer_event::disconnected) == 1);
+    CHECK(pull.events.back().reason == "connection reset");
+    CHECK(take(pull) == message{"before"});
+    CHECK(*pull.core.state(pp) == peer_state::pending);
+    // push's accepted peer went with its connection.
+    CHECK(push.released.size() == 1);
+    CHECK(push.core.peer_count() == 0);
+
+    net.join(pull, pp, push);
+    message n{"after"};
+    REQUIRE_FALSE(push.core.try_send(n));
+    net.settle();
+    CHECK(take(pull) == message{"after"});
+    CHECK(pull.count(peer_event::handshake_succeeded) == 2);
+}
+
+TEST_CASE("core: a peer gone during its handshake is a handshake failure; disconnect removes it")
+{
+    core_net net;
+    auto& dealer = net.make(socket_type::dealer, "dealer");
+    auto& router = net.make(socket_type::router, "router");
+    const auto p = dealer.core.add_connect("tcp://router");
+    auto& l = net.open(dealer, p, router);
+    net.cut(l);
+    CHECK(dealer.count(peer_event::handshake_failed) == 1);
+    CHECK(router.count(peer_event::handshake_failed) == 1);
+    CHECK(router.released.size() == 1);
+    CHECK(*dealer.core.state(p) == peer_state::pending);
+
+    message m{"queued"};
+    REQUIRE_FALSE(dealer.core.try_send(m));
+    dealer.core.remove(p);
+    net.settle();
+    CHECK(dealer.core.state(p) == nullptr);
+    CHECK(dealer.released == std::vector<zmtp::pattern::peer_id>{p});
+    message n{"no peer"};
+    CHECK(dealer.core.try_send(n) == error::would_block);
+}
+
+// ---------------------------------------------------------------- high-water marks
+
+TEST_CASE("core: PUSH blocks at the send HWM; a waiting send completes when the peer takes more")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    push.core.options().send_hwm = 2;
+    const auto p = push.core.add_connect("tcp://pull");
+    for (const char* s : {"1", "2"}) {
+        message m{s};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+    message third{"3"};
+    CHECK(push.core.try_send(third) == error::would_block);
+    const auto t = push.send(message{"3"});
+    net.settle();
+    CHECK(push.sends_done.empty());
+
+    net.join(push, p, pull);
+    REQUIRE(push.sends_done.count(t) == 1);
+    CHECK_FALSE(push.sends_done[t]);
+    for (const char* s : {"1", "2", "3"})
+        CHECK(take(pull) == message{s});
+}
+
+TEST_CASE("core: PUB drops at the send HWM, counts it and reports it")
+{
+    core_net net;
+    auto& pub = net.make(socket_type::pub, "pub");
+    auto& sub = net.make(socket_type::sub, "sub");
+    pub.core.options().send_hwm = 1;
+    pub.core.report_drops(true);
+    REQUIRE_FALSE(sub.core.subscribe(topic(""), true));
+    auto& l = connect(net, sub, pub);
+    net.capacity = 0; // the connection takes nothing more
+    l.paused[1] = true;
+    for (const char* s : {"1", "2", "3"}) {
+        message m{s};
+        CHECK_FALSE(pub.core.try_send(m));
+    }
+    net.settle();
+    CHECK(pub.core.dropped() == 2);
+    CHECK(pub.count(peer_event::message_dropped) == 2);
+}
+
+TEST_CASE("core: the receive HWM pauses reading; reading resumes as the application takes messages")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    pull.core.options().receive_hwm = 2;
+    auto& l = connect(net, push, pull);
+    for (int i = 0; i < 6; ++i) {
+        message m{zmtp::frame(std::to_string(i))};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+    net.settle();
+    CHECK(l.paused[1]);
+    CHECK(l.wire[0].size() == 4); // 2 read into the queue, the rest in flight
+    CHECK(take(pull) == message{"0"});
+    net.settle();
+    for (int i = 1; i < 6; ++i) {
+        CHECK(take(pull) == message{zmtp::frame(std::to_string(i))});
+        net.settle();
+    }
+    CHECK_FALSE(l.paused[1]);
+}
+
+// ---------------------------------------------------------------- linger
+
+TEST_CASE("core: linger 0 aborts every connection at close; waiting operations are cancelled")
+{
+    core_net net;
+    auto& dealer = net.make(socket_type::dealer, "dealer");
+    auto& router = net.make(socket_type::router, "router");
+    dealer.core.options().linger = 0ms;
+    connect(net, dealer, router);
+    const auto r = dealer.receive();
+    dealer.core.close(net.clock.now());
+    net.settle();
+    CHECK(dealer.receives_done[r].first == std::errc::operation_canceled);
+    CHECK(dealer.released.size() == 1);
+    CHECK(router.count(peer_event::disconnected) == 1);
+    CHECK(router.events.back().reason == "connection reset by peer");
+    CHECK_FALSE(dealer.timer_at);
+    message m{"late"};
+    CHECK(dealer.core.try_send(m) == error::socket_closed);
+    const auto t = dealer.send(message{"late"});
+    net.settle();
+    CHECK(dealer.sends_done[t] == error::socket_closed);
+}
+
+TEST_CASE("core: linger N flushes for up to N of (fake) time, then aborts")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    push.core.options().linger = 100ms;
+    pull.core.options().receive_hwm = 1;
+    auto& l = connect(net, push, pull);
+    for (const char* s : {"1", "2", "3"}) {
+        message m{s};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+    net.settle();
+    push.core.close(net.clock.now());
+    net.settle();
+    REQUIRE(push.timer_at);
+    CHECK(*push.timer_at == net.clock.now() + 100ms);
+    CHECK(push.released.empty()); // still flushing: pull reads no more
+    net.advance(99ms);
+    CHECK(push.released.empty());
+    CHECK(l.open);
+    net.advance(1ms);
+    CHECK(push.released.size() == 1);
+    CHECK_FALSE(l.open);
+    CHECK(pull.count(peer_event::disconnected) == 1);
+}
+
+TEST_CASE("core: linger -1 waits as long as it takes, without a timer")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    pull.core.options().receive_hwm = 1;
+    auto& l = connect(net, push, pull);
+    for (const char* s : {"1", "2", "3"}) {
+        message m{s};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+    net.settle();
+    push.core.close(net.clock.now());
+    net.advance(std::chrono::hours(1));
+    CHECK_FALSE(push.timer_at);
+    CHECK(push.released.empty());
+    for (const char* s : {"1", "2", "3"}) {
+        CHECK(take(pull) == message{s});
+        net.settle();
+    }
+    CHECK(push.released.size() == 1);
+    CHECK_FALSE(l.open);
+}
+
+TEST_CASE("core: a flush that ends before the linger time cancels the timer")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    push.core.options().linger = 1000ms;
+    connect(net, push, pull);
+    message m{"last"};
+    REQUIRE_FALSE(push.core.try_send(m));
+    push.core.close(net.clock.now());
+    net.settle();
+    CHECK_FALSE(push.timer_at);
+    CHECK(push.released.size() == 1);
+    CHECK(take(pull) == message{"last"});
+}
+
+// ---------------------------------------------------------------- monitor
+
+TEST_CASE("core: monitor events name the endpoint and the peer's Identity")
+{
+    core_net net;
+    auto& dealer = net.make(socket_type::dealer, "dealer");
+    auto& router = net.make(socket_type::router, "router");
+    router.core.options().routing_id = "R";
+    auto& l = connect(net, dealer, router);
+    REQUIRE(dealer.events.size() == 1);
+    CHECK(dealer.events[0].event == peer_event::handshake_succeeded);
+    CHECK(dealer.events[0].endpoint == "tcp://router");
+    CHECK(dealer.events[0].routing_id == "R");
+    net.cut(l);
+    REQUIRE(dealer.events.size() == 2);
+    CHECK(dealer.events[1].event == peer_event::disconnected);
+    CHECK_FALSE(dealer.events[1].ec); // the connection's own error, which the shell holds
+    CHECK(router.events.back().event == peer_event::disconnected);
+    CHECK(router.events.back().routing_id.size() == 5); // generated by the ROUTER
+}
