@@ -12,13 +12,19 @@
 namespace zmtp::asio::detail {
 namespace {
 
+using action = pattern::socket_core::action;
+
 // A peer's connection takes messages from its queue while less than this
 // is waiting to be written: enough for large gather writes, little enough
 // that the HWM, not the connection, holds the backlog.
 constexpr std::size_t pump_bytes = 256 * 1024;
 
+// The core cancels waiting operations with the generic ECANCELED; Asio
+// users compare with operation_aborted.
 error_code as_error(std::error_code ec)
 {
+    if (ec == std::errc::operation_canceled)
+        return net::error::operation_aborted;
     return to_error_code(ec);
 }
 
@@ -28,10 +34,21 @@ error_code parse_error(const std::exception& e, std::string& reason)
     return to_error_code(error::invalid_argument);
 }
 
+monitor_event_type event_type(pattern::peer_event e)
+{
+    switch (e) {
+    case pattern::peer_event::handshake_succeeded: return monitor_event_type::handshake_succeeded;
+    case pattern::peer_event::handshake_failed: return monitor_event_type::handshake_failed;
+    case pattern::peer_event::disconnected: return monitor_event_type::disconnected;
+    case pattern::peer_event::message_dropped: break;
+    }
+    return monitor_event_type::message_dropped;
+}
+
 } // namespace
 
 socket_impl::socket_impl(net::any_io_executor strand, socket_type type)
-    : strand_(std::move(strand)), type_(type)
+    : strand_(std::move(strand)), core_(type)
 {
 }
 
@@ -39,22 +56,23 @@ socket_impl::socket_impl(net::any_io_executor strand, socket_type type)
 // first (the close posted by ~socket never ran): nothing can linger then.
 socket_impl::~socket_impl()
 {
-    if (!closed_) {
-        options_.linger = std::chrono::milliseconds(0);
+    if (!core_.closed()) {
+        core_.options().linger = std::chrono::milliseconds(0);
         close();
     }
 }
 
 codec_options socket_impl::codec_config() const
 {
+    const socket_options& o = core_.options();
     codec_options c;
-    c.type = type_;
-    c.routing_id = options_.routing_id;
-    c.limits = options_.limits;
-    c.heartbeat = options_.heartbeat;
-    c.handshake_timeout = options_.handshake_timeout;
-    c.mechanism = security::mechanism_factory_for(options_);
-    c.authenticator = options_.authenticator;
+    c.type = core_.type();
+    c.routing_id = o.routing_id;
+    c.limits = o.limits;
+    c.heartbeat = o.heartbeat;
+    c.handshake_timeout = o.handshake_timeout;
+    c.mechanism = security::mechanism_factory_for(o);
+    c.authenticator = o.authenticator;
     return c;
 }
 
@@ -62,34 +80,18 @@ codec_options socket_impl::codec_config() const
 error_code socket_impl::check_security(std::string& reason) const
 {
     security::mechanism_factory unused;
-    return to_error_code(security::make_mechanism_factory(options_, unused, reason));
+    return to_error_code(security::make_mechanism_factory(core_.options(), unused, reason));
 }
 
-pattern::strategy& socket_impl::strategy()
+socket_impl::io_peer* socket_impl::find(peer_id p)
 {
-    if (!strategy_)
-        strategy_ = pattern::make_strategy(type_, options_);
-    return *strategy_;
-}
-
-// A message touches the same peer several times in a row (writable,
-// write; readable, read), so the last peer found is kept at hand.
-socket_impl::peer* socket_impl::find(peer_id p) const
-{
-    if (last_found_ && last_found_->id == p)
-        return last_found_;
-    auto it = peers_.find(p);
-    if (it == peers_.end())
+    if (last_io_ && last_id_ == p)
+        return last_io_;
+    auto it = io_.find(p);
+    if (it == io_.end())
         return nullptr;
-    last_found_ = it->second.get();
-    return last_found_;
-}
-
-void socket_impl::erase_peer(peer_id p)
-{
-    if (last_found_ && last_found_->id == p)
-        last_found_ = nullptr;
-    peers_.erase(p);
+    last_id_ = p;
+    return last_io_ = &it->second;
 }
 
 void socket_impl::notify(monitor_event e)
@@ -115,7 +117,7 @@ void socket_impl::async_monitor(monitor_handler h)
         monitor_event e = std::move(monitor_queue_.front());
         monitor_queue_.pop_front();
         net::post(strand_, net::append(std::move(h), error_code(), std::move(e)));
-    } else if (closed_) {
+    } else if (core_.closed()) {
         net::post(strand_, net::append(std::move(h), to_error_code(error::socket_closed),
                                        monitor_event(monitor_event_type::closed)));
     } else {
@@ -123,21 +125,12 @@ void socket_impl::async_monitor(monitor_handler h)
     }
 }
 
-monitor_event socket_impl::event_for(monitor_event_type t, const peer& pr) const
-{
-    monitor_event e{t, pr.endpoint, pr.address};
-    e.routing_id = strategy_ ? strategy_->routing_id_of(pr.id) : std::string();
-    if (e.routing_id.empty())
-        e.routing_id = pr.identity;
-    return e;
-}
-
 // ---------------------------------------------------------------- endpoints
 
 std::string socket_impl::bind(std::string_view text, error_code& ec)
 {
     ec = {};
-    if (closed_) {
+    if (core_.closed()) {
         ec = to_error_code(error::socket_closed);
         return {};
     }
@@ -166,7 +159,7 @@ std::string socket_impl::bind(std::string_view text, error_code& ec)
 void socket_impl::connect(std::string_view text, error_code& ec)
 {
     ec = {};
-    if (closed_) {
+    if (core_.closed()) {
         ec = to_error_code(error::socket_closed);
         return;
     }
@@ -188,20 +181,13 @@ void socket_impl::connect(std::string_view text, error_code& ec)
         ec = e.code(); // tls+: a certificate, key or CA file that cannot be used
         return;
     }
-    auto slot = std::make_unique<peer>();
-    slot->id = next_peer_++;
-    slot->origin = c.get();
-    slot->endpoint = std::string(text);
-    const peer_id p = slot->id;
-    peers_.emplace(p, std::move(slot));
+    const peer_id p = core_.add_connect(std::string(text));
+    io_[p].origin = c.get();
     c->set_slot(p);
     connectors_.push_back(c);
-    // libzmq queues messages for a peer it is still connecting to.
-    if (!options_.immediate)
-        strategy().attach(p, {true, {}}, *this);
     notify(monitor_event(monitor_event_type::connect_delayed, std::string(text)));
     c->start();
-    serve_senders();
+    run_actions();
 }
 
 void socket_impl::unbind(std::string_view text, error_code& ec)
@@ -229,331 +215,235 @@ void socket_impl::disconnect(std::string_view text, error_code& ec)
         return;
     }
     (*it)->close();
-    if (peer* pr = find((*it)->slot())) {
-        if (pr->conn)
-            pr->conn->abort();
-        strategy().detach(pr->id, *this);
-        erase_peer(pr->id);
-    }
+    if (io_peer* io = find((*it)->slot()))
+        io->origin = nullptr;
+    core_.remove((*it)->slot());
     connectors_.erase(it);
-    after_strategy();
+    run_actions();
 }
 
 error_code socket_impl::subscribe(std::span<const std::byte> topic, bool on)
 {
-    if (closed_)
-        return to_error_code(error::socket_closed);
-    const auto ec = strategy().subscribe(topic, on, *this);
-    after_strategy();
-    return as_error(ec);
+    const auto ec = core_.subscribe(topic, on);
+    run_actions();
+    return to_error_code(ec);
 }
 
 // ---------------------------------------------------------------- messages
 
-void socket_impl::count_drops(std::size_t before)
-{
-    const std::size_t now = strategy().dropped();
-    if (now == before)
-        return;
-    dropped_ += now - before;
-    if (monitor_)
-        for (std::size_t i = before; i < now; ++i)
-            notify(monitor_event(monitor_event_type::message_dropped));
-}
-
 error_code socket_impl::try_send(message& m)
 {
-    if (closed_)
-        return to_error_code(error::socket_closed);
-    if (!senders_.empty())
-        return to_error_code(error::would_block); // keep the order of waiting sends
-    const std::size_t before = strategy().dropped();
-    const auto ec = strategy().send(m, *this);
-    count_drops(before);
-    after_strategy();
-    return as_error(ec);
+    const auto ec = core_.try_send(m);
+    run_actions();
+    return to_error_code(ec);
 }
 
 error_code socket_impl::try_receive(message& m)
 {
-    if (closed_)
-        return to_error_code(error::socket_closed);
-    if (!receivers_.empty())
-        return to_error_code(error::would_block);
-    const auto ec = strategy().receive(m, *this);
-    after_strategy();
-    return as_error(ec);
+    const auto ec = core_.try_receive(m);
+    run_actions();
+    return to_error_code(ec);
 }
 
 void socket_impl::async_send(message m, send_handler h)
 {
-    if (closed_) {
-        net::post(strand_, net::append(std::move(h), to_error_code(error::socket_closed)));
-        return;
-    }
-    senders_.push_back({std::move(m), std::move(h)});
-    serve_senders();
+    const token t = next_token_++;
+    senders_.emplace_back(t, std::move(h));
+    core_.send(t, std::move(m));
+    run_actions();
 }
 
 void socket_impl::async_receive(receive_handler h)
 {
-    if (closed_) {
-        net::post(strand_, net::append(std::move(h), to_error_code(error::socket_closed), message()));
+    const token t = next_token_++;
+    receivers_.emplace_back(t, std::move(h));
+    core_.receive(t);
+    run_actions();
+}
+
+// ---------------------------------------------------------------- actions
+
+// Carries out what the core decided. An action can lead to more (a
+// resumed read delivers messages at once): they join the same list, which
+// the outermost call works through.
+void socket_impl::run_all_actions()
+{
+    running_ = true;
+    auto& actions = core_.actions();
+    for (std::size_t i = 0; i < actions.size(); ++i)
+        execute(actions[i]); // a copy: the list may grow while it runs
+    core_.clear_actions();
+    running_ = false;
+}
+
+void socket_impl::execute(const action a)
+{
+    const peer_id p = a.peer;
+    switch (a.what) {
+    case action::kind::send_done: {
+        auto it = std::find_if(senders_.begin(), senders_.end(), [&](const auto& s) { return s.first == a.tok; });
+        send_handler h = std::move(it->second);
+        senders_.erase(it);
+        net::post(strand_, net::append(std::move(h), as_error(a.ec)));
         return;
     }
-    receivers_.push_back(std::move(h));
-    serve_receivers();
-}
-
-// Completes waiting sends, in order, while the strategy accepts them.
-// Completions are posted: never run inside an initiating function.
-void socket_impl::serve_senders()
-{
-    if (serving_)
+    case action::kind::receive_done: {
+        auto it = std::find_if(receivers_.begin(), receivers_.end(), [&](const auto& r) { return r.first == a.tok; });
+        receive_handler h = std::move(it->second);
+        receivers_.erase(it);
+        net::post(strand_, net::append(std::move(h), as_error(a.ec), std::move(core_.payload(a))));
         return;
-    serving_ = true;
-    while (!senders_.empty() && !closed_) {
-        const std::size_t before = strategy().dropped();
-        const auto ec = strategy().send(senders_.front().msg, *this);
-        count_drops(before);
-        if (ec == error::would_block)
-            break;
-        send_handler h = std::move(senders_.front().handler);
-        senders_.pop_front();
-        net::post(strand_, net::append(std::move(h), as_error(ec)));
     }
-    serving_ = false;
-    after_strategy();
-}
-
-void socket_impl::serve_receivers()
-{
-    if (serving_)
+    case action::kind::monitor: {
+        auto& d = core_.details(a);
+        monitor_event e(event_type(a.event), std::move(d.endpoint), std::move(d.address));
+        e.routing_id = std::move(d.routing_id);
+        e.reason = std::move(d.reason);
+        if (a.ec)
+            e.error = to_error_code(a.ec);
+        else if (io_peer* io = find(p))
+            e.error = io->closed_with;
+        notify(std::move(e));
         return;
-    serving_ = true;
-    while (!receivers_.empty() && !closed_) {
-        message m;
-        const auto ec = strategy().receive(m, *this);
-        if (ec == error::would_block)
-            break;
-        receive_handler h = std::move(receivers_.front());
-        receivers_.pop_front();
-        net::post(strand_, net::append(std::move(h), as_error(ec), std::move(m)));
     }
-    serving_ = false;
-    after_strategy();
-}
-
-// Work the strategy's calls into the queues made necessary, done once it
-// has returned: retiring peers whose last message was read, and resuming
-// reads that the receive HWM had paused.
-void socket_impl::after_strategy()
-{
-    while (!retiring_.empty() || !resuming_.empty()) {
-        auto retiring = std::exchange(retiring_, {});
-        for (peer_id p : retiring)
-            if (peer* pr = find(p); pr && pr->going && pr->in.empty())
-                retire(*pr);
-        auto resuming = std::exchange(resuming_, {});
-        for (peer_id p : resuming)
-            if (peer* pr = find(p); pr && pr->conn && pr->read_paused) {
-                pr->read_paused = false;
-                pr->conn->resume_reading();
-            }
-    }
-}
-
-// ---------------------------------------------------------------- peer_queues
-
-bool socket_impl::writable(peer_id p) const
-{
-    const peer* pr = find(p);
-    if (!pr || pr->going)
-        return false;
-    return options_.send_hwm == 0 || pr->out.size() < options_.send_hwm;
-}
-
-void socket_impl::write(peer_id p, message m)
-{
-    peer* pr = find(p);
-    if (!pr)
+    case action::kind::timer:
+        arm_linger_timer(a.at);
         return;
-    pr->out.push_back(std::move(m));
-    pump(*pr);
-}
-
-bool socket_impl::readable(peer_id p) const
-{
-    const peer* pr = find(p);
-    return pr && !pr->in.empty();
-}
-
-message socket_impl::read(peer_id p)
-{
-    peer* pr = find(p);
-    message m = std::move(pr->in.front());
-    pr->in.pop_front();
-    if (pr->read_paused && (options_.receive_hwm == 0 || pr->in.size() < options_.receive_hwm))
-        resuming_.push_back(p);
-    if (pr->going && pr->in.empty())
-        retiring_.push_back(p);
-    return m;
-}
-
-void socket_impl::send_subscription(peer_id p, std::span<const std::byte> topic, bool on)
-{
-    if (peer* pr = find(p); pr && pr->ready && pr->conn)
-        pr->conn->write_subscription(topic, on);
-}
-
-void socket_impl::pump(peer& pr)
-{
-    if (!pr.ready || !pr.conn)
-        return;
-    while (!pr.out.empty() && pr.conn->queued_bytes() < pump_bytes) {
-        if (pr.conn->write(pr.out.front()))
-            return; // the connection failed; it will report why
-        pr.out.pop_front();
+    default:
+        break;
     }
+    io_peer* io = find(p);
+    if (!io)
+        return;
+    switch (a.what) {
+    case action::kind::write:
+        pump(p, *io, false);
+        break;
+    case action::kind::write_subscription:
+        if (io->conn)
+            io->conn->write_subscription(core_.payload(a).front().bytes(), a.on);
+        break;
+    case action::kind::resume_reading:
+        if (auto conn = io->conn)
+            conn->resume_reading();
+        break;
+    case action::kind::abort:
+        if (auto conn = std::exchange(io->conn, nullptr))
+            conn->abort();
+        break;
+    case action::kind::flush_and_close:
+        pump(p, *io, true);
+        if (io->conn)
+            io->conn->flush_and_close([weak = weak_from_this(), p] {
+                if (auto self = weak.lock()) {
+                    self->core_.link_flushed(p);
+                    self->run_actions();
+                }
+            });
+        break;
+    case action::kind::lost:
+        if (io->origin)
+            io->origin->connection_lost();
+        break;
+    case action::kind::release:
+        if (last_io_ == io)
+            last_io_ = nullptr;
+        io_.erase(p);
+        break;
+    default:
+        break;
+    }
+}
+
+// Moves the peer's queued messages into its connection, while the
+// connection holds less than pump_bytes (all of them when closing).
+void socket_impl::pump(peer_id p, io_peer& io, bool all)
+{
+    if (link* conn = io.conn.get())
+        core_.drain_output(p, [conn, all](const message& m) {
+            // A failed connection will report why.
+            return (all || conn->queued_bytes() < pump_bytes) && !conn->write(m);
+        });
+}
+
+// Keeps the socket alive until the linger time is over (or the core says
+// it needs no timer): it aborts what has not flushed by then.
+void socket_impl::arm_linger_timer(pattern::socket_core::time_point at)
+{
+    if (!linger_timer_)
+        linger_timer_.emplace(strand_);
+    if (at == pattern::socket_core::time_point::max()) {
+        linger_timer_->cancel();
+        return;
+    }
+    linger_timer_->expires_at(at);
+    linger_timer_->async_wait([self = shared_from_this()](error_code ec) {
+        if (ec)
+            return;
+        self->core_.timer(std::chrono::steady_clock::now());
+        self->run_actions();
+    });
 }
 
 // ---------------------------------------------------------------- links
 
-void socket_impl::handshake_over(peer& pr)
+void socket_impl::handshake_over(io_peer& io)
 {
-    if (auto l = std::exchange(pr.accepted_by, {}).lock())
+    if (auto l = std::exchange(io.accepted_by, {}).lock())
         l->handshake_finished();
 }
 
 void socket_impl::link_ready(peer_id p)
 {
-    peer* pr = find(p);
-    if (!pr)
+    io_peer* io = find(p);
+    if (!io || !io->conn)
         return;
-    handshake_over(*pr);
-    const codec& c = pr->conn->protocol();
-    pattern::peer_info info{false, std::string(c.peer_metadata().find("Identity").value_or(""))};
-    pr->identity = info.identity;
-    if (!strategy().accepts(info)) {
-        monitor_event e = event_for(monitor_event_type::handshake_failed, *pr);
-        e.error = to_error_code(error::invalid_state);
-        e.reason = type_ == socket_type::pair ? "refused: the PAIR socket already has a peer"
-                                              : "refused: routing id already in use";
-        notify(std::move(e));
-        pr->conn->abort();
-        pr->conn.reset();
-        if (pr->origin)
-            pr->origin->connection_lost();
-        else
-            erase_peer(p);
-        return;
-    }
-    pr->ready = true;
-    if (pr->origin)
-        pr->origin->reset_backoff();
-    strategy().attach(p, info, *this);
-    notify(event_for(monitor_event_type::handshake_succeeded, *pr));
-    pump(*pr);
-    serve_senders();
-    serve_receivers();
+    handshake_over(*io);
+    const codec& c = io->conn->protocol();
+    core_.handshake_done(p, std::string(c.peer_metadata().find("Identity").value_or("")));
+    if (const auto* s = core_.state(p); s && *s == pattern::peer_state::ready && io->origin)
+        io->origin->reset_backoff();
+    run_actions();
 }
 
 bool socket_impl::link_event(peer_id p, event& e)
 {
-    peer* pr = find(p);
-    if (!pr)
-        return false;
-    if (auto* m = std::get_if<message>(&e)) {
-        if (!strategy().incoming(p, *m, *this)) {
-            serve_receivers(); // XPUB may have turned it into something to read
-            return true;
-        }
-        pr->in.push_back(std::move(*m));
-        serve_receivers();
-        if (options_.receive_hwm != 0 && pr->in.size() >= options_.receive_hwm) {
-            pr->read_paused = true; // TCP backpressure from here on
-            return false;
-        }
-        return true;
-    }
-    if (auto* s = std::get_if<events::subscribe>(&e))
-        strategy().subscription(p, s->topic.bytes(), true, *this);
+    bool more = true;
+    if (auto* m = std::get_if<message>(&e))
+        more = core_.message_read(p, *m);
+    else if (auto* s = std::get_if<events::subscribe>(&e))
+        core_.subscription_read(p, s->topic.bytes(), true);
     else if (auto* c = std::get_if<events::cancel>(&e))
-        strategy().subscription(p, c->topic.bytes(), false, *this);
-    serve_receivers();
-    return true;
+        core_.subscription_read(p, c->topic.bytes(), false);
+    run_actions();
+    return more;
 }
 
 void socket_impl::link_written(peer_id p)
 {
-    if (peer* pr = find(p)) {
-        pump(*pr);
-        serve_senders();
-    }
+    core_.link_written(p);
+    run_actions();
 }
 
 void socket_impl::link_closed(peer_id p, error_code ec)
 {
-    peer* pr = find(p);
-    if (!pr)
+    io_peer* io = find(p);
+    if (!io)
         return;
-    const bool was_ready = pr->ready;
-    handshake_over(*pr);
-    monitor_event e =
-        event_for(was_ready ? monitor_event_type::disconnected : monitor_event_type::handshake_failed, *pr);
-    e.error = ec;
-    e.reason = pr->conn && !pr->conn->protocol().error_reason().empty()
-                   ? pr->conn->protocol().error_reason()
-                   : ec.message();
-    notify(std::move(e));
-    pr->conn.reset();
-    connector* origin = pr->origin;
-    if (was_ready) {
-        // What the peer sent before it went is still delivered.
-        pr->going = true;
-        if (pr->in.empty())
-            retire(*pr);
-    } else if (!origin) {
-        erase_peer(p);
-    }
-    if (origin)
-        origin->connection_lost();
-    serve_senders();
-    serve_receivers();
-}
-
-// A peer whose connection is gone leaves the strategy; a connect()'s peer
-// stays as a pending peer (unless immediate) for the next connection.
-void socket_impl::retire(peer& pr)
-{
-    const peer_id p = pr.id;
-    strategy().detach(p, *this);
-    if (!pr.origin) {
-        erase_peer(p);
-        return;
-    }
-    pr.ready = false;
-    pr.going = false;
-    if (!options_.immediate)
-        strategy().attach(p, {true, {}}, *this);
-}
-
-std::size_t socket_impl::peer_count() const noexcept
-{
-    return static_cast<std::size_t>(
-        std::count_if(peers_.begin(), peers_.end(), [](const auto& e) { return e.second->ready; }));
-}
-
-std::size_t socket_impl::dropped() const noexcept
-{
-    return dropped_;
+    handshake_over(*io);
+    std::string reason = io->conn && !io->conn->protocol().error_reason().empty()
+                             ? std::string(io->conn->protocol().error_reason())
+                             : ec.message();
+    io->closed_with = ec;
+    io->conn.reset();
+    core_.link_closed(p, std::move(reason));
+    run_actions();
 }
 
 void socket_impl::close()
 {
-    if (closed_)
+    if (core_.closed())
         return;
-    closed_ = true;
     for (auto& l : listeners_) {
         l->close();
         notify(monitor_event(monitor_event_type::closed, l->bound()));
@@ -562,50 +452,14 @@ void socket_impl::close()
     for (auto& c : connectors_)
         c->close();
     connectors_.clear();
+    for (auto& [id, io] : io_)
+        io.origin = nullptr;
 
-    // Linger: ready peers get what is queued for them, for up to `linger`.
-    struct lingering {
-        explicit lingering(const net::any_io_executor& ex) : timer(ex) {}
-        net::steady_timer timer;
-        std::vector<std::shared_ptr<link>> links;
-        std::size_t left = 0;
-    };
-    auto linger = std::make_shared<lingering>(strand_);
-    for (auto& [id, pr] : peers_) {
-        if (!pr->conn)
-            continue;
-        if (!pr->ready || options_.linger.count() == 0) {
-            pr->conn->abort();
-            continue;
-        }
-        while (!pr->out.empty() && !pr->conn->write(pr->out.front()))
-            pr->out.pop_front();
-        linger->links.push_back(pr->conn);
-    }
-    linger->left = linger->links.size();
-    for (auto& l : linger->links)
-        l->flush_and_close([linger] {
-            if (--linger->left == 0)
-                linger->timer.cancel();
-        });
-    if (!linger->links.empty() && options_.linger.count() > 0) {
-        linger->timer.expires_after(options_.linger);
-        linger->timer.async_wait([linger](error_code) {
-            for (auto& l : linger->links)
-                l->abort();
-        });
-    }
-    peers_.clear();
-    last_found_ = nullptr;
+    core_.close(std::chrono::steady_clock::now());
+    run_actions();
 
-    const error_code aborted = net::error::operation_aborted;
-    for (auto& s : senders_)
-        net::post(strand_, net::append(std::move(s.handler), aborted));
-    senders_.clear();
-    for (auto& r : receivers_)
-        net::post(strand_, net::append(std::move(r), aborted, message()));
-    receivers_.clear();
     // Queued monitor events are still handed out; waiters learn it is over.
+    const error_code aborted = net::error::operation_aborted;
     for (auto& m : monitor_waiters_)
         net::post(strand_, net::append(std::move(m), aborted, monitor_event(monitor_event_type::closed)));
     monitor_waiters_.clear();

@@ -19,10 +19,8 @@ pattern::strategy& socket_core::strategy()
 
 // A message touches the same peer several times in a row (writable,
 // write; readable, read), so the last peer found is kept at hand.
-socket_core::peer* socket_core::find(peer_id p) const
+socket_core::peer* socket_core::find_slow(peer_id p) const
 {
-    if (last_found_ && last_found_->id == p)
-        return last_found_;
     auto it = peers_.find(p);
     if (it == peers_.end())
         return nullptr;
@@ -51,11 +49,20 @@ socket_core::action& socket_core::emit(action::kind k, peer_id p)
     return a;
 }
 
+socket_core::action& socket_core::with_payload(action& a, message m)
+{
+    a.extra = static_cast<std::uint32_t>(payloads_.size());
+    payloads_.push_back(std::move(m));
+    return a;
+}
+
 socket_core::action& socket_core::done(action::kind k, token t, std::error_code ec)
 {
     action& a = emit(k);
     a.tok = t;
     a.ec = ec;
+    if (k == action::kind::receive_done)
+        with_payload(a, message());
     return a;
 }
 
@@ -72,12 +79,14 @@ void socket_core::monitor(peer_event e, const peer& pr, std::error_code ec, std:
     action& a = emit(action::kind::monitor, pr.id);
     a.event = e;
     a.ec = ec;
-    a.reason = std::move(reason);
-    a.endpoint = pr.endpoint;
-    a.address = pr.address;
-    a.routing_id = strategy_ ? strategy_->routing_id_of(pr.id) : std::string();
-    if (a.routing_id.empty())
-        a.routing_id = pr.identity;
+    a.extra = static_cast<std::uint32_t>(details_.size());
+    event_details& d = details_.emplace_back();
+    d.reason = std::move(reason);
+    d.endpoint = pr.endpoint;
+    d.address = pr.address;
+    d.routing_id = strategy_ ? strategy_->routing_id_of(pr.id) : std::string();
+    if (d.routing_id.empty())
+        d.routing_id = pr.identity;
 }
 
 // ---------------------------------------------------------------- states
@@ -206,11 +215,6 @@ void socket_core::handshake_done(peer_id p, std::string identity)
         emit_write(p);
     serve_senders();
     serve_receivers();
-}
-
-bool socket_core::in_full(const peer& pr) const noexcept
-{
-    return options_.receive_hwm != 0 && pr.in.size() >= options_.receive_hwm;
 }
 
 bool socket_core::message_read(peer_id p, message& m)
@@ -355,8 +359,12 @@ void socket_core::count_drops(std::size_t before)
     const std::size_t now = strategy().dropped();
     dropped_ += now - before;
     if (report_drops_)
-        for (std::size_t i = before; i < now; ++i)
-            emit(action::kind::monitor).event = peer_event::message_dropped;
+        for (std::size_t i = before; i < now; ++i) {
+            action& a = emit(action::kind::monitor);
+            a.event = peer_event::message_dropped;
+            a.extra = static_cast<std::uint32_t>(details_.size());
+            details_.emplace_back();
+        }
 }
 
 std::error_code socket_core::try_send(message& m)
@@ -441,7 +449,7 @@ void socket_core::serve_receivers()
         const auto ec = strategy().receive(m, *this);
         if (ec == error::would_block)
             break;
-        done(action::kind::receive_done, receivers_.front(), ec).msg = std::move(m);
+        payload(done(action::kind::receive_done, receivers_.front(), ec)) = std::move(m);
         receivers_.pop_front();
     }
     serving_ = false;
@@ -451,7 +459,7 @@ void socket_core::serve_receivers()
 // Work the strategy's calls into the queues made necessary, done once it
 // has returned: retiring peers whose last message was read, and resuming
 // reads that the receive HWM had paused.
-void socket_core::after_strategy()
+void socket_core::run_deferred()
 {
     while (!retiring_.empty() || !resuming_.empty()) {
         auto retiring = std::exchange(retiring_, {});
@@ -510,25 +518,7 @@ void socket_core::send_subscription(peer_id p, std::span<const std::byte> topic,
     const peer* pr = find(p);
     if (!pr || pr->state != peer_state::ready)
         return;
-    action& a = emit(action::kind::write_subscription, p);
-    a.msg.emplace_back(topic);
-    a.on = on;
-}
-
-// ---------------------------------------------------------------- output
-
-const message* socket_core::next_output(peer_id p) const
-{
-    const peer* pr = find(p);
-    if (!pr || pr->out.empty() || (pr->state != peer_state::ready && pr->state != peer_state::lingering))
-        return nullptr;
-    return &pr->out.front();
-}
-
-void socket_core::pop_output(peer_id p)
-{
-    if (peer* pr = find(p); pr && !pr->out.empty())
-        pr->out.pop_front();
+    with_payload(emit(action::kind::write_subscription, p), message{frame(topic)}).on = on;
 }
 
 } // namespace zmtp::pattern

@@ -182,23 +182,22 @@ private:
 
     void pull(core_end& e, wire_link& l, int d, bool all)
     {
-        while (all || l.wire[d].size() < capacity) {
-            const message* m = e.core.next_output(l.id[d]);
-            if (!m)
-                return;
-            l.wire[d].push_back({*m, 0});
-            e.core.pop_output(l.id[d]);
-        }
+        e.core.drain_output(l.id[d], [&](const message& m) {
+            if (!all && l.wire[d].size() >= capacity)
+                return false;
+            l.wire[d].push_back({m, 0});
+            return true;
+        });
     }
 
     bool run(core_end& e)
     {
         if (e.core.actions().empty())
             return false;
-        auto actions = std::move(e.core.actions());
-        e.core.clear_actions();
         using kind = socket_core::action::kind;
-        for (auto& a : actions) {
+        // Like the shell: the list may grow while it is worked through.
+        for (std::size_t i = 0; i < e.core.actions().size(); ++i) {
+            const socket_core::action a = e.core.actions()[i];
             int d = 0;
             wire_link* l = link_of(e, a.peer, d);
             switch (a.what) {
@@ -208,7 +207,7 @@ private:
                 break;
             case kind::write_subscription:
                 if (l)
-                    l->wire[d].push_back({std::move(a.msg), a.on ? 1 : 2});
+                    l->wire[d].push_back({e.core.payload(a), a.on ? 1 : 2});
                 break;
             case kind::resume_reading:
                 if (l)
@@ -229,10 +228,12 @@ private:
             case kind::lost: e.lost.push_back(a.peer); break;
             case kind::release: e.released.push_back(a.peer); break;
             case kind::send_done: e.sends_done[a.tok] = a.ec; break;
-            case kind::receive_done: e.receives_done[a.tok] = {a.ec, std::move(a.msg)}; break;
-            case kind::monitor:
-                e.events.push_back({a.event, a.endpoint, a.routing_id, a.reason, a.ec});
+            case kind::receive_done: e.receives_done[a.tok] = {a.ec, e.core.payload(a)}; break;
+            case kind::monitor: {
+                const auto& m = e.core.details(a);
+                e.events.push_back({a.event, m.endpoint, m.routing_id, m.reason, a.ec});
                 break;
+            }
             case kind::timer:
                 if (a.at == fake_clock::time_point::max())
                     e.timer_at.reset();
@@ -241,6 +242,7 @@ private:
                 break;
             }
         }
+        e.core.clear_actions();
         return true;
     }
 

@@ -28,6 +28,7 @@
 #include <string>
 #include <system_error>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace zmtp::pattern {
@@ -44,33 +45,39 @@ public:
     // Names a waiting send or receive for the I/O side.
     using token = std::uint64_t;
 
-    struct action {
-        enum class kind : std::uint8_t {
-            write,              // the peer has output: take it with next_output()/pop_output()
-            write_subscription, // send SUBSCRIBE/CANCEL `topic` (on) to the peer
-            resume_reading,     // the peer's receive queue has room again
-            abort,              // close the peer's connection at once
-            flush_and_close,    // write all of next_output(), then close; report link_flushed()
-            lost,               // the peer's connection is gone: a connect()'s peer reconnects
-            release,            // the peer is gone from the core: drop what is held for it
-            send_done,          // complete send `tok` with `ec`
-            receive_done,       // complete receive `tok` with `ec` and `msg`
-            monitor,            // report `event` (with endpoint, address, routing_id, reason)
-            timer,              // call timer() at `at`; time_point::max(): no timer needed
-        };
-        kind what;
-        peer_id peer = 0;
-        token tok = 0;
-        std::error_code ec;
-        message msg;    // receive_done; write_subscription: the topic as one frame
-        bool on = false; // write_subscription: subscribe (true) or cancel
-        peer_event event = peer_event::message_dropped;
-        // monitor: ec is empty when the error is the one the connection
-        // reported to link_closed()
+    // What the monitor event of an action says, beside its type.
+    struct event_details {
         std::string endpoint;
         std::string address;
         std::string routing_id;
         std::string reason;
+    };
+
+    // Small and trivially destructible: one is made per message sent.
+    // Messages and monitor details are held beside the list (payload(),
+    // details()).
+    struct action {
+        enum class kind : std::uint8_t {
+            write,              // the peer has output: take it with drain_output()
+            write_subscription, // send SUBSCRIBE/CANCEL, the topic in payload() (on: subscribe)
+            resume_reading,     // the peer's receive queue has room again
+            abort,              // close the peer's connection at once
+            flush_and_close,    // drain_output() all, then close; report link_flushed()
+            lost,               // the peer's connection is gone: a connect()'s peer reconnects
+            release,            // the peer is gone from the core: drop what is held for it
+            send_done,          // complete send `tok` with `ec`
+            receive_done,       // complete receive `tok` with `ec` and payload()
+            monitor,            // report `event` with details(); an empty `ec` on handshake_failed
+                                // or disconnected: the error the connection reported
+            timer,              // call timer() at `at`; time_point::max(): no timer needed
+        };
+        kind what;
+        bool on = false;
+        peer_event event = peer_event::message_dropped;
+        std::uint32_t extra = 0; // index of the payload or the details
+        peer_id peer = 0;
+        token tok = 0;
+        std::error_code ec;
         time_point at{};
     };
 
@@ -123,10 +130,25 @@ public:
     // Actions decided since the last clear_actions(), in order. Calls made
     // while carrying them out append to the same list.
     std::vector<action>& actions() noexcept { return actions_; }
-    void clear_actions() noexcept { actions_.clear(); }
-    // The oldest message queued for a ready (or lingering) peer, or null.
-    const message* next_output(peer_id p) const;
-    void pop_output(peer_id p);
+    message& payload(const action& a) noexcept { return payloads_[a.extra]; }
+    event_details& details(const action& a) noexcept { return details_[a.extra]; }
+    void clear_actions() noexcept
+    {
+        actions_.clear();
+        payloads_.clear();
+        details_.clear();
+    }
+    // Hands a ready (or lingering) peer's queued messages, oldest first, to
+    // `write`, which returns false to stop before taking the one it was given.
+    template <class Write>
+    void drain_output(peer_id p, Write&& write)
+    {
+        peer* pr = find(p);
+        if (!pr || (pr->state != peer_state::ready && pr->state != peer_state::lingering))
+            return;
+        while (!pr->out.empty() && write(std::as_const(pr->out.front())))
+            pr->out.pop_front();
+    }
 
     // ---- state ----
     const peer_state* state(peer_id p) const;
@@ -150,7 +172,11 @@ private:
     };
 
     pattern::strategy& strategy();
-    peer* find(peer_id p) const;
+    peer* find(peer_id p) const
+    {
+        return last_found_ && last_found_->id == p ? last_found_ : find_slow(p);
+    }
+    peer* find_slow(peer_id p) const;
     peer& add(std::string endpoint);
     void enter(peer& pr, peer_state to);
     void attach(peer& pr, bool pending);
@@ -162,10 +188,19 @@ private:
     action& done(action::kind k, token t, std::error_code ec);
     void monitor(peer_event e, const peer& pr, std::error_code ec = {}, std::string reason = {});
     void count_drops(std::size_t before);
-    void after_strategy();
+    void after_strategy()
+    {
+        if (!retiring_.empty() || !resuming_.empty())
+            run_deferred();
+    }
+    void run_deferred();
+    action& with_payload(action& a, message m);
     void serve_senders();
     void serve_receivers();
-    bool in_full(const peer& pr) const noexcept;
+    bool in_full(const peer& pr) const noexcept
+    {
+        return options_.receive_hwm != 0 && pr.in.size() >= options_.receive_hwm;
+    }
 
     // peer_queues
     bool writable(peer_id p) const override;
@@ -189,6 +224,8 @@ private:
     std::deque<waiting_send> senders_;
     std::deque<token> receivers_;
     std::vector<action> actions_;
+    std::vector<message> payloads_;
+    std::vector<event_details> details_;
     std::size_t lingering_ = 0;
     time_point linger_until_ = time_point::max();
     std::size_t dropped_ = 0;

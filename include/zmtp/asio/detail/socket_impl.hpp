@@ -1,12 +1,13 @@
-// The state behind a zmtp::asio::socket: peers with their queues, the
-// routing strategy, listeners and connectors, waiting operations. Lives on
-// the socket's strand; shared with the handlers that need it alive.
+// The state behind a zmtp::asio::socket: the socket core (peers, queues,
+// routing, waiting operations, linger) and the I/O that feeds it
+// (listeners, connectors, links). Lives on the socket's strand; shared
+// with the handlers that need it alive.
 #pragma once
 
 #include "zmtp/asio/detail/attached_stream.hpp"
 #include "zmtp/asio/detail/link.hpp"
 #include "zmtp/asio/monitor.hpp"
-#include "zmtp/pattern/strategy.hpp"
+#include "zmtp/pattern/socket_core.hpp"
 #include "zmtp/socket_options.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -42,16 +43,18 @@ struct transport_facts {
     std::optional<std::chrono::steady_clock::time_point> handshake_started;
 };
 
-class socket_impl final : public std::enable_shared_from_this<socket_impl>,
-                          public link_owner,
-                          private pattern::peer_queues {
+// The Asio shell around a pattern::socket_core: it feeds the core with
+// what listeners, connectors and links report, and carries out the
+// actions the core returns (writes, pauses, closes, completions, monitor
+// events, the linger timer).
+class socket_impl final : public std::enable_shared_from_this<socket_impl>, public link_owner {
 public:
     socket_impl(net::any_io_executor strand, socket_type type);
     ~socket_impl();
 
     const net::any_io_executor& executor() const noexcept { return strand_; }
-    socket_type type() const noexcept { return type_; }
-    socket_options& options() noexcept { return options_; }
+    socket_type type() const noexcept { return core_.type(); }
+    socket_options& options() noexcept { return core_.options(); }
 
     std::string bind(std::string_view endpoint, error_code& ec);
     void connect(std::string_view endpoint, error_code& ec);
@@ -65,7 +68,11 @@ public:
     void async_send(message m, send_handler h);
     void async_receive(receive_handler h);
 
-    void set_monitor(monitor_callback cb) { monitor_ = std::move(cb); }
+    void set_monitor(monitor_callback cb)
+    {
+        core_.report_drops(static_cast<bool>(cb));
+        monitor_ = std::move(cb);
+    }
     // Completes with the next monitor event. From the first call on, events
     // wait in a queue of up to `monitor_queue_limit` (older ones are kept,
     // newer ones counted as missed).
@@ -78,8 +85,8 @@ public:
     // peer's address (or endpoint).
     using trace_callback = std::function<void(const std::string& peer, const trace_record&)>;
     void set_tracer(trace_callback cb) { tracer_ = std::move(cb); }
-    std::size_t peer_count() const noexcept;
-    std::size_t dropped() const noexcept;
+    std::size_t peer_count() const noexcept { return core_.peer_count(); }
+    std::size_t dropped() const noexcept { return core_.dropped(); }
     void close();
 
     // A stream the user connected becomes a new peer (socket::attach).
@@ -96,24 +103,27 @@ public:
     void adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
                std::weak_ptr<listener> accepted_by = {}, transport_facts facts = {});
     void notify(monitor_event e);
-    bool is_closed() const noexcept { return closed_; }
+    bool is_closed() const noexcept { return core_.closed(); }
 
 private:
-    struct peer {
-        peer_id id = 0;
-        std::deque<message> out;
-        std::deque<message> in;
+    // What the shell holds for a peer of the core: its I/O.
+    struct io_peer {
         std::shared_ptr<link> conn;
-        connector* origin = nullptr; // set for a connect()'s peer; it persists over reconnects
-        bool ready = false;          // handshake done, attached to the strategy
-        bool read_paused = false;
-        bool going = false;          // connection gone; kept until `in` is delivered
-        std::string endpoint;
-        std::string address;
-        std::string identity;
+        connector* origin = nullptr;         // set for a connect()'s peer; it persists over reconnects
         std::weak_ptr<listener> accepted_by; // until the handshake is over
+        error_code closed_with;              // what the connection reported last
     };
-    void handshake_over(peer& pr);
+    io_peer* find(peer_id p);
+    void handshake_over(io_peer& io);
+    void run_actions()
+    {
+        if (!running_ && !core_.actions().empty())
+            run_all_actions();
+    }
+    void run_all_actions();
+    void execute(pattern::socket_core::action a);
+    void pump(peer_id p, io_peer& io, bool all);
+    void arm_linger_timer(pattern::socket_core::time_point at);
 
     // link_owner
     void link_ready(peer_id p) override;
@@ -121,72 +131,35 @@ private:
     void link_written(peer_id p) override;
     void link_closed(peer_id p, error_code ec) override;
 
-    // peer_queues
-    bool writable(peer_id p) const override;
-    void write(peer_id p, message m) override;
-    bool readable(peer_id p) const override;
-    message read(peer_id p) override;
-    void send_subscription(peer_id p, std::span<const std::byte> topic, bool on) override;
-
-    pattern::strategy& strategy();
-    peer* find(peer_id p) const;
-    void erase_peer(peer_id p);
-    void after_strategy();
-    void count_drops(std::size_t before);
-    void pump(peer& pr);
-    void serve_senders();
-    void serve_receivers();
-    void retire(peer& pr);
-    void drop_link(peer& pr, error_code ec, bool was_ready);
-    monitor_event event_for(monitor_event_type t, const peer& pr) const;
-
     net::any_io_executor strand_;
-    socket_type type_;
-    socket_options options_;
-    std::unique_ptr<pattern::strategy> strategy_; // made on first use, from the options then
-    std::vector<peer_id> retiring_;               // handled once the strategy call returns
-    std::vector<peer_id> resuming_;
-    std::unordered_map<peer_id, std::unique_ptr<peer>> peers_;
-    mutable peer* last_found_ = nullptr;
-    peer_id next_peer_ = 1;
+    pattern::socket_core core_;
+    std::unordered_map<peer_id, io_peer> io_;
+    peer_id last_id_ = 0; // io_'s last hit: a message touches one peer several times
+    io_peer* last_io_ = nullptr;
     std::list<std::shared_ptr<listener>> listeners_;
     std::list<std::shared_ptr<connector>> connectors_;
-    struct waiting_send {
-        message msg;
-        send_handler handler;
-    };
-    std::deque<waiting_send> senders_;
-    std::deque<receive_handler> receivers_;
+    using token = pattern::socket_core::token;
+    token next_token_ = 1;
+    std::deque<std::pair<token, send_handler>> senders_;
+    std::deque<std::pair<token, receive_handler>> receivers_;
+    std::optional<net::steady_timer> linger_timer_;
     monitor_callback monitor_;
     std::atomic<bool> monitor_queued_{false}; // set by the caller's thread
     std::deque<monitor_event> monitor_queue_;
     std::deque<monitor_handler> monitor_waiters_;
     std::size_t monitor_missed_ = 0;
     trace_callback tracer_;
-    std::size_t dropped_ = 0;
-    bool serving_ = false;
-    bool closed_ = false;
+    bool running_ = false; // run_actions() is on the stack
 };
 
 template <class Stream>
 void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
                         std::weak_ptr<listener> accepted_by, transport_facts facts)
 {
-    if (closed_)
+    if (core_.closed())
         return;
-    if (p == 0) {
-        auto fresh = std::make_unique<peer>();
-        p = fresh->id = next_peer_++;
-        peers_.emplace(p, std::move(fresh));
-    }
-    peer& pr = *peers_.at(p);
-    pr.accepted_by = std::move(accepted_by);
-    pr.endpoint = std::move(endpoint);
-    pr.address = std::move(address);
-    if (pr.going)
-        retire(pr); // the previous connection's messages were not all read yet
     codec_options config = codec_config();
-    config.peer_address = pr.address;
+    config.peer_address = address;
     config.transport_properties = std::move(facts.properties);
     if (facts.handshake_started) {
         const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -195,21 +168,30 @@ void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::str
             std::max(config.handshake_timeout - used, std::chrono::milliseconds(1));
     }
     if (tracer_)
-        config.trace = [weak = weak_from_this(), who = pr.address.empty() ? pr.endpoint : pr.address](
+        config.trace = [weak = weak_from_this(), who = address.empty() ? endpoint : address](
                            const trace_record& t) {
             if (auto self = weak.lock(); self && self->tracer_)
                 self->tracer_(who, t);
         };
+    if (p == 0)
+        p = core_.add_accepted(std::move(endpoint), std::move(address));
+    else
+        core_.link_started(p, std::move(endpoint), std::move(address));
+    if (!core_.state(p))
+        return; // disconnect() came first
+    io_peer& io = io_[p];
+    io.accepted_by = std::move(accepted_by);
     auto l = std::make_shared<basic_link<Stream>>(this, p, std::move(config), std::move(stream));
-    pr.conn = l;
+    io.conn = l;
     l->start();
+    run_actions();
 }
 
 template <class Stream>
 std::string socket_impl::attach(Stream stream, std::string name, error_code& ec)
 {
     ec = {};
-    if (closed_) {
+    if (core_.closed()) {
         ec = to_error_code(error::socket_closed);
         return {};
     }
@@ -217,7 +199,7 @@ std::string socket_impl::attach(Stream stream, std::string name, error_code& ec)
     if ((ec = check_security(why)))
         return {};
     if (name.empty())
-        name = "attached:" + std::to_string(next_peer_); // the id adopt() gives it
+        name = "attached:" + std::to_string(core_.next_id()); // the id adopt() gives it
     notify(monitor_event(monitor_event_type::connected, name));
     // Like an accepted connection: no reconnection, the peer goes with it.
     adopt(attached_stream<Stream>(std::move(stream), strand_), 0, name, {});
