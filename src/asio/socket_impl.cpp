@@ -422,7 +422,21 @@ void socket_impl::pump(peer& pr)
 void socket_impl::handshake_over(peer& pr)
 {
     if (auto l = std::exchange(pr.accepted_by, {}).lock())
-        l->handshake_finished();
+        l->handshake_finished(pr.id);
+}
+
+void socket_impl::evict(peer_id p, std::string reason)
+{
+    peer* pr = find(p);
+    if (!pr || pr->ready || !pr->conn)
+        return;
+    pr->accepted_by.reset(); // the listener has taken its place back
+    monitor_event e = event_for(monitor_event_type::handshake_failed, *pr);
+    e.error = to_error_code(error::handshake_timeout);
+    e.reason = std::move(reason);
+    notify(std::move(e));
+    pr->conn->abort();
+    erase_peer(p);
 }
 
 void socket_impl::link_ready(peer_id p)

@@ -91,10 +91,12 @@ public:
     codec_options codec_config() const;
     error_code check_security(std::string& reason) const;
     // A connected stream becomes a link for peer `p`, or a new peer when
-    // `p` is zero (accepted connections).
+    // `p` is zero (accepted connections). Returns the peer (0: closed).
     template <class Stream>
-    void adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
-               std::weak_ptr<listener> accepted_by = {}, transport_facts facts = {});
+    peer_id adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
+                  std::weak_ptr<listener> accepted_by = {}, transport_facts facts = {});
+    // Cuts short the handshake of peer `p` (a listener needs its place).
+    void evict(peer_id p, std::string reason);
     void notify(monitor_event e);
     bool is_closed() const noexcept { return closed_; }
 
@@ -169,11 +171,11 @@ private:
 };
 
 template <class Stream>
-void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
-                        std::weak_ptr<listener> accepted_by, transport_facts facts)
+peer_id socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
+                           std::weak_ptr<listener> accepted_by, transport_facts facts)
 {
     if (closed_)
-        return;
+        return 0;
     if (p == 0) {
         auto fresh = std::make_unique<peer>();
         p = fresh->id = next_peer_++;
@@ -203,6 +205,7 @@ void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::str
     auto l = std::make_shared<basic_link<Stream>>(this, p, std::move(config), std::move(stream));
     pr.conn = l;
     l->start();
+    return p;
 }
 
 template <class Stream>
