@@ -1,5 +1,7 @@
 #include "cat_session.hpp"
 
+#include "zmtp/printable.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <cstdio>
@@ -134,7 +136,7 @@ void session::on_monitor(const asio::monitor_event& e)
             ++it->second;
         if (cfg_.verbose)
             note("handshake with " + name_of(e) + " complete" +
-                 (e.routing_id.empty() ? std::string() : " (routing id " + e.routing_id + ")"));
+                 (e.routing_id.empty() ? std::string() : " (routing id " + printable(e.routing_id) + ")"));
         // The monitor runs inside the socket's own calls: act afterwards.
         net::post(io_, [this] {
             if (exiting_)

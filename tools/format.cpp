@@ -1,5 +1,7 @@
 #include "format.hpp"
 
+#include "zmtp/printable.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -201,11 +203,11 @@ std::string format_trace(const std::string& peer, const trace_record& t)
     case trace_record::unit::greeting:
         j["unit"] = "greeting";
         j["version"] = std::to_string(t.major) + "." + std::to_string(t.minor);
-        j["mechanism"] = t.name;
+        j["mechanism"] = printable(t.name);
         break;
     case trace_record::unit::command:
         j["unit"] = "command";
-        j["name"] = t.name;
+        j["name"] = printable(t.name); // the peer's bytes: escaped, and valid UTF-8 for JSON
         j["size"] = t.size;
         break;
     case trace_record::unit::frame:

@@ -72,8 +72,8 @@ struct socket_options {
     bool immediate = false;
     // TCP keepalive: -1 the system default, 0 off, 1 on (ZMQ_TCP_KEEPALIVE).
     int tcp_keepalive = -1;
-    // A bound endpoint stops accepting while this many of its peers are
-    // still in their handshake (no libzmq equivalent).
+    // Handshakes in progress per bound endpoint (no libzmq equivalent); a newcomer
+    // cuts the oldest of the busiest address short (docs/design.md).
     std::size_t max_handshakes_per_listener = 256;
 
     // ---- security: NULL unless one of these is set ----

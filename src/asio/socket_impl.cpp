@@ -387,10 +387,24 @@ void socket_impl::arm_linger_timer(pattern::socket_core::time_point at)
 
 // ---------------------------------------------------------------- links
 
-void socket_impl::handshake_over(io_peer& io)
+void socket_impl::handshake_over(peer_id p, io_peer& io)
 {
     if (auto l = std::exchange(io.accepted_by, {}).lock())
-        l->handshake_finished();
+        l->handshake_finished(p);
+}
+
+void socket_impl::evict(peer_id p, std::string reason)
+{
+    io_peer* io = find(p);
+    const pattern::peer_state* state = core_.state(p);
+    if (!io || !io->conn || !state || *state != pattern::peer_state::handshaking)
+        return;
+    io->accepted_by.reset(); // the listener has taken its place back
+    io->closed_with = to_error_code(error::handshake_timeout);
+    io->conn->abort();
+    io->conn.reset();
+    core_.link_closed(p, std::move(reason));
+    run_actions();
 }
 
 void socket_impl::link_ready(peer_id p)
@@ -398,7 +412,7 @@ void socket_impl::link_ready(peer_id p)
     io_peer* io = find(p);
     if (!io || !io->conn)
         return;
-    handshake_over(*io);
+    handshake_over(p, *io);
     const codec& c = io->conn->protocol();
     core_.handshake_done(p, std::string(c.peer_metadata().find("Identity").value_or("")));
     if (const auto* s = core_.state(p); s && *s == pattern::peer_state::ready && io->origin)
@@ -430,7 +444,7 @@ void socket_impl::link_closed(peer_id p, error_code ec)
     io_peer* io = find(p);
     if (!io)
         return;
-    handshake_over(*io);
+    handshake_over(p, *io);
     std::string reason = io->conn && !io->conn->protocol().error_reason().empty()
                              ? std::string(io->conn->protocol().error_reason())
                              : ec.message();

@@ -7,7 +7,8 @@
 #include <boost/asio/connect.hpp>
 
 #include <algorithm>
-#include <vector>
+#include <optional>
+#include <unordered_map>
 
 namespace zmtp::asio::detail {
 namespace {
@@ -25,14 +26,26 @@ void apply_tcp_options(net::ip::tcp::socket& s, int keepalive)
 
 void apply_tcp_options(net::local::stream_protocol::socket&, int) {}
 
-std::string address_of(const net::ip::tcp::socket& s)
+// The peer's name and source address, from what accept() returned: it is
+// known even when the peer has already reset the connection.
+std::string address_of(const net::ip::tcp::endpoint& peer)
 {
-    return peer_name(s);
+    return endpoint_name(peer);
 }
 
-std::string address_of(const net::local::stream_protocol::socket&)
+std::string address_of(const net::local::stream_protocol::endpoint&)
 {
     return {};
+}
+
+std::string source_of(const net::ip::tcp::endpoint& peer)
+{
+    return peer.address().to_string();
+}
+
+std::string source_of(const net::local::stream_protocol::endpoint&)
+{
+    return {}; // one local host: one source
 }
 
 template <class Protocol>
@@ -47,7 +60,8 @@ public:
           tls_(ep.tls ? make_server_context(owner.options().tls) : nullptr)
     {
         asio::bind(acceptor_, ep);
-        max_handshakes_ = std::max<std::size_t>(owner.options().max_handshakes_per_listener, 1);
+        const std::size_t limit = std::max<std::size_t>(owner.options().max_handshakes_per_listener, 1);
+        slots_ = handshake_slots(limit, std::max<std::size_t>(limit / 4, 1));
         requested_ = std::move(requested);
         bound_ = (ep.tls ? "tls+" : "") + bound_endpoint(acceptor_);
         if constexpr (std::is_same_v<Protocol, net::local::stream_protocol>)
@@ -61,7 +75,7 @@ public:
         owner_ = nullptr;
         error_code ignored;
         acceptor_.close(ignored);
-        for (auto& w : handshakes_)
+        for (auto& [ticket, w] : handshakes_)
             if (auto h = w.lock())
                 h->cancel();
         handshakes_.clear();
@@ -71,66 +85,104 @@ public:
     }
 
 private:
+    // TLS handshakes are keyed apart from peer ids, which count up from 1.
+    static constexpr handshake_slots::key tls_ticket_bit = handshake_slots::key{1} << 63;
+
     void accept()
     {
         if (!owner_)
             return;
-        if (handshaking_ >= max_handshakes_) {
-            stalled_ = true; // handshake_finished() resumes
-            return;
-        }
         acceptor_.async_accept(
-            owner_->executor(),
+            owner_->executor(), peer_,
             [self = std::static_pointer_cast<basic_listener>(shared_from_this())](error_code ec,
                                                                                  socket_type s) {
                 if (!self->owner_ || ec == net::error::operation_aborted)
                     return;
-                if (!ec) {
-                    apply_tcp_options(s, self->owner_->options().tcp_keepalive);
-                    std::string address = address_of(s);
-                    self->owner_->notify(monitor_event(monitor_event_type::accepted, self->bound_, address));
-                    ++self->handshaking_;
-                    if (self->tls_)
-                        self->secure(std::move(s), std::move(address));
-                    else
-                        self->owner_->adopt(std::move(s), 0, self->bound_, std::move(address), self);
-                }
                 // Accept errors (too many open files, ...) do not stop the listener.
+                if (!ec)
+                    self->admit(std::move(s));
                 self->accept();
             });
     }
 
+    // Every newcomer is taken in; at the limit, an older handshake gives
+    // way (handshake_slots.hpp), so a flood never locks out new peers.
+    void admit(socket_type s)
+    {
+        apply_tcp_options(s, owner_->options().tcp_keepalive);
+        std::string address = address_of(peer_);
+        const std::string source = source_of(peer_);
+        owner_->notify(monitor_event(monitor_event_type::accepted, bound_, address));
+        if (tls_) {
+            const handshake_slots::key ticket = tls_ticket_bit | next_ticket_++;
+            make_room(slots_.admit(ticket, source));
+            secure(std::move(s), std::move(address), ticket);
+            return;
+        }
+        auto self = std::static_pointer_cast<basic_listener>(shared_from_this());
+        if (const peer_id p = owner_->adopt(std::move(s), 0, bound_, std::move(address), self))
+            make_room(slots_.admit(p, source));
+    }
+
+    void make_room(std::optional<handshake_slots::key> victim)
+    {
+        if (!victim || !owner_)
+            return;
+        if ((*victim & tls_ticket_bit) == 0)
+            return owner_->evict(*victim, eviction_reason());
+        if (auto it = handshakes_.find(*victim); it != handshakes_.end())
+            if (auto h = it->second.lock())
+                h->cancel(); // secure()'s callback reports it
+    }
+
+    std::string eviction_reason() const
+    {
+        return "handshake cut short for a newer connection: at most " + std::to_string(slots_.limit()) +
+               " handshakes in progress on " + bound_ + ", " + std::to_string(slots_.share()) +
+               " per source address";
+    }
+
     // The TLS handshake counts as part of the peer's handshake: it holds
-    // one of the listener's max_handshakes places until it is over.
-    void secure(socket_type s, std::string address)
+    // one of the listener's places until it is over.
+    void secure(socket_type s, std::string address, handshake_slots::key ticket)
     {
         auto h = std::make_shared<tls_handshake<socket_type>>(std::move(s), *tls_);
         prepare_server(h->stream.ssl().native_handle());
-        std::erase_if(handshakes_, [](const auto& w) { return w.expired(); });
-        handshakes_.push_back(h);
+        handshakes_.emplace(ticket, h);
         h->start(ssl::stream_base::server, owner_->options().handshake_timeout,
-                 [self = std::static_pointer_cast<basic_listener>(shared_from_this()), h,
+                 [self = std::static_pointer_cast<basic_listener>(shared_from_this()), h, ticket,
                   address = std::move(address)](error_code ec, std::string reason) mutable {
+                     self->handshakes_.erase(ticket);
                      if (!self->owner_)
                          return;
+                     if (!self->slots_.holds(ticket)) {
+                         ec = to_error_code(error::handshake_timeout);
+                         reason = self->eviction_reason();
+                     }
                      if (ec) {
+                         self->slots_.release(ticket);
                          monitor_event e(monitor_event_type::handshake_failed, self->bound_, address);
                          e.error = ec;
                          e.reason = std::move(reason);
                          self->owner_->notify(std::move(e));
-                         self->handshake_finished();
                          return;
                      }
                      transport_facts facts{peer_properties(h->stream.ssl().native_handle()), h->started};
-                     self->owner_->adopt(std::move(h->stream), 0, self->bound_, std::move(address),
-                                         self, std::move(facts));
+                     const peer_id p = self->owner_->adopt(std::move(h->stream), 0, self->bound_,
+                                                           std::move(address), self, std::move(facts));
+                     if (p)
+                         self->slots_.rename(ticket, p);
+                     else
+                         self->slots_.release(ticket);
                  });
     }
 
     socket_impl* owner_;
     typename Protocol::acceptor acceptor_;
+    typename Protocol::endpoint peer_; // filled by each accept
     std::shared_ptr<ssl::context> tls_; // tls+ only
-    std::vector<std::weak_ptr<tls_handshake<socket_type>>> handshakes_;
+    std::unordered_map<handshake_slots::key, std::weak_ptr<tls_handshake<socket_type>>> handshakes_;
+    handshake_slots::key next_ticket_ = 0;
     std::string path_;
 };
 
@@ -198,13 +250,13 @@ void connector::attempt_tcp()
             if (ec)
                 return self->retry(ec);
             net::async_connect(*sock, results,
-                               [self, sock](error_code ec2, const net::ip::tcp::endpoint&) {
+                               [self, sock](error_code ec2, const net::ip::tcp::endpoint& connected_to) {
                                    if (self->closed_)
                                        return;
                                    if (ec2)
                                        return self->retry(ec2);
                                    apply_tcp_options(*sock, self->owner_->options().tcp_keepalive);
-                                   self->connected(*sock, address_of(*sock));
+                                   self->connected(*sock, address_of(connected_to));
                                });
         });
 }
@@ -254,8 +306,10 @@ template <class Socket>
 void connector::connected(Socket& sock, std::string address)
 {
     owner_->notify(monitor_event(monitor_event_type::connected, text_, address));
-    if (!tls_)
-        return owner_->adopt(std::move(sock), slot_, text_, std::move(address));
+    if (!tls_) {
+        owner_->adopt(std::move(sock), slot_, text_, std::move(address));
+        return;
+    }
     auto h = std::make_shared<tls_handshake<Socket>>(std::move(sock), *tls_);
     prepare_client(h->stream.ssl().native_handle(), server_name_);
     cancel_tls_ = [weak = std::weak_ptr(h)] {

@@ -5,6 +5,7 @@
 // command afresh for every connection (exec.hpp).
 #pragma once
 
+#include "handshake_slots.hpp"
 #include "zmtp/asio/detail/socket_impl.hpp"
 #include "zmtp/asio/endpoint.hpp"
 
@@ -27,19 +28,9 @@ public:
     virtual ~listener() = default;
     virtual void start() = 0;
     virtual void close() = 0;
-    // An accepted peer finished its handshake, or failed it. While
-    // max_handshakes peers are in their handshake, no more are accepted:
-    // connections that never complete one cannot starve the others
-    // (libzmq CVE-2020-15166).
-    void handshake_finished()
-    {
-        if (handshaking_ > 0)
-            --handshaking_;
-        if (stalled_ && handshaking_ < max_handshakes_) {
-            stalled_ = false;
-            start();
-        }
-    }
+    // The handshake of accepted peer `p` is over: it succeeded, failed, or
+    // the connection ended. Its place goes back to the listener.
+    void handshake_finished(peer_id p) { slots_.release(p); }
     // As given to bind() and as really bound (with the real port).
     const std::string& requested() const noexcept { return requested_; }
     const std::string& bound() const noexcept { return bound_; }
@@ -47,9 +38,9 @@ public:
 protected:
     std::string requested_;
     std::string bound_;
-    std::size_t handshaking_ = 0;
-    std::size_t max_handshakes_ = 256;
-    bool stalled_ = false;
+    // Accepted connections still in their handshake (handshake_slots.hpp):
+    // keyed by peer id, or by a TLS ticket before the peer exists.
+    handshake_slots slots_{256, 64};
 };
 
 // Opens, binds and starts a listener for `ep`; throws on failure (for

@@ -1,6 +1,7 @@
 #include "zmtp/codec/codec.hpp"
 
 #include "zmtp/error.hpp"
+#include "zmtp/printable.hpp"
 #include "zmtp/security/null_mechanism.hpp"
 #include "zmtp/wire/command.hpp"
 
@@ -460,7 +461,7 @@ void codec::complete_handshake()
     peer_type_ = socket_type_from_wire(*type_name);
     if (!peer_type_) {
         fail(make_error_code(error::invalid_socket_type),
-             "unknown Socket-Type '" + std::string(*type_name) + "'", true);
+             "unknown Socket-Type '" + printable(*type_name) + "'", true);
         return;
     }
     if (!compatible(options_.type, *peer_type_)) {
@@ -507,7 +508,7 @@ void codec::handle_traffic_command(std::span<const std::byte> body)
         std::string_view reason;
         if (wire::parse_error_reason(cmd.data, reason))
             reason = "(unreadable reason)";
-        fail(make_error_code(error::peer_error), "peer sent ERROR: " + std::string(reason));
+        fail(make_error_code(error::peer_error), "peer sent ERROR: " + printable(reason));
     }
     // Any other command is ignored (RFC 37: commands are extensible).
 }

@@ -1,6 +1,7 @@
 #include "zmtp/security/null_mechanism.hpp"
 
 #include "zmtp/error.hpp"
+#include "zmtp/printable.hpp"
 #include "zmtp/wire/command.hpp"
 
 #include <string>
@@ -32,11 +33,11 @@ void null_mechanism::on_command(std::span<const std::byte> body, std::vector<std
         std::string_view reason;
         if (wire::parse_error_reason(cmd.data, reason))
             reason = "(unreadable reason)";
-        fail(make_error_code(error::peer_error), "peer refused: " + std::string(reason));
+        fail(make_error_code(error::peer_error), "peer refused: " + printable(reason));
         return;
     }
     fail(make_error_code(error::unexpected_command),
-         "unexpected " + std::string(cmd.name) + " command during the NULL handshake");
+         "unexpected " + printable(cmd.name) + " command during the NULL handshake");
 }
 
 } // namespace zmtp::security

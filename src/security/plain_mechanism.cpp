@@ -1,6 +1,6 @@
 #include "zmtp/security/plain_mechanism.hpp"
 
-#include "printable.hpp"
+#include "zmtp/printable.hpp"
 #include "zmtp/error.hpp"
 #include "zmtp/wire/command.hpp"
 

@@ -68,16 +68,17 @@ greeting_result parse_greeting(std::span<const std::byte> bytes)
     greeting g;
     g.major = at(major_offset);
     g.minor = at(minor_offset);
-    // The mechanism is zero-padded; characters after the first zero are
-    // ignored, as libzmq does.
+    // The mechanism is zero-padded (RFC 23): all 20 octets are the name, so
+    // anything but zeros after it names another mechanism. libzmq compares
+    // the whole field too, and closes.
     std::string name;
-    for (std::size_t i = 0; i < mechanism_size; ++i) {
-        const char c = static_cast<char>(at(mechanism_offset + i));
-        if (c == '\0')
-            break;
-        name.push_back(c);
-    }
-    if (!valid_mechanism_name(name))
+    std::size_t end = 0;
+    while (end < mechanism_size && at(mechanism_offset + end) != 0)
+        name.push_back(static_cast<char>(at(mechanism_offset + end++)));
+    bool padded = true;
+    for (std::size_t i = end; i < mechanism_size; ++i)
+        padded = padded && at(mechanism_offset + i) == 0;
+    if (!padded || !valid_mechanism_name(name))
         return fail(error::malformed_greeting);
     g.mechanism = std::move(name);
     g.as_server = at(as_server_offset) != 0;

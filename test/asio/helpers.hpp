@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -30,18 +31,58 @@ namespace net = boost::asio;
 using error_code = boost::system::error_code;
 using namespace std::chrono_literals;
 
-// Runs `io` until `done()` holds, the time limit passes, or nothing is left
-// to run. Returns done().
+// How many times longer than usual a wait may take: sanitizer builds run
+// several times slower, and ZMTP_TEST_TIME_SCALE (a factor, e.g. 4) covers
+// a loaded machine. Deadlines in tests guard against hangs: scale them.
+inline int time_scale()
+{
+    int scale = 1;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    scale = 4;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+    scale = 4;
+#endif
+#endif
+    if (const char* env = std::getenv("ZMTP_TEST_TIME_SCALE"); env && std::atoi(env) > 0)
+        scale *= std::atoi(env);
+    return scale;
+}
+
+inline std::chrono::milliseconds scaled(std::chrono::milliseconds d)
+{
+    return d * time_scale();
+}
+
+// Runs `io` until `done()` holds, the time limit (scaled) passes, or
+// nothing is left to run. Returns done().
 template <class Pred>
 bool run_until(net::io_context& io, Pred done, std::chrono::milliseconds limit = 5000ms)
 {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
+    const auto deadline = std::chrono::steady_clock::now() + scaled(limit);
     io.restart();
     while (!done()) {
         if (std::chrono::steady_clock::now() >= deadline)
             return false;
         if (io.run_one_until(deadline) == 0 && io.stopped())
             return done(); // out of work: nothing can change any more
+    }
+    return true;
+}
+
+// Runs `io` until `done()` holds; fails only when `progress()` (a count
+// that grows while work gets done) stands still for `stall` (scaled): a
+// slow machine is no failure, a hang is.
+template <class Pred, class Progress>
+bool run_while_progressing(net::io_context& io, Pred done, Progress progress,
+                           std::chrono::milliseconds stall)
+{
+    auto last = progress();
+    while (!run_until(io, done, stall)) {
+        const auto now = progress();
+        if (now == last)
+            return false;
+        last = now;
     }
     return true;
 }
@@ -259,10 +300,13 @@ net::awaitable<void> echo(asio::connection<Stream>& c, std::size_t count)
 // Handshakes a with b, sends the standard set a -> b, which echoes it back;
 // a checks every echo (and so checks both directions). With `both_ways`
 // false, b only checks what it receives.
+// `progress`, when given, counts work done (bytes moved): the exchange then
+// fails only if it stands still for `limit`.
 template <class StreamA, class StreamB>
 void exchange_standard(net::io_context& io, asio::connection<StreamA>& a,
                        asio::connection<StreamB>& b, bool both_ways = true,
-                       std::chrono::milliseconds limit = 20'000ms)
+                       std::chrono::milliseconds limit = 20'000ms,
+                       std::function<std::uint64_t()> progress = {})
 {
     const auto msgs = standard_messages();
     outcome side_a, side_b;
@@ -292,7 +336,9 @@ void exchange_standard(net::io_context& io, asio::connection<StreamA>& a,
                 co_await expect_all(b, msgs);
         },
         side_b.handler());
-    const bool done = run_until(io, [&] { return side_a.finished && side_b.finished; }, limit);
+    auto finished = [&] { return side_a.finished && side_b.finished; };
+    const bool done = progress ? run_while_progressing(io, finished, progress, limit)
+                               : run_until(io, finished, limit);
     CHECK_MESSAGE(done, "exchange did not finish in time");
     CHECK_MESSAGE(side_a.failure.empty(), side_a.failure);
     CHECK_MESSAGE(side_b.failure.empty(), side_b.failure);

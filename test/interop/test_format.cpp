@@ -92,3 +92,12 @@ TEST_CASE("base64")
     CHECK_FALSE(base64_decode("Zg==Zg==").has_value());
     CHECK_FALSE(base64_decode("Zm9v YmFy").has_value());
 }
+
+TEST_CASE("--trace: a command name from the peer is escaped, also when it is not UTF-8")
+{
+    zmtp::trace_record t{zmtp::trace_record::direction::in, zmtp::trace_record::unit::command, 9, false,
+                         "\x1b]0;title\x07\xff", 0, 0};
+    const std::string line = zmtp::cat::format_trace("tcp://127.0.0.1:5555", t);
+    CHECK(line.find('\x1b') == std::string::npos);
+    CHECK(line.find(R"("name":"\\x1b]0;title\\x07\\xff")") != std::string::npos);
+}

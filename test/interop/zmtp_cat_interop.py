@@ -833,6 +833,50 @@ def bound_side_reports_failed_handshake():
         finish_case(cat, bad, good)
 
 
+NULL_GREETING = b"\xff" + b"\x00" * 7 + b"\x01\x7f\x03\x01" + b"NULL".ljust(20, b"\x00") + b"\x00" * 32
+HOSTILE = b"\x1b[31mred\x1b]0;owned\x07"  # CSI colour, OSC window title ended by BEL
+
+
+def raw_peer(endpoint):
+    import socket
+    host, port = endpoint[len("tcp://"):].rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=WAIT)
+
+
+def command(name, body):
+    data = bytes([len(name)]) + name + body
+    return bytes([0x04, len(data)]) + data
+
+
+def peer_text_escaped_on_stderr():
+    """A peer's ERROR reason and routing id with terminal control sequences:
+    zmtp-cat's stderr lines carry them escaped (\\x1b), never raw."""
+    cat = Cat("router", "--bind", "tcp://127.0.0.1:0", "-v", "--timeout", "5000")
+    bad = good = None
+    try:
+        ep = cat.bound()
+        good = raw_peer(ep)
+        ready = command(b"READY", b"\x0bSocket-Type" + b"\x00\x00\x00\x06DEALER"
+                        + b"\x08Identity" + len(HOSTILE).to_bytes(4, "big") + HOSTILE)
+        good.sendall(NULL_GREETING + ready)
+        line = None
+        while line is None or b"complete" not in line:
+            line = cat.stderr_line()
+            assert line is not None, cat.stderr_text()
+        assert b"(routing id \\x1b[31mred\\x1b]0;owned\\x07)" in line, line
+        bad = raw_peer(ep)
+        bad.sendall(NULL_GREETING + command(b"ERROR", bytes([len(HOSTILE)]) + HOSTILE))
+        line = failed_handshake_line(cat, "peer refused: \\x1b[31mred\\x1b]0;owned\\x07")
+        assert "tcp://127.0.0.1:" in line, line
+        for raw in cat.err_lines:
+            assert b"\x1b" not in raw and b"\x07" not in raw, raw
+    finally:
+        for s in (bad, good):
+            if s is not None:
+                s.close()
+        finish_case(cat)
+
+
 def max_msg_size_drops_peer():
     cat = Cat("pull", "--bind", "tcp://127.0.0.1:0", "--max-msg-size", "10", "-v",
               "--hwm", "5", "--reconnect-ivl-max", "1000")
@@ -1338,6 +1382,7 @@ def main():
         ("-v: connected, handshaken, disconnected", verbose_peer_lines),
         ("bound side: failed handshake reported, good peer served",
          bound_side_reports_failed_handshake),
+        ("peer text (ERROR reason, routing id) escaped on stderr", peer_text_escaped_on_stderr),
         ("--max-msg-size drops the peer", max_msg_size_drops_peer),
         ("--linger bounds an undeliverable exit", linger_bounds_undeliverable),
         ("stdin EOF, then the peer binds", late_peer_gets_queued_messages),

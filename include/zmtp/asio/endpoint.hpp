@@ -273,16 +273,14 @@ inline std::string bound_endpoint(const net::local::stream_protocol::acceptor& a
     return "ipc://" + path;
 }
 
-// "tcp://10.0.0.1:5555" for a connected socket's peer.
-inline std::string peer_name(const net::ip::tcp::socket& s)
+// "tcp://10.0.0.1:5555", "tcp://[::1]:5555": a peer's name, from the
+// endpoint accept() or connect() gave (a socket's remote_endpoint() fails
+// once the peer has reset the connection).
+inline std::string endpoint_name(const net::ip::tcp::endpoint& peer)
 {
-    boost::system::error_code ec;
-    const auto remote = s.remote_endpoint(ec);
-    if (ec)
-        return "tcp://?";
-    const auto ip = remote.address();
+    const auto ip = peer.address();
     const std::string host = ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string();
-    return "tcp://" + host + ":" + std::to_string(remote.port());
+    return "tcp://" + host + ":" + std::to_string(peer.port());
 }
 
 namespace detail {

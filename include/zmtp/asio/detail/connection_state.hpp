@@ -252,7 +252,7 @@ struct connection_state : std::enable_shared_from_this<connection_state<Stream>>
         if (!writing && protocol.has_output())
             start_write();
         else if (close_at && !writing && !protocol.has_output())
-            close_now();
+            return close_now(); // and no timer: nothing may hold the state now
         rearm_timer();
     }
 

@@ -98,10 +98,12 @@ public:
     codec_options codec_config() const;
     error_code check_security(std::string& reason) const;
     // A connected stream becomes a link for peer `p`, or a new peer when
-    // `p` is zero (accepted connections).
+    // `p` is zero (accepted connections). Returns the peer (0: closed).
     template <class Stream>
-    void adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
-               std::weak_ptr<listener> accepted_by = {}, transport_facts facts = {});
+    peer_id adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
+                  std::weak_ptr<listener> accepted_by = {}, transport_facts facts = {});
+    // Cuts short the handshake of peer `p` (a listener needs its place).
+    void evict(peer_id p, std::string reason);
     void notify(monitor_event e);
     bool is_closed() const noexcept { return core_.closed(); }
 
@@ -114,7 +116,7 @@ private:
         error_code closed_with;              // what the connection reported last
     };
     io_peer* find(peer_id p);
-    void handshake_over(io_peer& io);
+    void handshake_over(peer_id p, io_peer& io);
     void run_actions()
     {
         if (!running_ && !core_.actions().empty())
@@ -153,11 +155,11 @@ private:
 };
 
 template <class Stream>
-void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
-                        std::weak_ptr<listener> accepted_by, transport_facts facts)
+peer_id socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
+                           std::weak_ptr<listener> accepted_by, transport_facts facts)
 {
     if (core_.closed())
-        return;
+        return 0;
     codec_options config = codec_config();
     config.peer_address = address;
     config.transport_properties = std::move(facts.properties);
@@ -178,13 +180,14 @@ void socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::str
     else
         core_.link_started(p, std::move(endpoint), std::move(address));
     if (!core_.state(p))
-        return; // disconnect() came first
+        return 0; // disconnect() came first
     io_peer& io = io_[p];
     io.accepted_by = std::move(accepted_by);
     auto l = std::make_shared<basic_link<Stream>>(this, p, std::move(config), std::move(stream));
     io.conn = l;
     l->start();
     run_actions();
+    return p;
 }
 
 template <class Stream>

@@ -1,12 +1,15 @@
-// Peer-supplied text in a failure reason (an ERROR's reason, a command
-// name): reasons end up on one line of a log or a terminal, so control
-// octets, non-ASCII octets and the backslash are written as \xNN.
+// SPDX-License-Identifier: MPL-2.0
+// The one way peer-supplied text (an ERROR's reason, a command name, a
+// metadata value, a routing id) is written into a reason, a log line or a
+// trace: such text ends up on a terminal, so control octets (ESC, BEL),
+// non-ASCII octets and the backslash are written as \xNN. The result is
+// printable ASCII on one line, and valid UTF-8 for JSON.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace zmtp::security {
+namespace zmtp {
 
 inline std::string printable(std::string_view text)
 {
@@ -26,4 +29,4 @@ inline std::string printable(std::string_view text)
     return out;
 }
 
-} // namespace zmtp::security
+} // namespace zmtp
