@@ -54,6 +54,11 @@ struct socket_options {
     // (ZMQ_SNDHWM, ZMQ_RCVHWM).
     std::size_t send_hwm = 1000;
     std::size_t receive_hwm = 1000;
+    // Bytes queued per peer in each direction, beside the message counts;
+    // 0 means no limit. A queue takes a message while it holds fewer bytes
+    // than this, so a message of any size goes through an empty queue.
+    std::size_t send_hwm_bytes = 0;
+    std::size_t receive_hwm_bytes = 0;
     // How long close() keeps delivering queued messages; negative: until
     // they are delivered (ZMQ_LINGER).
     std::chrono::milliseconds linger{-1};

@@ -226,6 +226,7 @@ bool socket_core::message_read(peer_id p, message& m)
         serve_receivers(); // XPUB may have turned it into something to read
         return true;
     }
+    pr->in_bytes += bytes_of(m);
     pr->in.push_back(std::move(m));
     serve_receivers();
     if ((pr = find(p)) && in_full(*pr)) {
@@ -482,7 +483,8 @@ bool socket_core::writable(peer_id p) const
     const peer* pr = find(p);
     if (!pr || pr->state == peer_state::draining)
         return false;
-    return options_.send_hwm == 0 || pr->out.size() < options_.send_hwm;
+    return (options_.send_hwm == 0 || pr->out.size() < options_.send_hwm)
+        && (options_.send_hwm_bytes == 0 || pr->out_bytes < options_.send_hwm_bytes);
 }
 
 void socket_core::write(peer_id p, message m)
@@ -490,6 +492,7 @@ void socket_core::write(peer_id p, message m)
     peer* pr = find(p);
     if (!pr)
         return;
+    pr->out_bytes += bytes_of(m);
     pr->out.push_back(std::move(m));
     if (pr->state == peer_state::ready)
         emit_write(p);
@@ -506,6 +509,7 @@ message socket_core::read(peer_id p)
     peer* pr = find(p);
     message m = std::move(pr->in.front());
     pr->in.pop_front();
+    pr->in_bytes -= bytes_of(m);
     if (pr->read_paused && !in_full(*pr))
         resuming_.push_back(p);
     if (pr->state == peer_state::draining && pr->in.empty())

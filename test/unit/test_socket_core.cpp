@@ -322,6 +322,56 @@ TEST_CASE("core: the receive HWM pauses reading; reading resumes as the applicat
     CHECK_FALSE(l.paused[1]);
 }
 
+TEST_CASE("core: the send HWM in bytes blocks like the count; a large message passes an empty queue")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    push.core.options().send_hwm_bytes = 10;
+    const auto p = push.core.add_connect("tcp://pull");
+    for (const char* s : {"abcd", "efgh", "ijkl"}) { // 0, 4, 8 bytes queued: room
+        message m{s};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+    message full{"mnop"};
+    CHECK(push.core.try_send(full) == error::would_block);
+
+    net.join(push, p, pull);
+    for (const char* s : {"abcd", "efgh", "ijkl"})
+        CHECK(take(pull) == message{s});
+    net.capacity = 0; // nothing leaves from now on
+    message big{zmtp::frame(std::string(100, 'x'))};
+    REQUIRE_FALSE(push.core.try_send(big)); // an empty queue takes any size
+    net.settle();
+    message next{"q"};
+    CHECK(push.core.try_send(next) == error::would_block); // behind 100 bytes
+}
+
+TEST_CASE("core: the receive HWM in bytes pauses reading until the application takes bytes")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    pull.core.options().receive_hwm_bytes = 8;
+    auto& l = connect(net, push, pull);
+    for (const char* s : {"1111", "2222", "3333", "4444"}) {
+        message m{s};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+    net.settle();
+    CHECK(l.paused[1]);
+    CHECK(l.wire[0].size() == 2);
+    CHECK(take(pull) == message{"1111"});
+    net.settle();
+    CHECK(l.paused[1]);
+    CHECK(l.wire[0].size() == 1);
+    for (const char* s : {"2222", "3333", "4444"}) {
+        CHECK(take(pull) == message{s});
+        net.settle();
+    }
+    CHECK_FALSE(l.paused[1]);
+}
+
 // ---------------------------------------------------------------- linger
 
 TEST_CASE("core: linger 0 aborts every connection at close; waiting operations are cancelled")

@@ -146,8 +146,10 @@ public:
         peer* pr = find(p);
         if (!pr || (pr->state != peer_state::ready && pr->state != peer_state::lingering))
             return;
-        while (!pr->out.empty() && write(std::as_const(pr->out.front())))
+        while (!pr->out.empty() && write(std::as_const(pr->out.front()))) {
+            pr->out_bytes -= bytes_of(pr->out.front());
             pr->out.pop_front();
+        }
     }
 
     // ---- state ----
@@ -166,6 +168,8 @@ private:
         bool read_paused = false;
         std::deque<message> out;
         std::deque<message> in;
+        std::size_t out_bytes = 0; // for the byte high-water marks
+        std::size_t in_bytes = 0;
         std::string endpoint;
         std::string address;
         std::string identity;
@@ -197,9 +201,17 @@ private:
     action& with_payload(action& a, message m);
     void serve_senders();
     void serve_receivers();
+    static std::size_t bytes_of(const message& m) noexcept
+    {
+        std::size_t n = 0;
+        for (const frame& f : m)
+            n += f.size();
+        return n;
+    }
     bool in_full(const peer& pr) const noexcept
     {
-        return options_.receive_hwm != 0 && pr.in.size() >= options_.receive_hwm;
+        return (options_.receive_hwm != 0 && pr.in.size() >= options_.receive_hwm)
+            || (options_.receive_hwm_bytes != 0 && pr.in_bytes >= options_.receive_hwm_bytes);
     }
 
     // peer_queues
