@@ -1,4 +1,4 @@
-// zmtp-cat's security flags (../../shared/zmtp-cat.md §Security): PLAIN
+// zmtp-cat's security flags (docs/zmtp-cat.md §Security): PLAIN
 // and CURVE, client and server, turned into socket_options; and `keygen`.
 #pragma once
 

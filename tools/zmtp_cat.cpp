@@ -1,5 +1,5 @@
 // zmtp-cat: a ZMTP peer on the command line. The contract is
-// ../../shared/zmtp-cat.md; this build speaks every socket type over tcp://,
+// docs/zmtp-cat.md; this build speaks every socket type over tcp://,
 // ipc://, tls+tcp://, tls+ipc:// and exec: (--connect only), with any
 // number of --bind and --connect endpoints.
 #include "cat_security.hpp"

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MPL-2.0
-"""Compiles every ```cpp block of a Markdown file with each compiler given,
+"""Compiles every ```cpp block of Markdown files with each compiler given,
 and runs the blocks that are whole programs.
 
-    check_snippets.py README.md --include DIR --library LIBZMTP.so --cxx g++ --cxx clang++
+    check_snippets.py README.md docs/x.md --include DIR --library LIBZMTP.so --cxx g++ --cxx clang++
 
 A block is
 - a whole program when it defines `int main(`: compiled, linked and run
   (it must exit 0 within --deadline seconds; its main is compiled as a
-  function of a namespace, so it must return explicitly);
+  function of a namespace, so it must return explicitly; `run: no` in its
+  snippet comment: compiled and linked only, e.g. a client of a server
+  that is not there);
 - a translation unit when it has #include lines: compiled as it is;
 - a fragment otherwise: the body of a function, `void snippet()` unless
   the HTML comment right before the block says otherwise:
@@ -22,6 +24,7 @@ A block is
   placed before it. Fragments see the headers of DEFAULT_INCLUDES and
   `namespace net = boost::asio;`.
 
+Blocks in ```c++ (not ```cpp) are not checked: other libraries' code.
 All blocks go into one translation unit per compiler, each in a namespace
 of its own, with #line directives: errors point at README lines. Exit
 status: 0 all compiled and ran, 1 a block failed, 77 (skip) a compiler is
@@ -50,12 +53,14 @@ WARNINGS = ["-Wall", "-Wextra", "-Werror", "-Wno-unused-variable", "-Wno-unused-
 
 
 class Block:
-    def __init__(self, first_line, text, settings):
+    def __init__(self, source, first_line, text, settings):
+        self.source = source  # the Markdown file's name, for #line
         self.first_line = first_line  # 1-based line of the block's first code line
         self.text = text
         self.wrapper = settings.get("wrapper", ["void snippet()"])[-1]
         self.declare = settings.get("declare", [])
         self.program = re.search(r"\bint\s+main\s*\(", text) is not None
+        self.run = self.program and settings.get("run", ["yes"])[-1] != "no"
         self.unit = self.program or re.search(r"^\s*#\s*include", text, re.M) is not None
 
 
@@ -81,7 +86,7 @@ def snippet_settings(lines, fence):
     return settings
 
 
-def blocks_of(markdown):
+def blocks_of(source, markdown):
     lines = markdown.splitlines()
     found = []
     i = 0
@@ -90,13 +95,13 @@ def blocks_of(markdown):
             end = i + 1
             while end < len(lines) and lines[end].strip() != "```":
                 end += 1
-            found.append(Block(i + 2, "\n".join(lines[i + 1:end]), snippet_settings(lines, i)))
+            found.append(Block(source, i + 2, "\n".join(lines[i + 1:end]), snippet_settings(lines, i)))
             i = end
         i += 1
     return found
 
 
-def translation_unit(blocks, source_name):
+def translation_unit(blocks):
     includes = ["#include <%s>" % h for h in DEFAULT_INCLUDES]
     includes += ["#include <type_traits>"]
     parts = []
@@ -112,7 +117,7 @@ def translation_unit(blocks, source_name):
             parts.append("namespace net = boost::asio;")
             parts += b.declare
             parts.append(b.wrapper + " {")
-        parts.append('#line %d "%s"' % (b.first_line, source_name))
+        parts.append('#line %d "%s"' % (b.first_line, b.source))
         parts += code
         parts.append("}" if b.unit else "}\n}")
     runner = ["template <class Main> int run_main(Main m, int argc, char** argv) {",
@@ -121,7 +126,7 @@ def translation_unit(blocks, source_name):
               "int main(int argc, char** argv) {",
               "    const int n = argc > 1 ? std::atoi(argv[1]) : -1;"]
     for n, b in enumerate(blocks):
-        if b.program:
+        if b.run:
             runner.append("    if (n == %d) return run_main(readme_block_%d::main, argc - 1, argv + 1);"
                           % (n, n))
     runner.append("    return 2; }")
@@ -132,28 +137,31 @@ def translation_unit(blocks, source_name):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("markdown")
+    ap.add_argument("markdown", nargs="+")
+    ap.add_argument("--root", default=".", help="Markdown names are given relative to this")
     ap.add_argument("--include", required=True)
     ap.add_argument("--library", required=True, help="the built libzmtp.so")
     ap.add_argument("--cxx", action="append", required=True)
     ap.add_argument("--deadline", type=float, default=20.0)
     args = ap.parse_args()
 
-    with open(args.markdown, encoding="utf-8") as f:
-        blocks = blocks_of(f.read())
-    if not blocks:
-        print("no ```cpp blocks in %s" % args.markdown)
-        return 1
+    blocks = []
+    for name in args.markdown:
+        with open(os.path.join(args.root, name), encoding="utf-8") as f:
+            found = blocks_of(name, f.read())
+        if not found:
+            print("no ```cpp blocks in %s" % name)
+            return 1
+        blocks += found
     missing = [c for c in args.cxx if shutil.which(c) is None]
     if missing:
         print("compiler not found: %s" % ", ".join(missing))
         return 77
-    source_name = os.path.basename(args.markdown)
     lib_dir = os.path.dirname(os.path.abspath(args.library))
     with tempfile.TemporaryDirectory(prefix="zmtp-snippets-") as tmp:
         source = os.path.join(tmp, "snippets.cpp")
         with open(source, "w", encoding="utf-8") as f:
-            f.write(translation_unit(blocks, source_name))
+            f.write(translation_unit(blocks))
         # Both compilers at once: the machine has two cores.
         jobs = []
         for cxx in args.cxx:
@@ -167,12 +175,12 @@ def main():
         for cxx, exe, job in jobs:
             out, _ = job.communicate()
             if job.returncode != 0:
-                print("== %s: the blocks of %s do not compile\n%s" % (cxx, source_name, out))
+                print("== %s: the blocks do not compile\n%s" % (cxx, out))
                 failed = True
                 continue
             print("%s: %d blocks compiled" % (cxx, len(blocks)))
             for n, b in enumerate(blocks):
-                if not b.program:
+                if not b.run:
                     continue
                 try:
                     run = subprocess.run([exe, str(n)], capture_output=True, text=True,
@@ -181,7 +189,7 @@ def main():
                     detail = "exit %d\n%s%s" % (run.returncode, run.stdout, run.stderr)
                 except subprocess.TimeoutExpired:
                     ok, detail = False, "no exit within %g s" % args.deadline
-                where = "%s line %d (%s)" % (source_name, b.first_line, cxx)
+                where = "%s line %d (%s)" % (b.source, b.first_line, cxx)
                 print("%s: the program %s" % (where, "ran" if ok else "failed: " + detail))
                 failed |= not ok
         if failed:

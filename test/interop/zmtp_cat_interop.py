@@ -3,7 +3,7 @@ ipc, zmtp-cat binding and connecting, several peers and endpoints, text and
 JSON formats, --count, --echo, --subscribe, --wait-peers, --linger, the
 `bound` line, PLAIN and CURVE in both roles against pyzmq's ZAP
 authenticator, keygen, exec: endpoints through socat, exit codes and
-diagnostics (../../shared/zmtp-cat.md).
+diagnostics (docs/zmtp-cat.md).
 
 Usage: /usr/bin/python3 zmtp_cat_interop.py PATH/TO/zmtp-cat
 
@@ -1026,7 +1026,7 @@ def plain_success(cat_server, cat_binds):
 def plain_refused_by_libzmq():
     """zmtp-cat PLAIN client with a wrong password against a libzmq server
     with a ZAP handler: one stderr line naming the server and its reason
-    (libzmq's garbled ERROR, captures fact 9); nothing delivered."""
+    (libzmq's garbled ERROR, docs/libzmq-wire.md fact 9); nothing delivered."""
     z = zsocket(zmq.PULL)
     try:
         plain_libzmq_server(z, {"admin": "secret"})

@@ -157,8 +157,7 @@ public:
         return given;
     }
 
-    // Stops listening on an endpoint bind() was given or returned, or stops
-    // connecting to one connect() was given (its peer goes at once).
+    // Stops listening on an endpoint bind() was given or returned.
     // Fails with invalid_argument for an endpoint it does not know.
     void unbind(std::string_view endpoint)
     {
@@ -174,6 +173,8 @@ public:
         report("unbind", endpoint, ec == zmtp::error::invalid_argument ? "not bound" : "", ec,
                detail);
     }
+    // Stops connecting to an endpoint connect() was given; its peer goes at
+    // once. Fails with invalid_argument for an endpoint it does not know.
     void disconnect(std::string_view endpoint)
     {
         error_code ec;
