@@ -273,6 +273,35 @@ TEST_CASE("socket: errors name the endpoint and say what is wrong")
                  {"bind tcp://127.0.0.1:0: socket is closed"});
 }
 
+TEST_CASE("socket: a borrowed frame goes out uncopied and is released once, after it was written")
+{
+    net::io_context io;
+    zmtp::socket pull(io, socket_type::pull);
+    zmtp::socket push(io, socket_type::push);
+    push.connect(pull.bind("tcp://127.0.0.1:0"));
+    std::vector<std::byte> buffer(1 << 20);
+    for (std::size_t i = 0; i < buffer.size(); ++i)
+        buffer[i] = static_cast<std::byte>(i * 7);
+    int released = 0; // the io_context runs on this thread only
+    message m;
+    m.push_back(zmtp::frame::borrow(buffer, [&released]() noexcept { ++released; }));
+    m.push_back(zmtp::frame(std::string(5000, 'z'))); // moved in
+    std::optional<error_code> sent;
+    push.async_send(std::move(m), [&](error_code ec) { sent = ec; });
+    std::optional<message> got;
+    pull.async_receive([&](error_code ec, message r) {
+        if (!ec)
+            got = std::move(r);
+    });
+    REQUIRE(run_until(io, [&] { return got.has_value() && released == 1; }));
+    CHECK(sent == error_code());
+    REQUIRE(got->size() == 2);
+    CHECK(std::move(got->front()).take_bytes() == buffer);
+    CHECK(std::move(got->back()).take_str() == std::string(5000, 'z'));
+    run_until(io, [] { return false; }, 50ms);
+    CHECK(released == 1);
+}
+
 TEST_CASE("socket: an io_context on several threads, senders on other threads")
 {
     // Every socket runs on its own strand; async_send may come from any thread.

@@ -107,6 +107,8 @@ def public_names(tops):
                     continue
             if not name or name.startswith("operator"):
                 continue
+            if kind == "CXXMethodDecl" and node.get("kind") == "NamespaceDecl":
+                continue  # a member defined out of its class: declared (or private) there
             qualified = "::".join(scope + [name.split("::")[-1]])
             if kind == "CXXRecordDecl":
                 names.setdefault(qualified, comment_of(d))
