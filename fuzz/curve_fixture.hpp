@@ -1,6 +1,6 @@
 // What the CURVE harnesses share. The harness holds every key: both
 // long-term key pairs are fixed, and each side's randomness is a fixed
-// stream, so the harness can build boxes that open (RELIABILITY.md: "the
+// stream, so the harness can build boxes that open (docs/reliability.md: "the
 // fuzzer holding the keys so that fuzzed plaintext gets through the boxes")
 // and check that what should open does, with exactly what was boxed.
 #pragma once
@@ -153,7 +153,7 @@ inline bytes only_command(std::span<const std::byte> out, std::string_view name)
 }
 
 // The body of the single data frame seal() wrote: never MORE or COMMAND
-// outside (../captures fact 10), 33 octets more than the payload.
+// outside (docs/libzmq-wire.md fact 10), 33 octets more than the payload.
 inline bytes sealed_body(std::span<const std::byte> out, std::size_t payload_size)
 {
     const auto h = zmtp::wire::parse_frame_header(out);

@@ -1,5 +1,5 @@
 // The whole codec fed arbitrary bytes as the peer's stream, with the
-// production default limits (../RELIABILITY.md): greeting, NULL handshake,
+// production default limits (docs/reliability.md): greeting, NULL handshake,
 // framing and commands, for the socket type the first octet picks.
 // See codec_driver.hpp for the runs and the invariants.
 #include "codec_driver.hpp"

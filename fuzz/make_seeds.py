@@ -6,7 +6,7 @@ Seeds come from three places:
     PING/PONG, whole per-direction streams;
   * spec-vectors/*.json of this repository, when present (every hex input,
     and the peer bytes of every transcript);
-  * hostile inputs crafted here from RELIABILITY.md's table of what broke
+  * hostile inputs crafted here from docs/reliability.md's list of what broke
     other ZMTP stacks (sizes near 2^64, wrapping long frames, truncated
     PING, short READY values, HTTP, ZMTP 1.0/2.0 greetings, ...).
 
@@ -272,7 +272,7 @@ def from_vectors(c, vectors_dir):
 
 
 def hostile(c):
-    """Inputs from RELIABILITY.md's table and the error list of error.hpp."""
+    """Inputs from docs/reliability.md's list and the error list of error.hpp."""
     http = b"GET / HTTP/1.1\r\nHost: localhost:5555\r\nUser-Agent: scanner\r\n\r\n"
     tls_hello = bytes.fromhex("16030100c4010000c00303") + bytes(32)
     zmtp10 = b"\x01\x00" + b"\x06\x00hello"             # RFC 13: identity, message
@@ -424,7 +424,7 @@ def plain(c, caps):
     hello = command("HELLO", b"\x05admin\x06secret")
     initiate = command("INITIATE", prop("Socket-Type", "DEALER") + prop("Identity", ""))
     many = b"".join(prop("X-%d" % i, "") for i in range(257))
-    garbled_error = bytes.fromhex("04095e52524f5203343030")  # captures fact 9
+    garbled_error = bytes.fromhex("04095e52524f5203343030")  # docs/libzmq-wire.md fact 9
     s = c["plain_server"]
     for cfg, what in ((0, "accept"), (1, "refuse-400"), (2, "refuse-300"), (3, "refuse-500"),
                       (4, "accept-limit-1")):

@@ -527,7 +527,7 @@ def client_vectors():
         [{"peer": hexes(server_greeting, wrong)}],
         [], hexes(CLIENT_GREETING, hello), "failed", "authentication_failed"))
 
-    garbled_error = H("04095e52524f5203343030")  # captures fact 9
+    garbled_error = H("04095e52524f5203343030")  # docs/libzmq-wire.md fact 9
     client, server, hello, welcome, initiate = handshake()
     out.append(vector(
         "client-refused-by-libzmq-garbled-error", "captures fact 9; RFC 26 §The ERROR Command",

@@ -12,12 +12,19 @@ frame::block* frame::block::allocate(std::size_t capacity)
     void* raw = ::operator new(sizeof(block) + capacity);
     auto* b = static_cast<block*>(raw);
     b->refs.store(1, std::memory_order_relaxed);
+    b->kind = holder::storage;
     b->capacity = capacity;
+    b->data = reinterpret_cast<std::byte*>(b + 1);
+    b->free_owner = nullptr;
     return b;
 }
 
 void frame::block::destroy(block* b) noexcept
 {
+    if (b->free_owner) {
+        b->free_owner(b);
+        return;
+    }
     b->~block();
     ::operator delete(static_cast<void*>(b));
 }
@@ -31,6 +38,50 @@ frame::frame(std::span<const std::byte> bytes) : size_(bytes.size()), block_(nul
     }
     if (size_ != 0)
         std::memcpy(dst, bytes.data(), size_);
+}
+
+frame::frame(std::string&& text) : size_(text.size()), block_(nullptr)
+{
+    const auto bytes = std::as_bytes(std::span<const char>(text.data(), text.size()));
+    if (size_ > inline_capacity)
+        block_ = adopt(std::move(text), holder::string, bytes);
+    else if (size_ != 0)
+        std::memcpy(inline_, bytes.data(), size_);
+}
+
+frame::frame(std::vector<std::byte>&& bytes) : size_(bytes.size()), block_(nullptr)
+{
+    const std::span<const std::byte> view(bytes); // before the vector moves
+    if (size_ > inline_capacity)
+        block_ = adopt(std::move(bytes), holder::vector, view);
+    else if (size_ != 0)
+        std::memcpy(inline_, bytes.data(), size_);
+}
+
+template <class Container>
+Container frame::take(holder kind) &&
+{
+    Container out;
+    if (block_ && block_->kind == kind && block_->refs.load(std::memory_order_acquire) == 1) {
+        auto* owned = static_cast<owned_block<Container>*>(block_);
+        out = std::move(owned->owner);
+    } else {
+        const auto* first = reinterpret_cast<const typename Container::value_type*>(data());
+        out.assign(first, first + size_);
+    }
+    release();
+    size_ = 0;
+    return out;
+}
+
+std::string frame::take_str() &&
+{
+    return std::move(*this).take<std::string>(holder::string);
+}
+
+std::vector<std::byte> frame::take_bytes() &&
+{
+    return std::move(*this).take<std::vector<std::byte>>(holder::vector);
 }
 
 frame::frame(const frame& other) noexcept : size_(other.size_), block_(other.block_)

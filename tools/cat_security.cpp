@@ -5,8 +5,11 @@
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 namespace zmtp::cat {
 
@@ -82,6 +85,34 @@ std::optional<std::string> apply_curve_client(const security_flags& f, socket_op
     return std::nullopt;
 }
 
+// A secret given once, as `option` itself, `option`-file or `option`-env:
+// into `value`. A file's one trailing newline is not part of it.
+std::optional<std::string> load_secret(std::optional<std::string>& value,
+                                       const std::optional<std::string>& file,
+                                       const std::optional<std::string>& env, const std::string& option)
+{
+    if (value.has_value() + file.has_value() + env.has_value() > 1)
+        return "give only one of " + option + ", " + option + "-file and " + option + "-env";
+    if (file) {
+        std::ifstream in(*file, std::ios::binary);
+        std::ostringstream text;
+        if (!in || !(text << in.rdbuf()))
+            return option + "-file: cannot read '" + *file + "'";
+        value = text.str();
+        if (value->ends_with('\n'))
+            value->pop_back();
+        if (value->ends_with('\r'))
+            value->pop_back();
+    }
+    if (env) {
+        const char* v = std::getenv(env->c_str());
+        if (v == nullptr)
+            return option + "-env: the environment variable '" + *env + "' is not set";
+        value = v;
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 void add_security_options(CLI::App& app, security_flags& f)
@@ -100,10 +131,28 @@ void add_security_options(CLI::App& app, security_flags& f)
         ->type_name("Z85");
     app.add_option("--curve-server-key", f.curve_server_key, "CURVE client: the server's public key")
         ->type_name("Z85");
+    app.add_option("--plain-password-file", f.plain_password_file,
+                   "PLAIN client: the password is this file's content (one trailing newline dropped)")
+        ->type_name("FILE");
+    app.add_option("--plain-password-env", f.plain_password_env,
+                   "PLAIN client: the password is this environment variable's value")
+        ->type_name("VAR");
+    app.add_option("--curve-secret-key-file", f.curve_secret_key_file,
+                   "CURVE: our secret key is this file's content (Z85, one trailing newline dropped)")
+        ->type_name("FILE");
+    app.add_option("--curve-secret-key-env", f.curve_secret_key_env,
+                   "CURVE: our secret key is this environment variable's value (Z85)")
+        ->type_name("VAR");
 }
 
-std::optional<std::string> apply_security(const security_flags& f, socket_options& o)
+std::optional<std::string> apply_security(security_flags f, socket_options& o)
 {
+    if (auto bad = load_secret(f.plain_password, f.plain_password_file, f.plain_password_env,
+                               "--plain-password"))
+        return bad;
+    if (auto bad = load_secret(f.curve_secret_key, f.curve_secret_key_file, f.curve_secret_key_env,
+                               "--curve-secret-key"))
+        return bad;
     const bool plain_client = f.plain_username || f.plain_password;
     const bool plain_server = f.plain_server || !f.plain_credentials.empty();
     const bool curve_server = f.curve_server || !f.curve_allow.empty();

@@ -156,6 +156,10 @@ void session::on_monitor(const asio::monitor_event& e)
             note("cannot start a command for " + e.endpoint + ": " + e.reason);
             finish(1);
         }
+        if (cfg_.verbose)
+            note("connect to " + e.endpoint + " failed: " +
+                 (e.reason.empty() ? e.error.message() : e.reason) + "; retrying in " +
+                 std::to_string(e.retry_in.count()) + " ms");
         break;
     case t::disconnected:
         if (live_peers_ > 0)

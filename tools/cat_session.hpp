@@ -1,6 +1,6 @@
 // zmtp-cat's session: one zmtp::socket of any type, bound and connected to
 // any number of endpoints, moving messages between its peers and
-// stdin/stdout as ../../shared/zmtp-cat.md says.
+// stdin/stdout as docs/zmtp-cat.md says.
 //
 // Every handler runs on the one thread that runs the io_context: the
 // socket's strand and the io_context's own executor share it, so the

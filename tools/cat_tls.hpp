@@ -1,4 +1,4 @@
-// zmtp-cat's TLS flags (../../shared/zmtp-cat.md §TLS) for tls+tcp:// and
+// zmtp-cat's TLS flags (docs/zmtp-cat.md §TLS) for tls+tcp:// and
 // tls+ipc:// endpoints, turned into socket_options::tls.
 #pragma once
 

@@ -3,6 +3,7 @@
 #include "zmtp/printable.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include <array>
 #include <cstdint>
@@ -10,24 +11,6 @@
 namespace zmtp::cat {
 
 namespace {
-
-constexpr std::string_view alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int base64_value(char c) noexcept
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
 
 frame parse_json_frame(const nlohmann::json& j)
 {
@@ -85,61 +68,26 @@ bool is_valid_utf8(std::string_view s) noexcept
 
 std::string base64_encode(std::string_view bytes)
 {
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= bytes.size(); i += 3) {
-        const std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
-                                static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
-                                static_cast<unsigned char>(bytes[i + 2]);
-        out += alphabet[v >> 18 & 63];
-        out += alphabet[v >> 12 & 63];
-        out += alphabet[v >> 6 & 63];
-        out += alphabet[v & 63];
-    }
-    const std::size_t rest = bytes.size() - i;
-    if (rest > 0) {
-        std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-        if (rest == 2)
-            v |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-        out += alphabet[v >> 18 & 63];
-        out += alphabet[v >> 12 & 63];
-        out += rest == 2 ? alphabet[v >> 6 & 63] : '=';
-        out += '=';
-    }
+    constexpr int variant = sodium_base64_VARIANT_ORIGINAL;
+    std::string out(sodium_base64_encoded_len(bytes.size(), variant), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                      bytes.size(), variant);
+    out.pop_back(); // the terminating NUL
     return out;
 }
 
 std::optional<std::string> base64_decode(std::string_view text)
 {
-    if (text.size() % 4 != 0)
+    std::string out(text.size() / 4 * 3 + 3, '\0');
+    std::size_t length = 0;
+    const char* end = nullptr;
+    // Padded standard base64, nothing ignored, every character used.
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                          text.size(), nullptr, &length, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != text.data() + text.size())
         return std::nullopt;
-    std::string out;
-    out.reserve(text.size() / 4 * 3);
-    for (std::size_t i = 0; i < text.size(); i += 4) {
-        const bool last = i + 4 == text.size();
-        int pad = 0;
-        std::uint32_t v = 0;
-        for (std::size_t k = 0; k < 4; ++k) {
-            const char c = text[i + k];
-            int d = 0;
-            if (c == '=' && last && k >= 2) {
-                ++pad;
-            } else {
-                if (pad > 0)
-                    return std::nullopt; // data after padding
-                d = base64_value(c);
-                if (d < 0)
-                    return std::nullopt;
-            }
-            v = v << 6 | static_cast<std::uint32_t>(d);
-        }
-        out += static_cast<char>(v >> 16 & 0xFF);
-        if (pad < 2)
-            out += static_cast<char>(v >> 8 & 0xFF);
-        if (pad < 1)
-            out += static_cast<char>(v & 0xFF);
-    }
+    out.resize(length);
     return out;
 }
 

@@ -1,4 +1,4 @@
-// zmtp-cat's line formats (../../shared/zmtp-cat.md, "Messages on stdin and
+// zmtp-cat's line formats (docs/zmtp-cat.md, "Messages on stdin and
 // stdout"): one message per line, as TAB-separated frames (text) or as a
 // JSON array of frames (json), where a frame is a string when its bytes are
 // valid UTF-8 and {"base64": "..."} otherwise.

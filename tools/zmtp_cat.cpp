@@ -1,5 +1,5 @@
 // zmtp-cat: a ZMTP peer on the command line. The contract is
-// ../../shared/zmtp-cat.md; this build speaks every socket type over tcp://,
+// docs/zmtp-cat.md; this build speaks every socket type over tcp://,
 // ipc://, tls+tcp://, tls+ipc:// and exec: (--connect only), with any
 // number of --bind and --connect endpoints.
 #include "cat_security.hpp"
@@ -67,11 +67,12 @@ struct command_line {
     std::vector<std::string> binds;
     std::vector<std::string> connects;
     std::string format = "text";
-    std::optional<std::uint64_t> count;
+    // Signed, so that a negative value is a usage error, not a huge number.
+    std::optional<std::int64_t> count;
     std::optional<std::int64_t> timeout;
-    std::optional<std::uint64_t> wait_peers;
+    std::optional<std::int64_t> wait_peers;
     std::optional<std::int64_t> linger;
-    std::uint64_t hwm = 1000;
+    std::int64_t hwm = 1000;
     std::optional<std::int64_t> max_msg_size;
     std::int64_t heartbeat_ivl = 0;
     std::int64_t heartbeat_ttl = 0;
@@ -120,6 +121,19 @@ void add_options(CLI::App& app, command_line& c)
     add_tls_options(app, c.tls);
     app.add_flag("--trace", c.trace,
                  "A JSON line on stderr for every greeting, command and frame header");
+    app.set_version_flag("--version", "zmtp-cat " ZMTP_VERSION, "Print the version and exit");
+    app.footer("Exit status: 0 done (--count reached, stdin ended and was delivered); "
+               "1 runtime failure (cannot bind, cannot start an exec: command); "
+               "2 usage error (unknown type or option, bad value, malformed endpoint, bad "
+               "key, bad line on stdin), with a one-line message; 3 --timeout reached.");
+}
+
+// A count that must not be negative.
+std::size_t count_of(std::int64_t v, const char* option)
+{
+    if (v < 0)
+        usage_error(std::string(option) + " must not be negative");
+    return static_cast<std::size_t>(v);
 }
 
 std::chrono::milliseconds ms(std::int64_t v, const char* option)
@@ -133,7 +147,7 @@ socket_options make_options(const command_line& c)
 {
     socket_options o;
     o.routing_id = c.routing_id;
-    o.send_hwm = o.receive_hwm = static_cast<std::size_t>(c.hwm);
+    o.send_hwm = o.receive_hwm = count_of(c.hwm, "--hwm");
     if (c.linger && *c.linger >= 0)
         o.linger = std::chrono::milliseconds{*c.linger}; // -1: until delivered, as libzmq
     if (c.max_msg_size && *c.max_msg_size >= 0)
@@ -173,6 +187,9 @@ int main(int argc, char** argv)
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
         std::cout << app.help();
+        finish(0);
+    } catch (const CLI::CallForVersion& e) {
+        std::cout << e.what() << std::endl;
         finish(0);
     } catch (const CLI::ParseError& e) {
         usage_error(e.what());
@@ -223,8 +240,10 @@ int main(int argc, char** argv)
     s.binds = c.binds;
     s.connects = c.connects;
     s.subscribe = c.subscribe;
-    s.count = c.count;
-    s.wait_peers = c.wait_peers;
+    if (c.count)
+        s.count = count_of(*c.count, "--count");
+    if (c.wait_peers)
+        s.wait_peers = count_of(*c.wait_peers, "--wait-peers");
     if (c.linger && *c.linger >= 0)
         s.linger = std::chrono::milliseconds{*c.linger};
     s.echo = c.echo;

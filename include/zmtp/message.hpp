@@ -3,7 +3,9 @@
 // A frame is an immutable byte string. Up to inline_capacity bytes live in
 // the frame object itself (no heap allocation); larger bodies live in one
 // reference-counted block, so copying a frame (PUB fan-out, queues) shares
-// the bytes instead of duplicating them.
+// the bytes instead of duplicating them. A frame can also hold bytes it
+// does not own, without copying them (frame::borrow, or a std::string or
+// std::vector<std::byte> moved in), and give a moved-in container back.
 #pragma once
 
 #include "zmtp/wire/metadata.hpp"
@@ -17,6 +19,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace zmtp {
@@ -34,6 +38,25 @@ public:
     {
     }
     frame(const char* text) : frame(std::string_view(text)) {}
+    // Takes the container's bytes without copying them (frames of up to
+    // inline_capacity bytes copy them inline and allocate nothing).
+    explicit frame(std::string&& text);
+    explicit frame(std::vector<std::byte>&& bytes);
+
+    // The caller's bytes, not copied (libzmq's zmq_msg_init_data): they
+    // must stay valid and unchanged until `release` runs. It runs exactly
+    // once, when the last copy of the frame is gone (queued for several
+    // peers, written, dropped: whichever ends last), on the thread that
+    // drops that copy, and must not throw. One allocation, for the
+    // bookkeeping.
+    template <class Release>
+        requires std::is_invocable_v<Release&>
+    static frame borrow(std::span<const std::byte> bytes, Release release);
+    // The same, kept alive by `owner` until the last copy is gone.
+    static frame borrow(std::span<const std::byte> bytes, std::shared_ptr<const void> owner)
+    {
+        return borrow(bytes, [owner = std::move(owner)]() mutable noexcept { owner.reset(); });
+    }
 
     frame(const frame& other) noexcept;
     frame(frame&& other) noexcept;
@@ -51,6 +74,12 @@ public:
     }
     std::string str() const { return std::string(view()); }
 
+    // Take the bytes out, leaving the frame empty. No copy when the frame
+    // was made from that container type and no other copy of it exists;
+    // otherwise (received frames, borrowed bytes, shared frames) a copy.
+    std::string take_str() &&;
+    std::vector<std::byte> take_bytes() &&;
+
     // True when the bytes live in a shared heap block (for tests and stats).
     bool shares_storage() const noexcept { return block_ != nullptr; }
 
@@ -62,13 +91,27 @@ public:
 private:
     friend class frame_builder;
 
+    // What holds a block's bytes: its own trailing storage, or an owner.
+    enum class holder : std::uint8_t { storage, string, vector, callback };
     struct block {
         std::atomic<std::uint32_t> refs;
+        holder kind;
         std::size_t capacity;
-        std::byte* bytes() noexcept { return reinterpret_cast<std::byte*>(this + 1); }
+        std::byte* data;                        // trailing storage, or the owner's bytes
+        void (*free_owner)(block*) noexcept;    // frees a block with an owner
+        std::byte* bytes() noexcept { return data; }
         static block* allocate(std::size_t capacity);
         static void destroy(block* b) noexcept;
     };
+    template <class Owner>
+    struct owned_block : block {
+        explicit owned_block(Owner o) : owner(std::move(o)) {}
+        Owner owner;
+    };
+    template <class Owner>
+    static block* adopt(Owner owner, holder kind, std::span<const std::byte> bytes);
+    template <class Container>
+    Container take(holder kind) &&;
 
     frame(block* b, std::size_t size) noexcept : size_(size), block_(b) {}
     void release() noexcept;
@@ -77,6 +120,37 @@ private:
     block* block_;
     std::byte inline_[inline_capacity];
 };
+
+template <class Owner>
+frame::block* frame::adopt(Owner owner, holder kind, std::span<const std::byte> bytes)
+{
+    auto* b = new owned_block<Owner>(std::move(owner));
+    b->refs.store(1, std::memory_order_relaxed);
+    b->kind = kind;
+    b->capacity = bytes.size();
+    // Borrowed bytes, or a moved-in container's heap buffer (it did not move).
+    b->data = const_cast<std::byte*>(bytes.data());
+    if constexpr (std::is_same_v<Owner, std::string> || std::is_same_v<Owner, std::vector<std::byte>>)
+        b->data = reinterpret_cast<std::byte*>(b->owner.data());
+    b->free_owner = [](block* self) noexcept -> void {
+        auto* owned = static_cast<owned_block<Owner>*>(self);
+        if constexpr (std::is_same_v<Owner, std::string> || std::is_same_v<Owner, std::vector<std::byte>>) {
+            delete owned;
+        } else {
+            Owner release = std::move(owned->owner); // our bookkeeping goes first
+            delete owned;
+            release();
+        }
+    };
+    return b;
+}
+
+template <class Release>
+    requires std::is_invocable_v<Release&>
+frame frame::borrow(std::span<const std::byte> bytes, Release release)
+{
+    return frame(adopt(std::move(release), holder::callback, bytes), bytes.size());
+}
 
 // Fills a frame of a known final size, possibly in several steps, without
 // allocating the whole announced size up front: storage grows with the

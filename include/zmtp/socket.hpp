@@ -7,6 +7,7 @@ namespace zmtp {
 
 using asio::socket;
 using asio::socket_stats;
+using asio::socket_error;
 using asio::monitor_event;
 using asio::monitor_event_type;
 

@@ -22,7 +22,7 @@ std::optional<socket_type> socket_type_from_name(std::string_view name) noexcept
 bool compatible(socket_type self, socket_type peer) noexcept;
 
 // libzmq REQ, DEALER and ROUTER always announce Identity (possibly empty);
-// the other types never do (../captures fact 5).
+// the other types never do (docs/libzmq-wire.md fact 5).
 bool announces_identity(socket_type t) noexcept;
 
 } // namespace zmtp

@@ -127,7 +127,7 @@ void socket_impl::async_monitor(monitor_handler h)
 
 // ---------------------------------------------------------------- endpoints
 
-std::string socket_impl::bind(std::string_view text, error_code& ec)
+std::string socket_impl::bind(std::string_view text, error_code& ec, std::string& reason)
 {
     ec = {};
     if (core_.closed()) {
@@ -137,6 +137,7 @@ std::string socket_impl::bind(std::string_view text, error_code& ec)
     monitor_event failed{monitor_event_type::bind_failed, std::string(text)};
     if (auto e = check_security(failed.reason)) {
         ec = failed.error = e;
+        reason = failed.reason;
         notify(std::move(failed));
         return {};
     }
@@ -152,33 +153,35 @@ std::string socket_impl::bind(std::string_view text, error_code& ec)
         failed.reason = e.what();
     }
     failed.error = ec;
+    reason = failed.reason;
     notify(std::move(failed));
     return {};
 }
 
-void socket_impl::connect(std::string_view text, error_code& ec)
+void socket_impl::connect(std::string_view text, error_code& ec, std::string& reason)
 {
     ec = {};
     if (core_.closed()) {
         ec = to_error_code(error::socket_closed);
         return;
     }
-    std::string why;
-    if ((ec = check_security(why)))
+    if ((ec = check_security(reason)))
         return;
     std::shared_ptr<connector> c;
     try {
         const endpoint ep = parse_endpoint(text);
         if (ep.any_host() || ep.any_port()) {
+            reason = "cannot connect to " + std::string(text) + ": a connect needs a host and a port";
             ec = to_error_code(error::invalid_argument);
             return;
         }
         c = std::make_shared<connector>(*this, ep, std::string(text));
-    } catch (const endpoint_error&) {
-        ec = to_error_code(error::invalid_argument);
+    } catch (const endpoint_error& e) {
+        ec = parse_error(e, reason);
         return;
     } catch (const boost::system::system_error& e) {
         ec = e.code(); // tls+: a certificate, key or CA file that cannot be used
+        reason = e.what();
         return;
     }
     const peer_id p = core_.add_connect(std::string(text));

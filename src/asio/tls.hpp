@@ -5,7 +5,7 @@
 //
 // The handshake happens before the peer is handed to the socket, so a
 // peer that fails it never becomes one; the time it took is taken off the
-// ZMTP handshake's deadline (one deadline for both, RELIABILITY.md 6). The
+// ZMTP handshake's deadline (one deadline for both, docs/reliability.md invariant 6). The
 // connection then runs over a tls_stream.
 #pragma once
 

@@ -12,7 +12,7 @@
 namespace zmtp {
 namespace {
 
-// libzmq 4.3.5 wraps TTLs above 655 deciseconds (../RELIABILITY.md).
+// libzmq 4.3.5 wraps TTLs above 655 deciseconds (docs/reliability.md).
 constexpr std::uint16_t max_advertised_ttl_ds = 655;
 // A body still to come is read into at most this much new storage at a time.
 constexpr std::size_t body_read_step = 256 * 1024;

@@ -151,7 +151,7 @@ public:
     void subscription(peer_id p, std::span<const std::byte> topic, bool on, peer_queues&) override
     {
         if (on) {
-            // Bounded per peer, whatever it sends (RELIABILITY limits).
+            // Bounded per peer, whatever it sends (docs/reliability.md, limits).
             if (topic.size() > max_topic_ || counts_[p] >= max_subscriptions_per_peer)
                 return;
             ++counts_[p];
@@ -634,7 +634,7 @@ class sub_strategy final : public subscriber {
 };
 
 // XSUB: subscriptions are messages the application sends (0x01topic /
-// 0x00topic), passed to every peer as data frames (../captures fact 7);
+// 0x00topic), passed to every peer as data frames (docs/libzmq-wire.md fact 7);
 // other messages go to every peer too.
 class xsub_strategy final : public subscriber {
 public:
@@ -668,7 +668,7 @@ public:
 
 private:
     // Turns the subscriber's send_subscription calls into writes of the
-    // application's own 0x01/0x00 message (../captures fact 7).
+    // application's own 0x01/0x00 message (docs/libzmq-wire.md fact 7).
     class forward_as_data final : public peer_queues {
     public:
         forward_as_data(peer_queues& q, const message& m) : q_(q), m_(m) {}

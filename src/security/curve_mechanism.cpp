@@ -185,7 +185,7 @@ void curve_mechanism_base::refuse(std::error_code ec, std::string reason)
     fail(ec, std::move(reason));
 }
 
-// An ERROR (also libzmq's garbled form, ../captures fact 9) ends the
+// An ERROR (also libzmq's garbled form, docs/libzmq-wire.md fact 9) ends the
 // handshake with the peer's reason.
 bool curve_mechanism_base::expect(std::span<const std::byte> body, std::string_view expected,
                                   wire::command_view& cmd)
@@ -210,7 +210,7 @@ bool curve_mechanism_base::expect(std::span<const std::byte> body, std::string_v
     return true;
 }
 
-// One whole MESSAGE data frame (../captures fact 10): flags 0x00 (0x02 when
+// One whole MESSAGE data frame (docs/libzmq-wire.md fact 10): flags 0x00 (0x02 when
 // long), then `07 MESSAGE`, short nonce, box[inner flags + body].
 // Once failed, the keys are wiped: nothing more goes out (RFC 26: no ERROR
 // in answer to a bad MESSAGE).

@@ -1,12 +1,14 @@
 // zmtp::socket's API details: every completion token, the monitor as an
 // asynchronous stream, the receive HWM holding a sender back, nothing lost
-// from a peer that sends and hangs up, and calls after close().
+// from a peer that sends and hangs up, calls after close(), and errors that
+// name the endpoint and the reason.
 #include "zmtp/socket.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
@@ -15,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <future>
 #include <optional>
@@ -189,6 +192,114 @@ TEST_CASE("socket: calls after close() fail with socket_closed")
     push.async_send(text("late"), [&](error_code e) { r = e; });
     REQUIRE(run_until(io, [&] { return r.has_value(); }));
     CHECK(*r == zmtp::error::socket_closed);
+}
+
+namespace {
+
+// The exception bind/connect/unbind throw, checked to be a system_error
+// with `code` whose what() contains every one of `needles`.
+template <class Call>
+void check_throws(Call call, zmtp::error code, std::initializer_list<std::string> needles)
+{
+    try {
+        call();
+        FAIL("no exception");
+    } catch (const boost::system::system_error& e) {
+        CHECK(e.code() == code);
+        const std::string what = e.what();
+        CHECK(what.find('\n') == std::string::npos);
+        for (const std::string& n : needles)
+            CHECK_MESSAGE(what.find(n) != std::string::npos, what, " lacks ", n);
+    }
+}
+
+} // namespace
+
+TEST_CASE("socket: errors name the endpoint and say what is wrong")
+{
+    net::io_context io;
+    zmtp::socket s(io, socket_type::pull);
+    const auto bad_port = [&] { s.bind("tcp://127.0.0.1:99999"); };
+    check_throws(bad_port, zmtp::error::invalid_argument,
+                 {"tcp://127.0.0.1:99999", "port '99999' is not a number from 0 to 65535"});
+    check_throws([&] { s.bind("udp://127.0.0.1:5555"); }, zmtp::error::invalid_argument,
+                 {"udp://127.0.0.1:5555", "unsupported transport 'udp'"});
+    check_throws([&] { s.connect("tcp://*:5555"); }, zmtp::error::invalid_argument,
+                 {"tcp://*:5555", "a connect needs a host and a port"});
+    check_throws([&] { s.bind("exec:cat"); }, zmtp::error::invalid_argument,
+                 {"exec:cat", "connect only"});
+    check_throws([&] { s.unbind("tcp://127.0.0.1:1"); }, zmtp::error::invalid_argument,
+                 {"unbind tcp://127.0.0.1:1: not bound"});
+    check_throws([&] { s.disconnect("tcp://127.0.0.1:1"); }, zmtp::error::invalid_argument,
+                 {"disconnect tcp://127.0.0.1:1: not connected"});
+    CHECK_THROWS_AS(bad_port(), zmtp::socket_error);
+
+    // The error_code& overloads: the same text in *detail, cleared on success.
+    error_code ec;
+    std::string detail = "stale";
+    s.connect("tcp://*:5555", ec, &detail);
+    CHECK(ec == zmtp::error::invalid_argument);
+    try {
+        s.connect("tcp://*:5555");
+    } catch (const zmtp::socket_error& e) {
+        CHECK(detail == e.what());
+    }
+    const std::string bound = s.bind("tcp://127.0.0.1:0", ec, &detail);
+    CHECK(!ec);
+    CHECK(detail.empty());
+
+    // A port in use: the system's reason.
+    zmtp::socket other(io, socket_type::pull);
+    other.bind(bound, ec, &detail);
+    CHECK(ec == boost::system::errc::address_in_use);
+    CHECK(detail.find(bound) != std::string::npos);
+    CHECK(detail.find(ec.message()) != std::string::npos);
+
+    // Options that contradict each other: the operation, endpoint and reason.
+    zmtp::socket secure(io, socket_type::pull);
+    secure.options().plain_server = true;
+    secure.options().curve_server = true;
+    check_throws([&] { secure.bind("tcp://127.0.0.1:0"); }, zmtp::error::invalid_argument,
+                 {"bind tcp://127.0.0.1:0: ", "more than one mechanism"});
+    check_throws([&] { secure.connect("tcp://127.0.0.1:1"); }, zmtp::error::invalid_argument,
+                 {"connect tcp://127.0.0.1:1: ", "more than one mechanism"});
+    check_throws([&] { secure.attach(net::ip::tcp::socket(io)); }, zmtp::error::invalid_argument,
+                 {"attach: ", "more than one mechanism"});
+
+    // No reason beyond the code: the code's message.
+    s.close();
+    run_until(io, [] { return false; }, 10ms);
+    check_throws([&] { s.bind("tcp://127.0.0.1:0"); }, zmtp::error::socket_closed,
+                 {"bind tcp://127.0.0.1:0: socket is closed"});
+}
+
+TEST_CASE("socket: a borrowed frame goes out uncopied and is released once, after it was written")
+{
+    net::io_context io;
+    zmtp::socket pull(io, socket_type::pull);
+    zmtp::socket push(io, socket_type::push);
+    push.connect(pull.bind("tcp://127.0.0.1:0"));
+    std::vector<std::byte> buffer(1 << 20);
+    for (std::size_t i = 0; i < buffer.size(); ++i)
+        buffer[i] = static_cast<std::byte>(i * 7);
+    int released = 0; // the io_context runs on this thread only
+    message m;
+    m.push_back(zmtp::frame::borrow(buffer, [&released]() noexcept { ++released; }));
+    m.push_back(zmtp::frame(std::string(5000, 'z'))); // moved in
+    std::optional<error_code> sent;
+    push.async_send(std::move(m), [&](error_code ec) { sent = ec; });
+    std::optional<message> got;
+    pull.async_receive([&](error_code ec, message r) {
+        if (!ec)
+            got = std::move(r);
+    });
+    REQUIRE(run_until(io, [&] { return got.has_value() && released == 1; }));
+    CHECK(sent == error_code());
+    REQUIRE(got->size() == 2);
+    CHECK(std::move(got->front()).take_bytes() == buffer);
+    CHECK(std::move(got->back()).take_str() == std::string(5000, 'z'));
+    run_until(io, [] { return false; }, 50ms);
+    CHECK(released == 1);
 }
 
 TEST_CASE("socket: an io_context on several threads, senders on other threads")

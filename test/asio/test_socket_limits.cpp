@@ -1,5 +1,5 @@
 // zmtp::socket against peers that connect and never speak: a bound
-// endpoint keeps serving good peers (RELIABILITY invariant 8 and the
+// endpoint keeps serving good peers (docs/reliability.md invariant 8 and the
 // handshakes-in-progress limit, src/asio/handshake_slots.hpp).
 #include "../../src/asio/handshake_slots.hpp"
 #include "helpers.hpp"

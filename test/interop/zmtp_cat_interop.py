@@ -3,7 +3,7 @@ ipc, zmtp-cat binding and connecting, several peers and endpoints, text and
 JSON formats, --count, --echo, --subscribe, --wait-peers, --linger, the
 `bound` line, PLAIN and CURVE in both roles against pyzmq's ZAP
 authenticator, keygen, exec: endpoints through socat, exit codes and
-diagnostics (../../shared/zmtp-cat.md).
+diagnostics (docs/zmtp-cat.md).
 
 Usage: /usr/bin/python3 zmtp_cat_interop.py PATH/TO/zmtp-cat
 
@@ -16,7 +16,9 @@ import base64
 import json
 import os
 import queue
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -1070,7 +1072,7 @@ def plain_success(cat_server, cat_binds):
 def plain_refused_by_libzmq():
     """zmtp-cat PLAIN client with a wrong password against a libzmq server
     with a ZAP handler: one stderr line naming the server and its reason
-    (libzmq's garbled ERROR, captures fact 9); nothing delivered."""
+    (libzmq's garbled ERROR, docs/libzmq-wire.md fact 9); nothing delivered."""
     z = zsocket(zmq.PULL)
     try:
         plain_libzmq_server(z, {"admin": "secret"})
@@ -1258,6 +1260,101 @@ def security_usage_errors():
         assert "nocolon" not in line, line  # a credential is not echoed
 
 
+def secrets_from_files_and_environment():
+    """--plain-password-file / -env and --curve-secret-key-file / -env
+    instead of the secret on the command line; misuse exits 2."""
+    path = os.path.join(TMP, "password")
+    with open(path, "w") as f:
+        f.write("secret\n")  # the trailing newline is not part of it
+    os.environ["ZMTP_CAT_TEST_PASSWORD"] = "secret"
+    try:
+        for source in (["--plain-password-file", path], ["--plain-password-env", "ZMTP_CAT_TEST_PASSWORD"]):
+            cat, z = linked("dealer", zmq.DEALER, "tcp", False,
+                            ["--plain-username", "admin"] + source + ["-n", "1"],
+                            lambda z: plain_libzmq_server(z, {"admin": "secret"}))
+            try:
+                cat.write(b"by %s\n" % source[0].encode())
+                assert z.recv() == b"by %s" % source[0].encode()
+                z.send(b"back")
+                assert cat.stdout_line() == b"back\n"
+                assert cat.wait() == 0, cat.stderr_text()
+                assert "secret" not in " ".join(cat.args)
+            finally:
+                finish_case(cat, z)
+    finally:
+        del os.environ["ZMTP_CAT_TEST_PASSWORD"]
+
+    server_public, server_secret = keygen()
+    client_public, client_secret = zmq.curve_keypair()
+    key_file = os.path.join(TMP, "curve-secret")
+    with open(key_file, "w") as f:
+        f.write(server_secret + "\n")
+
+    def setup(z):
+        z.curve_serverkey = server_public.encode()
+        z.curve_publickey = client_public
+        z.curve_secretkey = client_secret
+    cat, z = linked("dealer", zmq.DEALER, "tcp", True,
+                    ["--curve-server", "--curve-secret-key-file", key_file, "-n", "1"], setup)
+    try:
+        z.send(b"sealed")
+        assert cat.stdout_line() == b"sealed\n"
+        assert cat.wait() == 0, cat.stderr_text()
+    finally:
+        finish_case(cat, z)
+
+    ep = ["-c", "tcp://127.0.0.1:1"]
+    missing = os.path.join(TMP, "no-such-file")
+    for args, needle in (
+            (["--plain-password", "p", "--plain-password-env", "HOME"], "only one"),
+            (["--plain-password-env", "ZMTP_CAT_NO_SUCH_VARIABLE"], "ZMTP_CAT_NO_SUCH_VARIABLE"),
+            (["--plain-password-file", missing], missing),
+            (["--curve-server-key", server_public, "--curve-secret-key-file", missing], missing),
+            (["--curve-server-key", server_public, "--curve-secret-key-env", "HOME"],
+             "--curve-secret-key"),  # not a Z85 key
+    ):
+        extra = ["--plain-username", "u"] if args[0].startswith("--plain") else []
+        line = expect_exit(2, "push", *(ep + extra + args))
+        assert needle in line, (args, line)
+
+
+def counts_version_help_and_retries():
+    """Negative counts are usage errors; --version; exit codes in --help;
+    -v names every failed connect with its reason."""
+    ep = ["-c", "tcp://127.0.0.1:1"]
+    for option in ("--hwm", "--count", "--wait-peers"):
+        line = expect_exit(2, "push", *ep, option, "-5")
+        assert option in line and "negative" in line, line
+    cat = Cat("--version")
+    try:
+        assert re.fullmatch(rb"zmtp-cat \d+\.\d+\.\d+\n", cat.stdout_line()), cat.args
+        assert cat.wait() == 0
+    finally:
+        cat.kill()
+    cat = Cat("--help")
+    try:
+        text = b"".join(iter(lambda: cat.out.get(timeout=WAIT), None)).decode()
+        assert cat.wait() == 0
+        assert "Exit status" in text and "3 --timeout" in text and "--plain-password-env" in text, text
+    finally:
+        cat.kill()
+    # A port nobody listens on: every attempt is reported, with the reason.
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    target = "tcp://127.0.0.1:%d" % port
+    cat = Cat("push", "-c", target, "-v", "--timeout", "1000", "--reconnect-ivl", "100",
+              "--reconnect-ivl-max", "100")
+    try:
+        assert cat.wait() == 3
+        failed = [l for l in cat.stderr_text().splitlines() if "connect to " + target + " failed" in l]
+        assert len(failed) >= 3, cat.stderr_text()
+        assert "refused" in failed[0] and "retrying in" in failed[0], failed[0]
+    finally:
+        cat.kill()
+
+
 # ---------------------------------------------------------------- exec: endpoints
 
 def child_pids(pid):
@@ -1419,6 +1516,9 @@ def main():
         ("keygen: JSON pair, libzmq derives the same public key and uses it",
          keygen_keys_work_with_libzmq),
         ("security usage errors exit 2 with one line", security_usage_errors),
+        ("secrets from a file or the environment", secrets_from_files_and_environment),
+        ("negative counts, --version, exit codes in --help, -v retries",
+         counts_version_help_and_retries),
     ]
     cases += exec_cases()
     failed = 0

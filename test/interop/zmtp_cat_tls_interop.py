@@ -1,4 +1,4 @@
-"""zmtp-cat over tls+tcp and tls+ipc (../../shared/zmtp-cat.md §TLS):
+"""zmtp-cat over tls+tcp and tls+ipc (docs/zmtp-cat.md §TLS):
 against libzmq (pyzmq) behind stunnel in both directions, mutual TLS,
 refusals named with the TLS error (unknown CA, expired certificate, wrong
 name, no client certificate), --tls-insecure, --tls-server-name, zmtp-cat to

@@ -19,6 +19,12 @@ CXX="$cxx" meson setup "$tmp/build" "$tmp/consumer" >"$tmp/setup.log" 2>&1 ||
   { cat "$tmp/setup.log"; exit 1; }
 ninja -C "$tmp/build" -j 2 >"$tmp/ninja.log" 2>&1 || { cat "$tmp/ninja.log"; exit 1; }
 meson test -C "$tmp/build" --print-errorlogs
+# The parent's install brings zmtp's shared library, not its headers.
+meson install -C "$tmp/build" --no-rebuild --destdir "$tmp/parent-root" >"$tmp/install.log" 2>&1 ||
+  { cat "$tmp/install.log"; exit 1; }
+if [ -n "$(find "$tmp/parent-root" -name socket.hpp -o -name zmtp.pc)" ]; then
+  echo "installing the parent project installed zmtp's headers or zmtp.pc"; exit 1
+fi
 
 echo "== meson install of zmtp"
 meson install -C "$build" --no-rebuild --destdir "$tmp/root" >"$tmp/install.log" 2>&1 ||
@@ -36,7 +42,8 @@ echo "== a program built against the installed zmtp.pc"
 export PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$tmp/root"
 flags=$(pkg-config --cflags --libs zmtp)
 echo "pkg-config --cflags --libs zmtp: $flags"
+case "$flags" in *-std=c++20*) ;; *) echo "zmtp.pc does not ask for C++20"; exit 1 ;; esac
 # shellcheck disable=SC2086
-"$cxx" -std=c++20 -o "$tmp/round-trip" "$here/round_trip.cpp" $flags
+"$cxx" -o "$tmp/round-trip" "$here/round_trip.cpp" $flags
 LD_LIBRARY_PATH="$(dirname "$lib")" "$tmp/round-trip"
 echo "== ok"

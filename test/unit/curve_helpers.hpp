@@ -1,5 +1,5 @@
 // Shared by the CURVE mechanism tests: the keys and bytes of
-// ../captures/curve-raw-client.json, RFC 26 written out again with libsodium
+// libzmq's CURVE capture (spec-vectors/curve.json), RFC 26 written out again with libsodium
 // (independently of the mechanism, to read and forge boxes), one connection
 // with every key and random byte fixed, and a driver for the handshake.
 #pragma once

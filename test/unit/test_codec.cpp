@@ -111,7 +111,7 @@ TEST_CASE("REQ and REP READY bytes equal libzmq's (captures/null-req-rep.json)")
     CHECK(*m == message{"", "Hello"});
 }
 
-TEST_CASE("Identity carries the routing id (captures fact 5)")
+TEST_CASE("Identity carries the routing id (docs/libzmq-wire.md fact 5)")
 {
     codec_pair p(options_for(socket_type::dealer, "client-1"),
                  options_for(socket_type::router, "router-A"));

@@ -61,7 +61,7 @@ struct ready_codec {
 
 } // namespace
 
-TEST_CASE("PING every interval with TTL in deciseconds (captures fact 8)")
+TEST_CASE("PING every interval with TTL in deciseconds (docs/libzmq-wire.md fact 8)")
 {
     codec_pair p(with_heartbeat(100ms, 2000ms), options_for(socket_type::router));
     p.clock.advance(5ms);
@@ -101,7 +101,7 @@ TEST_CASE("PING/PONG through a pair")
         CHECK(ping->context.empty());
         REQUIRE(p.a_events.size() == 1);
         CHECK(test::as<events::pong>(p.a_events[0]));
-        CHECK(to_hex(p.b_to_a) == "040504504f4e47"); // PONG, captures fact 8
+        CHECK(to_hex(p.b_to_a) == "040504504f4e47"); // PONG, docs/libzmq-wire.md fact 8
         CHECK_FALSE(p.a.is_failed());
         p.a_events.clear();
         p.b_events.clear();

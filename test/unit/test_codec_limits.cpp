@@ -217,7 +217,7 @@ TEST_CASE("empty and malformed commands after the handshake")
         r.feed(hex("04 03 09 41 42"));
         CHECK(r.c.error() == error::malformed_command);
     }
-    SUBCASE("libzmq's malformed ERROR (captures fact 9)")
+    SUBCASE("libzmq's malformed ERROR (docs/libzmq-wire.md fact 9)")
     {
         ready_codec r;
         r.feed(hex("04 09 5e 52 52 4f 52 03 34 30 30"));

@@ -80,7 +80,7 @@ TEST_CASE("single-frame messages of the captured sizes, both directions")
             REQUIRE(p.a_events.size() == 1);
             CHECK(messages_in(p.b_events).at(0) == ab);
             CHECK(messages_in(p.a_events).at(0) == ba);
-            // Header as libzmq writes it (captures fact 6).
+            // Header as libzmq writes it (docs/libzmq-wire.md fact 6).
             const std::string expected_header = size == 0     ? "0000"
                                                 : size == 1   ? "0001"
                                                 : size == 255 ? "00ff"
@@ -201,7 +201,7 @@ TEST_CASE("feed stops at a pending event until next_event() takes it")
     CHECK(*test::as<message>(*e) == message{"two"});
 }
 
-TEST_CASE("subscriptions to a ZMTP 3.1 peer are commands (captures fact 7)")
+TEST_CASE("subscriptions to a ZMTP 3.1 peer are commands (docs/libzmq-wire.md fact 7)")
 {
     raw_peer r(socket_type::sub, socket_type::pub, 1);
     REQUIRE_FALSE(r.c.send_subscribe(test::as_span("weather")));
@@ -215,7 +215,7 @@ TEST_CASE("subscriptions to a ZMTP 3.1 peer are commands (captures fact 7)")
               to_hex(test::as_span("CANCEL")));
 }
 
-TEST_CASE("subscriptions to a ZMTP 3.0 peer are data frames (captures fact 7)")
+TEST_CASE("subscriptions to a ZMTP 3.0 peer are data frames (docs/libzmq-wire.md fact 7)")
 {
     raw_peer r(socket_type::sub, socket_type::pub, 0);
     REQUIRE_FALSE(r.c.send_subscribe(test::as_span("weather")));
@@ -247,7 +247,7 @@ TEST_CASE("SUBSCRIBE and CANCEL commands arrive as events")
     CHECK(all->topic.empty());
 }
 
-TEST_CASE("XSUB's own \\x01topic messages go out as data frames (captures fact 7)")
+TEST_CASE("XSUB's own \\x01topic messages go out as data frames (docs/libzmq-wire.md fact 7)")
 {
     raw_peer r(socket_type::xsub, socket_type::xpub, 1);
     REQUIRE_FALSE(r.c.send(message{"\x01topic"}));

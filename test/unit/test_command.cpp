@@ -49,7 +49,7 @@ TEST_CASE("parse_command refuses empty bodies, empty names and overlong names")
     CHECK(wire::parse_command(hex("ff 41"), cmd) == error::malformed_command);
 }
 
-TEST_CASE("libzmq's malformed PLAIN ERROR is not an ERROR (captures fact 9)")
+TEST_CASE("libzmq's malformed PLAIN ERROR is not an ERROR (docs/libzmq-wire.md fact 9)")
 {
     // 04 09 5e 'RROR' 03 '400': the name length octet is 0x5E (94), far
     // more than the 8 octets that follow it.
@@ -72,7 +72,7 @@ TEST_CASE("PING: TTL and context")
     CHECK(p.ttl_deciseconds == 0x0102);
     CHECK(to_hex(p.context) == "616263");
 
-    // A 20-byte context is cut to 16, as libzmq does (captures fact 8).
+    // A 20-byte context is cut to 16, as libzmq does (docs/libzmq-wire.md fact 8).
     auto long_ctx = hex("00 03");
     for (int i = 0; i < 20; ++i)
         long_ctx.push_back(std::byte(static_cast<unsigned char>(i)));
@@ -114,7 +114,7 @@ TEST_CASE("encoders produce the captured frames")
 {
     std::vector<std::byte> out;
     wire::append_ping(out, 20, {});
-    CHECK(to_hex(out) == "04070450494e470014"); // captures fact 8
+    CHECK(to_hex(out) == "04070450494e470014"); // docs/libzmq-wire.md fact 8
 
     out.clear();
     wire::append_pong(out, {});
@@ -123,7 +123,7 @@ TEST_CASE("encoders produce the captured frames")
     out.clear();
     const auto weather = bytes_of("weather");
     wire::append_command(out, "SUBSCRIBE", weather);
-    CHECK(to_hex(out) == "04110953554253435249424577656174686572"); // captures fact 7
+    CHECK(to_hex(out) == "04110953554253435249424577656174686572"); // docs/libzmq-wire.md fact 7
     out.clear();
     wire::append_command(out, "CANCEL", {});
     CHECK(to_hex(out) == "040706" + to_hex(bytes_of("CANCEL")));

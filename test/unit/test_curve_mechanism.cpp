@@ -52,7 +52,7 @@ TEST_CASE("client and server complete the handshake and learn each other's prope
     CHECK(req.peer == w.client_md);
     CHECK(req.username.empty());
 
-    // Sizes and frame forms (RFC 26 grammar, ../captures fact 6).
+    // Sizes and frame forms (RFC 26 grammar, docs/libzmq-wire.md fact 6).
     CHECK(t.hello.size() == 202);
     CHECK(to_hex(t.hello).substr(0, 20) == "04c80548454c4c4f0100");
     CHECK(t.welcome.size() == 170);
@@ -233,7 +233,7 @@ TEST_CASE("ERROR from the server ends the client's handshake, in either form")
                 server.on_command(command_body(hello), welcome);
                 client.on_command(command_body(welcome), initiate);
             }
-            // libzmq 4.3.4 writes `5e 'RROR'` (../captures fact 9).
+            // libzmq 4.3.4 writes `5e 'RROR'` (docs/libzmq-wire.md fact 9).
             const auto err = garbled ? hex("5e52524f5203343030") : hex("054552524f5203343030");
             CHECK(feed(client, err).empty());
             check_failed(client, error::peer_error, "peer refused: 400");
@@ -259,7 +259,7 @@ TEST_CASE("MESSAGE round trips both ways: data frames, inner flags, counting non
     for (int dir = 0; dir < 2; ++dir) {
         mechanism& from = dir == 0 ? static_cast<mechanism&>(client) : server;
         mechanism& to = dir == 0 ? static_cast<mechanism&>(server) : client;
-        // libzmq: client MESSAGE nonces from 3, server from 2 (../captures fact 10).
+        // libzmq: client MESSAGE nonces from 3, server from 2 (docs/libzmq-wire.md fact 10).
         std::uint64_t expected_nonce = dir == 0 ? 3 : 2;
         for (const auto& it : items) {
             CAPTURE(dir);
@@ -267,7 +267,7 @@ TEST_CASE("MESSAGE round trips both ways: data frames, inner flags, counting non
             const auto wire_bytes = sealed(from, it.more, it.command, it.payload);
             const auto f = frames_of(wire_bytes);
             REQUIRE(f.size() == 1);
-            // A data frame, never MORE or COMMAND outside (../captures fact 10).
+            // A data frame, never MORE or COMMAND outside (docs/libzmq-wire.md fact 10).
             CHECK_FALSE(f[0].more);
             CHECK_FALSE(f[0].command);
             CHECK(f[0].body.size() == 33 + it.payload.size());

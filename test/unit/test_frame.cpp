@@ -21,7 +21,7 @@ std::string encode(bool more, bool command, std::uint64_t size)
 
 } // namespace
 
-TEST_CASE("short/long boundary and the captured encodings (captures fact 6)")
+TEST_CASE("short/long boundary and the captured encodings (docs/libzmq-wire.md fact 6)")
 {
     CHECK(encode(false, false, 0) == "0000");
     CHECK(encode(true, false, 0) == "0100");

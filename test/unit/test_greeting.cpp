@@ -11,7 +11,7 @@ using zmtp::test::hex;
 
 namespace {
 
-// libzmq 4.3.4's NULL greeting, both roles (captures fact 1).
+// libzmq 4.3.4's NULL greeting, both roles (docs/libzmq-wire.md fact 1).
 const std::vector<std::byte> libzmq_null_greeting =
     hex("ff 00 00 00 00 00 00 00 01 7f 03 01 4e 55 4c 4c" + std::string(96, '0'));
 
@@ -97,7 +97,7 @@ TEST_CASE("a major version below 3 fails at 11 bytes")
     }
 }
 
-TEST_CASE("padding and as-server are not checked (captures facts 2 and 4)")
+TEST_CASE("padding and as-server are not checked (docs/libzmq-wire.md facts 2 and 4)")
 {
     auto v = libzmq_null_greeting;
     v[8] = std::byte{0x09}; // routing id 'client-1': 1 + 8

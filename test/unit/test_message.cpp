@@ -5,6 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <memory>
+#include <span>
+#include <vector>
 #include <string>
 #include <utility>
 
@@ -238,4 +241,102 @@ TEST_CASE("messages")
     built.clear();
     CHECK(built.empty());
     CHECK(built.byte_size() == 0);
+}
+
+TEST_CASE("frame::borrow: the caller's bytes, released once when the last copy is gone")
+{
+    const std::string buffer = text(4096);
+    const auto bytes = std::as_bytes(std::span<const char>(buffer.data(), buffer.size()));
+    int released = 0;
+    {
+        frame f = frame::borrow(bytes, [&released]() noexcept { ++released; });
+        CHECK(f.data() == bytes.data()); // not copied
+        CHECK(f.view() == buffer);
+        CHECK(f.shares_storage());
+        message to_a{f};
+        message to_b{f}; // as PUB fan-out queues it for two peers
+        frame moved = std::move(f);
+        CHECK(released == 0);
+        to_a.clear();
+        moved = frame("x");
+        CHECK(released == 0);
+        CHECK(to_b.front().view() == buffer);
+    }
+    CHECK(released == 1);
+
+    // Small borrowed frames are not copied either.
+    int small_released = 0;
+    {
+        const frame f = frame::borrow(bytes.first(3), [&]() noexcept { ++small_released; });
+        CHECK(f.data() == bytes.data());
+    }
+    CHECK(small_released == 1);
+}
+
+TEST_CASE("frame::borrow with a shared owner keeps it alive while a copy exists")
+{
+    auto owner = std::make_shared<std::vector<std::byte>>(1000, std::byte{7});
+    std::weak_ptr<std::vector<std::byte>> watch = owner;
+    const std::span<const std::byte> bytes(*owner); // before the owner moves
+    frame f = frame::borrow(bytes, std::move(owner));
+    frame copy = f;
+    f = frame();
+    CHECK_FALSE(watch.expired());
+    CHECK(copy.size() == 1000);
+    CHECK(copy.data()[999] == std::byte{7});
+    copy = frame();
+    CHECK(watch.expired());
+}
+
+TEST_CASE("frames from a moved std::string or std::vector, taken back without a copy")
+{
+    SUBCASE("std::string")
+    {
+        std::string s = text(1000);
+        const char* p = s.data();
+        frame f(std::move(s));
+        CHECK(reinterpret_cast<const char*>(f.data()) == p);
+        CHECK(f.view() == text(1000));
+        std::string back = std::move(f).take_str();
+        CHECK(back.data() == p);
+        CHECK(back == text(1000));
+        CHECK(f.empty()); // NOLINT(bugprone-use-after-move): specified as empty
+    }
+    SUBCASE("std::vector<std::byte>")
+    {
+        std::vector<std::byte> v(5000, std::byte{3});
+        const std::byte* p = v.data();
+        frame f(std::move(v));
+        CHECK(f.data() == p);
+        std::vector<std::byte> back = std::move(f).take_bytes();
+        CHECK(back.data() == p);
+        CHECK(back.size() == 5000);
+    }
+    SUBCASE("shared, another container type, received: a copy, the frame's copies intact")
+    {
+        frame f(text(100));
+        frame other = f;
+        std::string taken = std::move(f).take_str();
+        CHECK(taken == text(100));
+        CHECK(other.view() == text(100));
+        std::vector<std::byte> bytes = std::move(other).take_bytes();
+        CHECK(bytes.size() == 100);
+        CHECK(static_cast<char>(bytes[1]) == text(100)[1]);
+
+        frame_builder b(50, 50);
+        b.append(frame(text(50)).bytes());
+        CHECK(std::move(b).finish().take_str() == text(50));
+    }
+    SUBCASE("small ones live inline and allocate nothing")
+    {
+        std::string s = "short";
+        std::vector<std::byte> v(4, std::byte{1});
+        reset_alloc_stats();
+        frame a(std::move(s));
+        frame b(std::move(v));
+        CHECK(zmtp::test::current_alloc_stats().count == 0);
+        CHECK_FALSE(a.shares_storage());
+        CHECK(a.view() == "short");
+        CHECK(b.size() == 4);
+    }
 }

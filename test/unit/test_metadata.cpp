@@ -25,7 +25,7 @@ TEST_CASE("find is case-insensitive and returns the first match")
     CHECK(m.size() == 3);
 }
 
-TEST_CASE("encoding matches libzmq's READY properties (captures fact 5)")
+TEST_CASE("encoding matches libzmq's READY properties (docs/libzmq-wire.md fact 5)")
 {
     metadata m;
     m.add("Socket-Type", "REQ");

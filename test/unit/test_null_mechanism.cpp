@@ -31,7 +31,7 @@ TEST_CASE("NULL announces itself and is never the server")
     CHECK(m.state() == status::in_progress);
 }
 
-TEST_CASE("start sends READY with the local properties (captures fact 5)")
+TEST_CASE("start sends READY with the local properties (docs/libzmq-wire.md fact 5)")
 {
     security::null_mechanism m;
     metadata local;

@@ -24,7 +24,7 @@ constexpr const char* capture_initiate =
 constexpr const char* capture_ready =
     "04290552454144590b536f636b65742d5479706500000006524f55544552084964656e7469747900000000";
 constexpr const char* capture_wrong_password_hello = "04120548454c4c4f0561646d696e0577726f6e67";
-constexpr const char* capture_garbled_error = "04095e52524f5203343030"; // captures fact 9
+constexpr const char* capture_garbled_error = "04095e52524f5203343030"; // docs/libzmq-wire.md fact 9
 
 metadata properties(std::string_view socket_type)
 {
@@ -144,7 +144,7 @@ void check_failed(const security::mechanism& m, error e, std::string_view reason
 
 } // namespace
 
-TEST_CASE("PLAIN announces itself with as-server 0 in both roles, as libzmq (captures fact 2)")
+TEST_CASE("PLAIN announces itself with as-server 0 in both roles, as libzmq (docs/libzmq-wire.md fact 2)")
 {
     security::plain_client_mechanism client("admin", "secret");
     security::plain_server_mechanism server;

@@ -90,7 +90,7 @@ TEST_CASE("wire parsing is exact, name parsing ignores case")
     CHECK_FALSE(zmtp::socket_type_from_name("").has_value());
 }
 
-TEST_CASE("only REQ, DEALER and ROUTER announce Identity (captures fact 5)")
+TEST_CASE("only REQ, DEALER and ROUTER announce Identity (docs/libzmq-wire.md fact 5)")
 {
     for (socket_type t : all_types) {
         const bool expected =

@@ -447,7 +447,7 @@ TEST_CASE("xsub: 0x01/0x00 messages update the filter and reach every peer, past
     CHECK(q.sent_count(1) == 2);
     CHECK(q.sent(1).back() == sub_msg("T"));
     CHECK(q.take(2) == sub_msg("T"));
-    CHECK(q.subscriptions().empty()); // data frames, not commands (captures fact 7)
+    CHECK(q.subscriptions().empty()); // data frames, not commands (docs/libzmq-wire.md fact 7)
 
     CHECK(deliver(*s, q, 2, {"Tea"}));
     CHECK_FALSE(deliver(*s, q, 2, {"Coffee"}));

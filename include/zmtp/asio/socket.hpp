@@ -70,15 +70,27 @@ public:
     // Listens on `endpoint` (tcp://HOST:PORT with port 0 or * for any,
     // ipc://PATH); returns the endpoint really bound, with its port.
     // exec: endpoints cannot be bound (invalid_argument).
+    //
+    // Failures: the first form throws socket_error, whose what() names the
+    // endpoint and says what is wrong; the second sets `ec` and, when
+    // `detail` is given, the same text in *detail (cleared on success).
+    // connect, attach, unbind and disconnect report the same way.
     std::string bind(std::string_view endpoint)
     {
         error_code ec;
-        std::string bound = bind(endpoint, ec);
+        std::string detail;
+        std::string bound = bind(endpoint, ec, &detail);
         if (ec)
-            throw boost::system::system_error(ec, "bind " + std::string(endpoint));
+            throw socket_error(ec, std::move(detail));
         return bound;
     }
-    std::string bind(std::string_view endpoint, error_code& ec) { return impl_->bind(endpoint, ec); }
+    std::string bind(std::string_view endpoint, error_code& ec, std::string* detail = nullptr)
+    {
+        std::string reason;
+        std::string bound = impl_->bind(endpoint, ec, reason);
+        report("bind", endpoint, reason, ec, detail);
+        return bound;
+    }
 
     // Connects to `endpoint` in the background, reconnecting whenever the
     // connection is lost. Messages may be sent before it is up.
@@ -96,11 +108,17 @@ public:
     void connect(std::string_view endpoint)
     {
         error_code ec;
-        connect(endpoint, ec);
+        std::string detail;
+        connect(endpoint, ec, &detail);
         if (ec)
-            throw boost::system::system_error(ec, "connect " + std::string(endpoint));
+            throw socket_error(ec, std::move(detail));
     }
-    void connect(std::string_view endpoint, error_code& ec) { impl_->connect(endpoint, ec); }
+    void connect(std::string_view endpoint, error_code& ec, std::string* detail = nullptr)
+    {
+        std::string reason;
+        impl_->connect(endpoint, ec, reason);
+        report("connect", endpoint, reason, ec, detail);
+    }
 
     // Makes a stream the caller connected a peer of this socket, e.g. an
     // ssl::stream they configured, a serial_port, a stream_descriptor or a
@@ -123,19 +141,54 @@ public:
     std::string attach(Stream stream, std::string name = {})
     {
         error_code ec;
-        std::string given = attach(std::move(stream), ec, std::move(name));
+        std::string detail;
+        std::string given = attach(std::move(stream), ec, std::move(name), &detail);
         if (ec)
-            throw boost::system::system_error(ec, "attach");
+            throw socket_error(ec, std::move(detail));
         return given;
     }
     template <class Stream>
-    std::string attach(Stream stream, error_code& ec, std::string name = {})
+    std::string attach(Stream stream, error_code& ec, std::string name = {},
+                       std::string* detail = nullptr)
     {
-        return impl_->attach(std::move(stream), std::move(name), ec);
+        std::string reason;
+        std::string given = impl_->attach(std::move(stream), std::move(name), ec, reason);
+        report("attach", {}, reason, ec, detail);
+        return given;
     }
 
-    void unbind(std::string_view endpoint, error_code& ec) { impl_->unbind(endpoint, ec); }
-    void disconnect(std::string_view endpoint, error_code& ec) { impl_->disconnect(endpoint, ec); }
+    // Stops listening on an endpoint bind() was given or returned.
+    // Fails with invalid_argument for an endpoint it does not know.
+    void unbind(std::string_view endpoint)
+    {
+        error_code ec;
+        std::string detail;
+        unbind(endpoint, ec, &detail);
+        if (ec)
+            throw socket_error(ec, std::move(detail));
+    }
+    void unbind(std::string_view endpoint, error_code& ec, std::string* detail = nullptr)
+    {
+        impl_->unbind(endpoint, ec);
+        report("unbind", endpoint, ec == zmtp::error::invalid_argument ? "not bound" : "", ec,
+               detail);
+    }
+    // Stops connecting to an endpoint connect() was given; its peer goes at
+    // once. Fails with invalid_argument for an endpoint it does not know.
+    void disconnect(std::string_view endpoint)
+    {
+        error_code ec;
+        std::string detail;
+        disconnect(endpoint, ec, &detail);
+        if (ec)
+            throw socket_error(ec, std::move(detail));
+    }
+    void disconnect(std::string_view endpoint, error_code& ec, std::string* detail = nullptr)
+    {
+        impl_->disconnect(endpoint, ec);
+        report("disconnect", endpoint, ec == zmtp::error::invalid_argument ? "not connected" : "",
+               ec, detail);
+    }
 
     // SUB: subscribe to messages starting with `topic` (empty: all).
     error_code subscribe(std::string_view topic) { return impl_->subscribe(bytes(topic), true); }
@@ -219,6 +272,12 @@ public:
     }
 
 private:
+    static void report(std::string_view op, std::string_view endpoint, const std::string& reason,
+                       error_code ec, std::string* out)
+    {
+        if (out)
+            *out = ec ? detail::failure_detail(op, endpoint, reason, ec) : std::string();
+    }
     static std::span<const std::byte> bytes(std::string_view s) noexcept
     {
         return std::as_bytes(std::span<const char>(s.data(), s.size()));

@@ -1,4 +1,4 @@
-// What a codec is configured with. Defaults follow ../RELIABILITY limits.
+// What a codec is configured with. Defaults follow the limits of docs/reliability.md.
 #pragma once
 
 #include "zmtp/codec/trace.hpp"

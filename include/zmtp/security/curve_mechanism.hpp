@@ -1,5 +1,5 @@
 // The CURVE mechanism (RFC 25 ZMTP-CURVE, RFC 26 CurveZMQ), as libzmq 4.3.4
-// speaks it (../captures facts 2, 6, 10):
+// speaks it (docs/libzmq-wire.md facts 2, 6, 10):
 //
 //   C: HELLO     C', box[64 zeros](C'->S)           short nonce 1
 //   S: WELCOME   box[S' + cookie](S->C')            long nonce

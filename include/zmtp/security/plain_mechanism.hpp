@@ -9,7 +9,7 @@
 //                             ←     READY metadata
 //
 // Either side ends the handshake on an ERROR from the peer, including
-// libzmq 4.3.4's garbled `5e 'RROR'` form (../captures fact 9).
+// libzmq 4.3.4's garbled `5e 'RROR'` form (docs/libzmq-wire.md fact 9).
 //
 // Both roles announce as-server 0 in the greeting, as libzmq does (captures
 // fact 2): roles come from configuration, and libzmq ignores the octet.

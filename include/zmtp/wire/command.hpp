@@ -39,7 +39,7 @@ std::error_code parse_error_reason(std::span<const std::byte> data, std::string_
 
 // Whether a command body received during a handshake is an ERROR, and its
 // reason. Accepts libzmq 4.3.4's PLAIN/CURVE ERROR whose name octets read
-// `5e 'RROR'` (../captures fact 9) as well as the well-formed command.
+// `5e 'RROR'` (docs/libzmq-wire.md fact 9) as well as the well-formed command.
 bool parse_handshake_error(std::span<const std::byte> body, std::string_view& reason) noexcept;
 
 // Appends one whole command frame (header, name, data) to `out`.

@@ -46,7 +46,7 @@ struct greeting_result {
 // allow: a first octet other than 0xFF (ZMTP 1.0, HTTP, scanners) fails at
 // once; a ZMTP 1.0-style signature fails at 10 octets; a major version below
 // 3 (ZMTP 2.0) fails at 11 octets. The padding and, for the caller to decide,
-// as-server are not checked (captures facts 2 and 4).
+// as-server are not checked (docs/libzmq-wire.md facts 2 and 4).
 greeting_result parse_greeting(std::span<const std::byte> bytes);
 
 // Whether `name` is a valid mechanism name (1..20 of A-Z 0-9 - _ . +).

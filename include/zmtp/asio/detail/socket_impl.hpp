@@ -56,8 +56,9 @@ public:
     socket_type type() const noexcept { return core_.type(); }
     socket_options& options() noexcept { return core_.options(); }
 
-    std::string bind(std::string_view endpoint, error_code& ec);
-    void connect(std::string_view endpoint, error_code& ec);
+    // On failure `reason` says why (as the monitor does).
+    std::string bind(std::string_view endpoint, error_code& ec, std::string& reason);
+    void connect(std::string_view endpoint, error_code& ec, std::string& reason);
     void unbind(std::string_view endpoint, error_code& ec);
     void disconnect(std::string_view endpoint, error_code& ec);
     error_code subscribe(std::span<const std::byte> topic, bool on);
@@ -92,7 +93,7 @@ public:
     // A stream the user connected becomes a new peer (socket::attach).
     // Returns the name monitor events give it: `name`, or "attached:N".
     template <class Stream>
-    std::string attach(Stream stream, std::string name, error_code& ec);
+    std::string attach(Stream stream, std::string name, error_code& ec, std::string& reason);
 
     // ---- for listeners and connectors ----
     codec_options codec_config() const;
@@ -191,15 +192,15 @@ peer_id socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::
 }
 
 template <class Stream>
-std::string socket_impl::attach(Stream stream, std::string name, error_code& ec)
+std::string socket_impl::attach(Stream stream, std::string name, error_code& ec,
+                                std::string& reason)
 {
     ec = {};
     if (core_.closed()) {
         ec = to_error_code(error::socket_closed);
         return {};
     }
-    std::string why;
-    if ((ec = check_security(why)))
+    if ((ec = check_security(reason)))
         return {};
     if (name.empty())
         name = "attached:" + std::to_string(core_.next_id()); // the id adopt() gives it
