@@ -47,8 +47,10 @@ void codec::queue_greeting()
         legacy_refused_ = std::string(to_string(options_.type)) + " has no ZMTP 2.0 form";
 
     // Staged as libzmq does, so that an older peer never reads the rest of a
-    // 3.x greeting as frames; all at once when it would be refused anyway.
-    const bool staged = legacy_refused_.empty() && options_.min_zmtp_version < zmtp_version::v3_0;
+    // 3.x greeting as frames: even one to be refused then shows what it is
+    // (JeroMQ closes at once on frames it cannot read). All at once when
+    // only ZMTP 3 is wanted.
+    const bool staged = options_.min_zmtp_version < zmtp_version::v3_0;
     greeting_queued_ = staged ? wire::signature_size : wire::greeting_size;
     out_.append_copy(std::span<const std::byte>(greeting_out_).first(greeting_queued_));
     if (options_.trace)

@@ -48,10 +48,9 @@ public:
 
     enum class state { greeting, handshake, ready, failed };
 
-    // Queues our greeting: its 10-octet signature only while an older peer
-    // could still be served (the rest follows as the peer's greeting
-    // arrives, as libzmq does), else all of it. The handshake deadline
-    // starts now.
+    // Queues our greeting: its 10-octet signature only, the rest following
+    // as the peer's greeting arrives (as libzmq does), unless
+    // min_zmtp_version is 3.0 or later. The handshake deadline starts now.
     codec(codec_options options, time_point now);
 
     codec(const codec&) = delete;
