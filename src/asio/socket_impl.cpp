@@ -53,6 +53,7 @@ codec_options socket_impl::codec_config() const
     c.limits = options_.limits;
     c.heartbeat = options_.heartbeat;
     c.handshake_timeout = options_.handshake_timeout;
+    c.min_zmtp_version = options_.min_zmtp_version;
     c.mechanism = security::mechanism_factory_for(options_);
     c.authenticator = options_.authenticator;
     return c;
