@@ -3,8 +3,9 @@
 ZMTP 2.0: every pattern pair with zmtp-cat binding and connecting,
 multipart messages, empty frames and a 70,000-byte frame, zmtp-cat
 reconnecting to a restarted JeroMQ and a restarted JeroMQ reconnecting to
-zmtp-cat, and PLAIN / CURVE refusing the old peer with one stderr line
-(docs/legacy-zmtp.md).
+zmtp-cat, and PLAIN, CURVE and a tls+tcp endpoint checking client
+certificates (JeroMQ behind a stunnel client) refusing the old peer with
+one stderr line (docs/legacy-zmtp.md).
 
 Usage: /usr/bin/python3 jeromq_interop.py ZMTP-CAT JeromqPeer.java BUILD-DIR
 
@@ -24,6 +25,7 @@ import time
 import traceback
 
 from zmtp_cat_interop import Cat, WAIT, decode, encode, failed_handshake_line
+import zmtp_cat_tls_interop as tls
 
 JAR = "/usr/share/java/jeromq.jar"
 SOURCE = os.path.abspath(sys.argv[2])
@@ -260,6 +262,25 @@ def refused(cat_args, needle):
     return run
 
 
+def refused_after_client_certificate():
+    """A verified client certificate does not let a ZMTP 2.0 peer skip ZMTP
+    3: JeroMQ through a stunnel client presenting one is refused."""
+    tls.make_pki()
+    cat = Cat(*(["pull", "--bind", "tls+tcp://127.0.0.1:0"] + tls.SERVER + tls.TRUST))
+    try:
+        tunnel = tls.Stunnel(tls.host_port(cat.bound()), client=True, cert="client", ca="ca",
+                             check_host="localhost")
+        j = Jeromq()
+        j.socket("s", "PUSH")
+        j.cmd("connect", "s", "tcp://127.0.0.1:%d" % tunnel.port)
+        failed_handshake_line(cat, "ZMTP 2.0", "certificate was checked")
+        j.kill()
+    finally:
+        for t in tls.Stunnel.running:
+            t.kill()
+        tls.Stunnel.running.clear()
+
+
 def main():
     compile_peer()
     cases = []
@@ -276,6 +297,8 @@ def main():
         ("CURVE server refuses the ZMTP 2.0 peer", refused(
             ["--curve-server", "--curve-secret-key", "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"],
             "CURVE mechanism needs ZMTP 3")),
+        ("a tls+tcp endpoint checking client certificates refuses it",
+         refused_after_client_certificate),
     ]
     failed = 0
     for name, fn in cases:
@@ -298,6 +321,8 @@ def main():
     j.cmd("quit")
     j.kill()
     print("%d passed, %d failed" % (len(cases) - failed, failed))
+    tls.base.CTX.term()
+    tls.base.shutil.rmtree(tls.TMP, ignore_errors=True)
     return 1 if failed else 0
 
 
