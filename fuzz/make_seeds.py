@@ -541,6 +541,36 @@ def find_captures(arg):
     sys.exit("no captures found; pass --captures DIR (libzmq captures/*.json)")
 
 
+def legacy(c):
+    """ZMTP 2.0 and 1.0 peers (RFC 15, RFC 13) that the codec serves, so the
+    fuzzers start inside the 2.0/1.0 decoders: the greeting or identity
+    frame, then messages, long frames and subscriptions in their framing."""
+    sig = b"\xff" + b"\x00" * 7 + b"\x01\x7f"
+
+    def v2(body, more=False):
+        if len(body) <= 255:
+            return bytes([1 if more else 0, len(body)]) + body
+        return bytes([3 if more else 2]) + struct.pack(">Q", len(body)) + body
+
+    def v1(body, more=False):
+        n = len(body) + 1
+        head = bytes([n]) if n < 255 else b"\xff" + struct.pack(">Q", n)
+        return head + bytes([1 if more else 0]) + body
+
+    big = bytes((3 + 7 * i) % 256 for i in range(300))
+    zmtp2_types = {"PAIR": 0, "PUB": 1, "SUB": 2, "REQ": 3, "REP": 4, "DEALER": 5,
+                   "ROUTER": 6, "PULL": 7, "PUSH": 8, "XPUB": 9, "XSUB": 10}
+    for i, (ours, peer) in enumerate(TYPE_PAIRS):
+        t = zmtp2_types[peer]
+        two = sig + bytes([1, t]) + v2(b"peer") + v2(b"a", True) + v2(b"") + v2(big) + v2(b"\x01topic")
+        one = v1(b"peer") + v1(b"a", True) + v1(b"") + v1(big) + v1(b"\x01topic")
+        one_versioned = sig + bytes([0, t]) + v1(b"") + v1(b"job")
+        for h in ("codec", "codec_small"):
+            c[h].add("legacy-zmtp20-%s" % ours.lower(), bytes([i]) + two)
+            c[h].add("legacy-zmtp10-%s" % ours.lower(), bytes([i]) + one)
+        c["codec"].add("legacy-zmtp10-versioned-%s" % ours.lower(), bytes([i]) + one_versioned)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--captures", help="directory of libzmq capture JSON files")
@@ -553,6 +583,7 @@ def main():
     caps = load_captures(find_captures(args.captures))
     from_captures(c, caps)
     hostile(c)
+    legacy(c)
     plain(c, caps)
     curve(c, args.vectors)
     nvec = from_vectors(c, args.vectors) if os.path.isdir(args.vectors) else 0

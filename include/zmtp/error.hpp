@@ -11,8 +11,8 @@ namespace zmtp {
 // What went wrong. Each value maps to exactly one condition below.
 enum class error {
     // protocol_violation: the peer broke ZMTP
-    not_zmtp = 1,             // first octet is not 0xFF, or a ZMTP 1.0 signature
-    unsupported_version,      // a ZMTP 2.0 (or older) greeting
+    not_zmtp = 1,             // not a ZMTP greeting nor a ZMTP 1.0 identity frame
+    unsupported_version,      // a peer older than the codec accepts
     malformed_greeting,       // invalid mechanism name
     mechanism_mismatch,       // the peer announced another security mechanism
     malformed_frame,          // reserved flag bits, MORE on a command, size > 2^63-1

@@ -80,6 +80,11 @@ struct socket_options {
     // Handshakes in progress per bound endpoint (no libzmq equivalent); a newcomer
     // cuts the oldest of the busiest address short (docs/design.md).
     std::size_t max_handshakes_per_listener = 256;
+    // Oldest ZMTP a peer may speak: 1.0 and 2.0 peers (libzmq 3.x, JeroMQ
+    // 0.3) are served with the NULL mechanism only, never under PLAIN, CURVE
+    // or a bound tls+ endpoint that checks client certificates. Default:
+    // all, as libzmq (docs/legacy-zmtp.md).
+    zmtp_version min_zmtp_version = zmtp_version::v1_0;
 
     // ---- security: NULL unless one of these is set ----
 

@@ -71,6 +71,7 @@ codec_options socket_impl::codec_config() const
     c.limits = o.limits;
     c.heartbeat = o.heartbeat;
     c.handshake_timeout = o.handshake_timeout;
+    c.min_zmtp_version = o.min_zmtp_version;
     c.mechanism = security::mechanism_factory_for(o);
     c.authenticator = o.authenticator;
     return c;

@@ -17,23 +17,6 @@ constexpr std::uint16_t max_advertised_ttl_ds = 655;
 // A body still to come is read into at most this much new storage at a time.
 constexpr std::size_t body_read_step = 256 * 1024;
 
-std::string describe_not_zmtp(std::span<const std::byte> bytes)
-{
-    const auto first = std::to_integer<unsigned char>(bytes[0]);
-    if (first != 0xff) {
-        const bool text = std::all_of(bytes.begin(), bytes.end(), [](std::byte b) {
-            const auto c = std::to_integer<unsigned char>(b);
-            return std::isprint(c) || std::isspace(c);
-        });
-        char buf[96];
-        std::snprintf(buf, sizeof buf,
-                      "not a ZMTP 3 greeting: first octet 0x%02x%s", first,
-                      text ? " (text, e.g. an HTTP request)" : " (ZMTP 1.0 or another protocol)");
-        return buf;
-    }
-    return "not a ZMTP 3 greeting: ZMTP 1.0 signature";
-}
-
 } // namespace
 
 codec::codec(codec_options options, time_point now)
@@ -44,14 +27,7 @@ codec::codec(codec_options options, time_point now)
                      ? options_.mechanism()
                      : std::make_unique<security::null_mechanism>(options_.limits.max_properties);
     handshake_deadline_ = now + options_.handshake_timeout;
-    wire::greeting ours;
-    ours.mechanism = std::string(mechanism_->name());
-    ours.as_server = mechanism_->as_server();
-    const auto bytes = wire::encode_greeting(ours);
-    out_.append_copy(bytes);
-    if (options_.trace)
-        options_.trace({trace_record::direction::out, trace_record::unit::greeting,
-                        wire::greeting_size, false, ours.mechanism, ours.major, ours.minor});
+    queue_greeting();
 }
 
 // ---------------------------------------------------------------- input
@@ -68,53 +44,6 @@ std::size_t codec::feed(std::span<const std::byte> bytes, time_point now)
         used += state_ == state::greeting ? feed_greeting(rest) : feed_frames(rest);
     }
     return used;
-}
-
-std::size_t codec::feed_greeting(std::span<const std::byte> bytes)
-{
-    const std::size_t n = std::min(bytes.size(), wire::greeting_size - greeting_have_);
-    std::copy_n(bytes.begin(), n, greeting_in_.begin() + greeting_have_);
-    greeting_have_ += n;
-    const auto seen = std::span<const std::byte>(greeting_in_.data(), greeting_have_);
-    auto r = wire::parse_greeting(seen);
-    using status = wire::greeting_result::status;
-    if (r.state == status::incomplete)
-        return n;
-    if (r.state == status::invalid) {
-        if (r.error == error::not_zmtp)
-            fail(r.error, describe_not_zmtp(seen));
-        else if (r.error == error::unsupported_version)
-            fail(r.error, "peer speaks ZMTP " +
-                              std::to_string(std::to_integer<int>(seen[10]) + 1) +
-                              ".0; only ZMTP 3.x is supported");
-        else
-            fail(r.error, "malformed greeting: invalid mechanism name");
-        return n;
-    }
-    peer_greeting_ = r.value;
-    if (options_.trace)
-        options_.trace({trace_record::direction::in, trace_record::unit::greeting,
-                        wire::greeting_size, false, r.value.mechanism, r.value.major,
-                        r.value.minor});
-    peer_minor_ = (r.value.major > 3 || r.value.minor >= 1) ? 1 : 0;
-    state_ = state::handshake;
-    if (r.value.mechanism != mechanism_->name()) {
-        fail(make_error_code(error::mechanism_mismatch),
-             "peer uses mechanism " + r.value.mechanism + ", we use " +
-                 std::string(mechanism_->name()),
-             true);
-        return n;
-    }
-    metadata local;
-    local.add("Socket-Type", std::string(to_string(options_.type)));
-    if (announces_identity(options_.type))
-        local.add("Identity", options_.routing_id);
-    for (const auto& p : options_.properties)
-        local.add(p.name, p.value);
-    scratch_.clear();
-    mechanism_->start(local, scratch_);
-    after_mechanism();
-    return n;
 }
 
 std::size_t codec::feed_frames(std::span<const std::byte> bytes)
@@ -168,20 +97,23 @@ std::size_t codec::read_header(std::span<const std::byte> bytes)
     std::size_t used = 0;
     wire::frame_header_result r;
     if (header_have_ == 0) {
-        r = wire::parse_frame_header(bytes);
+        r = parse_header(bytes);
         if (r.state == status::complete)
             used = r.value.header_size;
     } else {
         // Continue a header split across feeds, one octet at a time (at most 8).
         while (used < bytes.size()) {
             header_in_[header_have_++] = bytes[used++];
-            r = wire::parse_frame_header({header_in_.data(), header_have_});
+            r = parse_header({header_in_.data(), header_have_});
             if (r.state != status::incomplete)
                 break;
         }
     }
     if (r.state == status::invalid) {
-        fail(r.error, "malformed frame header", true);
+        if (identity_pending_ && unversioned_)
+            fail(make_error_code(error::not_zmtp), not_zmtp_reason());
+        else
+            fail(r.error, "malformed frame header", true);
         return used;
     }
     if (r.state == status::incomplete) {
@@ -200,6 +132,24 @@ void codec::begin_frame(const wire::frame_header& h)
 {
     current_ = h;
     body_remaining_ = h.size;
+    if (identity_pending_) {
+        // RFC 13/15: one final frame of at most 255 octets. An unversioned
+        // peer's is all that tells it from other protocols.
+        if (h.more || h.size > wire::max_legacy_identity) {
+            if (unversioned_)
+                fail(make_error_code(error::not_zmtp), not_zmtp_reason());
+            else
+                fail(make_error_code(error::malformed_frame), "identity frame with MORE or over 255 octets");
+            return;
+        }
+        command_body_.clear();
+        if (h.size == 0) {
+            legacy_identity({});
+            return;
+        }
+        phase_ = phase::command_body;
+        return;
+    }
     if (sealed_) {
         // Every frame is sealed; what it holds is known once it is opened,
         // so it may be as large as the larger of the two limits allows.
@@ -364,11 +314,24 @@ std::optional<event> codec::next_event()
 {
     std::optional<event> e = std::move(pending_);
     pending_.reset();
+    if (subscribe_all_ && e && std::holds_alternative<events::handshake_complete>(*e)) {
+        // A ZMTP 1.0 subscriber filters for itself and sends no
+        // subscriptions: it gets everything, as from libzmq.
+        subscribe_all_ = false;
+        message m;
+        m.push_back(frame(std::string_view("\x01", 1)));
+        m.set_properties(peer_metadata_);
+        pending_.emplace(std::move(m));
+    }
     return e;
 }
 
 void codec::handle_command(std::span<const std::byte> body)
 {
+    if (identity_pending_) {
+        legacy_identity(body);
+        return;
+    }
     if (options_.trace)
         trace_frame(trace_record::direction::in, current_, body);
     if (state_ == state::ready) {
@@ -403,7 +366,7 @@ void codec::after_mechanism()
                  mechanism_->error() != error::authentication_failed);
         break;
     case security::mechanism::status::ready:
-        complete_handshake();
+        complete_handshake(mechanism_->peer_metadata());
         break;
     }
 }
@@ -438,10 +401,10 @@ bool locally_set(std::string_view name, const metadata& transport)
 
 } // namespace
 
-void codec::complete_handshake()
+void codec::complete_handshake(const metadata& announced)
 {
     metadata peer;
-    for (const auto& p : mechanism_->peer_metadata())
+    for (const auto& p : announced)
         if (!locally_set(p.name, options_.transport_properties))
             peer.add(p.name, p.value);
     if (!options_.peer_address.empty())
@@ -453,22 +416,23 @@ void codec::complete_handshake()
     for (const auto& p : auth_result_.properties)
         peer.add(p.name, p.value);
     peer_metadata_ = std::make_shared<const metadata>(std::move(peer));
-    const auto type_name = peer_metadata_->find("Socket-Type");
-    if (!type_name) {
+    // A ZMTP 1.0 peer does not say what it is.
+    if (const auto type_name = peer_metadata_->find("Socket-Type")) {
+        peer_type_ = socket_type_from_wire(*type_name);
+        if (!peer_type_) {
+            fail(make_error_code(error::invalid_socket_type),
+                 "unknown Socket-Type '" + printable(*type_name) + "'", true);
+            return;
+        }
+        if (!compatible(options_.type, *peer_type_)) {
+            fail(make_error_code(error::incompatible_socket_type),
+                 std::string(to_string(options_.type)) + " cannot talk to " +
+                     std::string(*type_name),
+                 true);
+            return;
+        }
+    } else if (!unversioned_) {
         fail(make_error_code(error::missing_socket_type), "peer sent no Socket-Type", true);
-        return;
-    }
-    peer_type_ = socket_type_from_wire(*type_name);
-    if (!peer_type_) {
-        fail(make_error_code(error::invalid_socket_type),
-             "unknown Socket-Type '" + printable(*type_name) + "'", true);
-        return;
-    }
-    if (!compatible(options_.type, *peer_type_)) {
-        fail(make_error_code(error::incompatible_socket_type),
-             std::string(to_string(options_.type)) + " cannot talk to " +
-                 std::string(*type_name),
-             true);
         return;
     }
     state_ = state::ready;
@@ -521,7 +485,7 @@ void codec::queue_frames(const std::vector<std::byte>& frames)
         return;
     std::span<const std::byte> rest(frames);
     while (!rest.empty()) {
-        const auto r = wire::parse_frame_header(rest);
+        const auto r = parse_header(rest);
         if (r.state != wire::frame_header_result::status::complete)
             return;
         const auto body = rest.subspan(r.value.header_size, r.value.size);
@@ -573,7 +537,7 @@ std::error_code codec::send(const message& m)
         return ec;
     if (m.empty())
         return make_error_code(error::invalid_argument);
-    std::byte header[wire::max_frame_header_size];
+    std::byte header[wire::max_v1_frame_header_size];
     const std::size_t last = m.size() - 1;
     for (std::size_t i = 0; i <= last; ++i) {
         const frame& f = m[i];
@@ -586,7 +550,7 @@ std::error_code codec::send(const message& m)
                             {i != last, false, f.size(), f.size() > 255 ? 9u : 2u}, {});
             continue;
         }
-        const std::size_t n = wire::encode_frame_header(header, i != last, false, f.size());
+        const std::size_t n = encode_header(header, i != last, f.size());
         out_.append_copy({header, n});
         out_.append_frame(f);
         if (options_.trace)
@@ -613,8 +577,8 @@ std::error_code codec::send_subscription(std::span<const std::byte> topic, bool 
     if (peer_minor_ >= 1) {
         wire::append_command(scratch_, subscribe ? "SUBSCRIBE" : "CANCEL", topic);
     } else {
-        std::byte header[wire::max_frame_header_size];
-        const std::size_t n = wire::encode_frame_header(header, false, false, topic.size() + 1);
+        std::byte header[wire::max_v1_frame_header_size];
+        const std::size_t n = encode_header(header, false, topic.size() + 1);
         scratch_.insert(scratch_.end(), header, header + n);
         scratch_.push_back(std::byte{subscribe ? std::uint8_t{1} : std::uint8_t{0}});
         scratch_.insert(scratch_.end(), topic.begin(), topic.end());
@@ -628,7 +592,7 @@ void codec::fail(std::error_code ec, std::string reason, bool notify_peer)
     if (state_ == state::failed)
         return;
     // An ERROR command only makes sense once both sides frame in ZMTP 3.
-    if (notify_peer && state_ != state::greeting) {
+    if (notify_peer && state_ != state::greeting && framing_ == framing::zmtp3) {
         scratch_.clear();
         wire::append_error(scratch_, reason);
         queue_frames(scratch_);

@@ -34,11 +34,14 @@ bool valid_mechanism_name(std::string_view name) noexcept
            std::all_of(name.begin(), name.end(), mechanism_char);
 }
 
-std::array<std::byte, greeting_size> encode_greeting(const greeting& g)
+std::array<std::byte, greeting_size> encode_greeting(const greeting& g, std::uint64_t padding)
 {
     std::array<std::byte, greeting_size> out{};
     out[0] = std::byte{0xff};
-    out[8] = std::byte{0x01};
+    for (std::size_t i = 8; i >= 1; --i) {
+        out[i] = static_cast<std::byte>(padding & 0xff);
+        padding >>= 8;
+    }
     out[9] = std::byte{0x7f};
     out[major_offset] = std::byte{g.major};
     out[minor_offset] = std::byte{g.minor};

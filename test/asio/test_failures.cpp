@@ -339,13 +339,15 @@ TEST_CASE("hostile bytes from the peer")
 {
     std::vector<std::byte> hostile;
     zmtp::error expected{};
+    codec_options options = options_for();
     SUBCASE("an HTTP request")
     {
         hostile = raw::bytes("GET / HTTP/1.1\r\n\r\n");
         expected = zmtp::error::not_zmtp;
     }
-    SUBCASE("a ZMTP 2.0 greeting")
+    SUBCASE("a ZMTP 2.0 greeting, with min_zmtp_version 3.0")
     {
+        options.min_zmtp_version = zmtp::zmtp_version::v3_0;
         // RFC 15: signature, revision 1, socket type, identity frame.
         hostile.assign(14, std::byte{0});
         hostile[0] = std::byte{0xff};
@@ -359,7 +361,7 @@ TEST_CASE("hostile bytes from the peer")
     auto sa_raw_peer = make_test_stream_pair(io);
     auto& sa = sa_raw_peer.first;
     auto& raw_peer = sa_raw_peer.second;
-    conn a(options_for(), std::move(sa));
+    conn a(options, std::move(sa));
     net::async_write(raw_peer, net::buffer(hostile), [](error_code, std::size_t) {});
     std::optional<error_code> r;
     message m;
@@ -423,7 +425,9 @@ TEST_CASE("a peer that never speaks fails the handshake after handshake_timeout"
     CHECK(*r == zmtp::condition::timed_out);
     CHECK(elapsed >= 190ms);
     CHECK(elapsed < scaled(1500ms)); // fired at its deadline, not a later one
-    CHECK(silent.buffered() == 64); // our greeting, nothing else
+    // Our signature, nothing else: the rest of the greeting waits for the
+    // peer's (staged as libzmq stages it).
+    CHECK(silent.buffered() == zmtp::wire::signature_size);
 }
 
 TEST_CASE("a write before any read sends the greeting and fails at the handshake deadline")
@@ -441,7 +445,7 @@ TEST_CASE("a write before any read sends the greeting and fails at the handshake
     a.async_write(message{frame("held")}, [&](error_code ec) { r = ec; });
     REQUIRE(run_until(io, [&] { return r.has_value(); }, 2000ms));
     CHECK(*r == zmtp::error::handshake_timeout);
-    CHECK(silent.buffered() >= 64); // our greeting left at once
+    CHECK(silent.buffered() == zmtp::wire::signature_size); // our signature left at once
 }
 
 TEST_CASE("destroying a connection completes its outstanding operations with an error")

@@ -826,7 +826,10 @@ def bound_side_reports_failed_handshake():
         bad.connect(ep)
         line = cat.stderr_line().decode()
         assert "handshake with tcp://127.0.0.1:" in line and "failed" in line, line
-        assert "PULL" in line, line
+        # The reason names libzmq's type when its READY came first; libzmq
+        # may hang up before sending it when our READY reaches it with the
+        # end of our staged greeting (docs/legacy-zmtp.md).
+        assert "PULL" in line or "closed the connection during the NULL handshake" in line, line
         good.connect(ep)
         good.send(b"fine")
         assert cat.stdout_line() == b"fine\n"

@@ -64,13 +64,24 @@ void check_handshake(socket_type ta, socket_type tb, std::size_t chunk)
 
 } // namespace
 
-TEST_CASE("the greeting is queued at construction and matches libzmq's")
+TEST_CASE("the greeting is queued in libzmq's stages, or whole when old peers are refused")
 {
     test::fake_clock clock;
     codec c(options_for(socket_type::dealer), clock.now());
     CHECK(c.current_state() == codec::state::greeting);
-    CHECK(c.pending_output_size() == 64);
-    CHECK(to_hex(test::drain_output(c)) == libzmq_null_greeting_hex);
+    // The signature only, until the peer's shows it is no ZMTP 1.0 peer.
+    CHECK(to_hex(test::drain_output(c)) == libzmq_null_greeting_hex.substr(0, 20));
+    const auto g = wire::encode_greeting(wire::greeting{});
+    c.feed(std::span(g).first(10), clock.now());
+    CHECK(to_hex(test::drain_output(c)) == "03");
+    c.feed(std::span(g).subspan(10, 1), clock.now());
+    CHECK(to_hex(test::drain_output(c)) == libzmq_null_greeting_hex.substr(22));
+
+    auto o = options_for(socket_type::dealer);
+    o.min_zmtp_version = zmtp_version::v3_0;
+    codec whole(o, clock.now());
+    CHECK(whole.pending_output_size() == 64);
+    CHECK(to_hex(test::drain_output(whole)) == libzmq_null_greeting_hex);
 }
 
 TEST_CASE("handshake for every compatible pair, both directions")
@@ -204,25 +215,29 @@ TEST_CASE("a ZMTP 3.0 peer is accepted and recorded as minor 0")
     CHECK(test::as<events::handshake_complete>(events[0]));
 }
 
-TEST_CASE("an HTTP request is refused after its first byte")
+TEST_CASE("an HTTP request is refused after its second byte: no ZMTP 1.0 identity frame")
 {
     test::fake_clock clock;
     codec c(options_for(socket_type::rep), clock.now());
     const auto http = test::bytes_of("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(c.feed(std::span(http).first(1), clock.now()) == 1);
+    CHECK_FALSE(c.is_failed());
+    CHECK(c.feed(std::span(http).subspan(1, 1), clock.now()) == 1);
     CHECK(c.is_failed());
     CHECK(c.error() == error::not_zmtp);
     CHECK(c.error_reason().find("0x47") != std::string::npos);
     // Sticky: nothing more is consumed.
-    CHECK(c.feed(std::span(http).subspan(1), clock.now()) == 0);
-    // No ERROR: the peer does not frame ZMTP 3; only our greeting is queued.
-    CHECK(c.pending_output_size() == 64);
+    CHECK(c.feed(std::span(http).subspan(2), clock.now()) == 0);
+    // No ERROR: the peer does not frame ZMTP 3; only our signature is queued.
+    CHECK(c.pending_output_size() == 10);
 }
 
-TEST_CASE("a ZMTP 2.0 greeting is refused at its revision octet")
+TEST_CASE("with min_zmtp_version 3.0 a ZMTP 2.0 greeting is refused at its revision octet")
 {
     test::fake_clock clock;
-    codec c(options_for(socket_type::dealer), clock.now());
+    auto o = options_for(socket_type::dealer);
+    o.min_zmtp_version = zmtp_version::v3_0;
+    codec c(o, clock.now());
     // Signature, revision 01, socket type 05 (DEALER), identity frame.
     const auto v2 = hex("ff 00 00 00 00 00 00 00 01 7f 01 05 00 00");
     for (std::size_t i = 0; i < 10; ++i) {
@@ -235,10 +250,12 @@ TEST_CASE("a ZMTP 2.0 greeting is refused at its revision octet")
     CHECK(c.error_reason().find("2.0") != std::string::npos);
 }
 
-TEST_CASE("a ZMTP 1.0 peer is refused")
+TEST_CASE("with min_zmtp_version 2.0 a ZMTP 1.0 peer is refused")
 {
     test::fake_clock clock;
-    codec c(options_for(socket_type::dealer), clock.now());
+    auto o = options_for(socket_type::dealer);
+    o.min_zmtp_version = zmtp_version::v2_0;
+    codec c(o, clock.now());
     // ZMTP 1.0 identity frame: length 1, flags 0.
     const auto v1 = hex("01 00");
     c.feed(v1, clock.now());

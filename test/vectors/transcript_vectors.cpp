@@ -80,6 +80,7 @@ struct transcript {
     std::string state;
     std::string error;
     int peer_minor = -1; // -1: not checked
+    std::string peer_version; // empty: not checked
 };
 
 struct outcome {
@@ -88,6 +89,7 @@ struct outcome {
     std::string state;
     std::string error;
     int peer_minor = -1;
+    std::string peer_version;
     std::vector<std::string> call_results; // one per local call step
     std::vector<std::string> auth_requests; // one per authenticate step ("" when none was asked)
     std::string trouble;                   // misbehaviour seen by the driver itself
@@ -168,11 +170,28 @@ std::string describe(const security::auth_request& r)
     return s;
 }
 
+constexpr zmtp_version all_versions[] = {zmtp_version::v1_0, zmtp_version::v2_0, zmtp_version::v3_0,
+                                         zmtp_version::v3_1};
+
+std::string version_text(zmtp_version v)
+{
+    const int n = static_cast<int>(v);
+    return n <= 2 ? std::to_string(n) + ".0" : "3." + std::to_string(n - 3);
+}
+
+std::optional<zmtp_version> version_of(const std::string& text)
+{
+    for (const auto v : all_versions)
+        if (version_text(v) == text)
+            return v;
+    return std::nullopt;
+}
+
 codec_options options_of(const json& local)
 {
     require_keys(local,
                  {"socket_type", "routing_id", "properties", "limits", "heartbeat", "handshake_timeout_ms",
-                  "mechanism"},
+                  "mechanism", "min_zmtp_version", "transport_authenticated"},
                  "local");
     codec_options o;
     const auto type = socket_type_from_name(local.at("socket_type").get<std::string>());
@@ -204,6 +223,14 @@ codec_options options_of(const json& local)
         o.handshake_timeout = std::chrono::milliseconds(local["handshake_timeout_ms"].get<std::int64_t>());
     if (local.contains("mechanism"))
         o.mechanism = mechanism_of(local["mechanism"], o.limits.max_properties);
+    if (local.contains("min_zmtp_version")) {
+        const auto text = local["min_zmtp_version"].get<std::string>();
+        const auto v = version_of(text);
+        if (!v)
+            throw vector_error("unknown ZMTP version " + text);
+        o.min_zmtp_version = *v;
+    }
+    o.transport_authenticated = local.value("transport_authenticated", false);
     return o;
 }
 
@@ -297,7 +324,7 @@ transcript transcript_of(const json& v)
         t.steps.push_back(std::move(st));
     }
     const json& e = v.at("expect");
-    require_keys(e, {"events", "output", "state", "error", "peer_minor"}, "expect");
+    require_keys(e, {"events", "output", "state", "error", "peer_minor", "peer_version"}, "expect");
     for (const json& ev : e.at("events"))
         t.events.push_back(expected_event(ev));
     t.output = bytes_of(e.at("output"));
@@ -308,6 +335,7 @@ transcript transcript_of(const json& v)
     t.error = expected_error_name(e.at("error"));
     if (e.contains("peer_minor"))
         t.peer_minor = e["peer_minor"].get<int>();
+    t.peer_version = e.value("peer_version", std::string());
     return t;
 }
 
@@ -413,6 +441,8 @@ public:
         result_.error = error_name(codec_.error());
         if (codec_.peer_greeting())
             result_.peer_minor = codec_.peer_minor_version();
+        if (codec_.current_state() != codec::state::greeting)
+            result_.peer_version = version_text(codec_.peer_zmtp_version());
         return std::move(result_);
     }
 
@@ -498,6 +528,8 @@ std::string mismatch(const transcript& t, const outcome& got)
         s << "error '" << got.error << "' != expected '" << t.error << "'; ";
     if (t.peer_minor >= 0 && got.peer_minor != t.peer_minor)
         s << "peer minor version " << got.peer_minor << " != expected " << t.peer_minor << "; ";
+    if (!t.peer_version.empty() && got.peer_version != t.peer_version)
+        s << "peer version '" << got.peer_version << "' != expected " << t.peer_version << "; ";
     std::size_t asked = 0;
     for (const step& st : t.steps) {
         if (st.what != step::kind::authenticate)

@@ -1,5 +1,6 @@
-// The sans-I/O ZMTP 3.x codec: greeting, security handshake, framing and the
-// ZMTP 3.1 commands, for one connection. It never does I/O, never reads a
+// The sans-I/O ZMTP codec: greeting, security handshake, framing and the
+// ZMTP 3.1 commands, for one connection; ZMTP 1.0 and 2.0 peers are served
+// in their own framing when the options allow (docs/legacy-zmtp.md). It never does I/O, never reads a
 // clock and never blocks: bytes and time go in, events and bytes come out.
 //
 //   feed(bytes, now) -> bytes consumed      next_event() -> event
@@ -26,6 +27,7 @@
 #include "zmtp/message.hpp"
 #include "zmtp/wire/frame.hpp"
 #include "zmtp/wire/greeting.hpp"
+#include "zmtp/wire/legacy.hpp"
 
 #include <array>
 #include <chrono>
@@ -46,7 +48,9 @@ public:
 
     enum class state { greeting, handshake, ready, failed };
 
-    // Queues our whole greeting at once; the handshake deadline starts now.
+    // Queues our greeting: its 10-octet signature only, the rest following
+    // as the peer's greeting arrives (as libzmq does), unless
+    // min_zmtp_version is 3.0 or later. The handshake deadline starts now.
     codec(codec_options options, time_point now);
 
     codec(const codec&) = delete;
@@ -113,8 +117,11 @@ public:
     const codec_options& options() const noexcept { return options_; }
     // The peer's greeting, once received.
     const std::optional<wire::greeting>& peer_greeting() const noexcept { return peer_greeting_; }
-    // Negotiated ZMTP 3 minor version: 1 for 3.1 (and newer) peers, 0 for 3.0.
+    // Negotiated ZMTP 3 minor version: 1 for 3.1 (and newer) peers, 0 for
+    // 3.0 and for 1.0/2.0 peers (subscriptions as data frames, no PING).
     int peer_minor_version() const noexcept { return peer_minor_; }
+    // What the peer speaks, once its greeting is in.
+    zmtp_version peer_zmtp_version() const noexcept { return peer_version_; }
     // The peer's properties once ready: what it announced, then Peer-Address,
     // the transport's properties and what authentication added (User-Id).
     const metadata& peer_metadata() const noexcept { return *peer_metadata_; }
@@ -122,8 +129,22 @@ public:
 
 private:
     enum class phase { header, command_body, message_body, sealed_body };
+    enum class framing { zmtp3, zmtp2, zmtp1 };
 
+    // greeting and version negotiation (codec_greeting.cpp)
+    void queue_greeting();
     std::size_t feed_greeting(std::span<const std::byte> bytes);
+    std::size_t greeting_wanted() const noexcept;
+    void greeting_step();
+    void finish_zmtp3_greeting();
+    void start_unversioned();
+    void start_versioned_legacy();
+    std::string legacy_refusal(zmtp_version v) const;
+    std::string not_zmtp_reason() const;
+    void legacy_identity(std::span<const std::byte> body);
+    wire::frame_header_result parse_header(std::span<const std::byte> bytes) const noexcept;
+    std::size_t encode_header(std::byte* out, bool more, std::uint64_t size) const noexcept;
+
     std::size_t feed_frames(std::span<const std::byte> bytes);
     std::size_t read_header(std::span<const std::byte> bytes);
     void begin_frame(const wire::frame_header& h);
@@ -135,7 +156,7 @@ private:
     std::error_code check_message_frame(std::uint64_t size);
     void open_sealed();
     void handle_traffic_command(std::span<const std::byte> body);
-    void complete_handshake();
+    void complete_handshake(const metadata& announced);
     // Queues whole frames built in scratch_ (commands), tracing them.
     void queue_frames(const std::vector<std::byte>& frames);
     void trace_frame(trace_record::direction dir, const wire::frame_header& h,
@@ -156,10 +177,20 @@ private:
     std::size_t greeting_have_ = 0;
     std::optional<wire::greeting> peer_greeting_;
     int peer_minor_ = 0;
+    zmtp_version peer_version_ = zmtp_version::v3_1;
+    std::array<std::byte, wire::greeting_size> greeting_out_{};
+    std::size_t greeting_queued_ = 0; // octets of greeting_out_ queued so far
+    std::string legacy_refused_;      // why no 1.0/2.0 peer is served; empty: they are
+
+    // ZMTP 1.0 / 2.0 peers
+    framing framing_ = framing::zmtp3;
+    bool unversioned_ = false;     // a 1.0 peer without signature
+    bool identity_pending_ = false; // its identity frame comes next
+    bool subscribe_all_ = false;   // report a subscription to everything once ready
 
     // framing
     phase phase_ = phase::header;
-    std::array<std::byte, wire::max_frame_header_size> header_in_{};
+    std::array<std::byte, wire::max_v1_frame_header_size> header_in_{};
     std::size_t header_have_ = 0;
     wire::frame_header current_;
     std::uint64_t body_remaining_ = 0;

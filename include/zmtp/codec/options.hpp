@@ -30,6 +30,10 @@ struct heartbeat_options {
     std::chrono::milliseconds timeout{0};  // no traffic this long after a PING; 0: interval
 };
 
+// ZMTP revisions, oldest first. A 3.x greeting with minor version 0 is
+// 3.0; any newer one counts as 3.1.
+enum class zmtp_version { v1_0 = 1, v2_0 = 2, v3_0 = 3, v3_1 = 4 };
+
 struct codec_options {
     socket_type type = socket_type::pair;
     // Announced as Identity by REQ, DEALER and ROUTER (empty: "assign one").
@@ -51,6 +55,14 @@ struct codec_options {
     // authenticator and the peer's metadata.
     std::string peer_address;
     metadata transport_properties;
+    // Oldest ZMTP a peer may speak. ZMTP 1.0 and 2.0 peers are served in
+    // their framing (docs/legacy-zmtp.md) with the NULL mechanism only: a
+    // PLAIN or CURVE mechanism, an authenticator or transport_authenticated
+    // refuses them whatever this says. Default: every version, as libzmq.
+    zmtp_version min_zmtp_version = zmtp_version::v1_0;
+    // The transport checked the peer's identity (a TLS client certificate):
+    // it must then also speak ZMTP 3, whose handshake cannot be skipped.
+    bool transport_authenticated = false;
     // Sees every greeting, command and frame header, both ways; optional.
     tracer trace;
 };

@@ -30,9 +30,11 @@ struct greeting {
     friend bool operator==(const greeting&, const greeting&) = default;
 };
 
-// Encodes a greeting. The signature padding is 00..01, as libzmq sends it
-// without a routing id. `g.mechanism` must be 1..20 valid mechanism chars.
-std::array<std::byte, greeting_size> encode_greeting(const greeting& g);
+// Encodes a greeting. The signature padding is `padding` big-endian; libzmq
+// sends 1 + the length of its routing id, which makes the signature a ZMTP
+// 1.0 identity-frame header too. `g.mechanism` must be 1..20 valid
+// mechanism chars.
+std::array<std::byte, greeting_size> encode_greeting(const greeting& g, std::uint64_t padding = 1);
 
 // Result of looking at the first bytes of a peer's greeting.
 struct greeting_result {

@@ -164,6 +164,9 @@ peer_id socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::
     codec_options config = codec_config();
     config.peer_address = address;
     config.transport_properties = std::move(facts.properties);
+    // A bound side that verified a client certificate: ZMTP 3 only.
+    config.transport_authenticated =
+        !accepted_by.expired() && config.transport_properties.find("TLS-Subject").has_value();
     if (facts.handshake_started) {
         const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - *facts.handshake_started);
