@@ -153,7 +153,7 @@ int main(int argc, char** argv)
         std::cerr << "bound " << server->bound() << std::endl;
     }
     runner run(cfg, io, server.get());
-    if (!cfg.peer_type && !cfg.bind && cfg.mechanism == "NULL") {
+    if (!cfg.peer_type && cfg.mechanism == "NULL") {
         std::string why;
         cfg.peer_type = run.probe(why);
         if (!cfg.peer_type)

@@ -167,6 +167,27 @@ def serve_raw(defect):
     time.sleep(60)
 
 
+def client_libzmq(kind, endpoint):
+    """Runs in a child process: one pyzmq client that sends one request."""
+    import zmq
+    s = zmq.Context().socket(getattr(zmq, kind))
+    s.connect(endpoint)
+    if kind == "REQ":
+        s.send(b"request")
+    time.sleep(60)
+
+
+def client_raw(endpoint):
+    """Runs in a child process: a REQ client that forgets the delimiter."""
+    host, port = endpoint[len("tcp://"):].rsplit(":", 1)
+    conn = socket.create_connection((host, int(port)))
+    conn.sendall(b"\xff" + b"\x00" * 7 + b"\x01\x7f\x03\x01NULL" + b"\x00" * 48)
+    recv_exact(conn, 64)
+    body = b"\x05READY\x0bSocket-Type" + struct.pack(">I", 3) + b"REQ" + b"\x08Identity" + struct.pack(">I", 0)
+    conn.sendall(bytes([4, len(body)]) + body + b"\x00\x07request")
+    time.sleep(60)
+
+
 # ---------------------------------------------------------------- driver
 
 def start_server(*args):
@@ -246,6 +267,28 @@ def check_raw(defect):
     return "raw peer %s: caught by %s (%s)" % (defect, target, fails[target]["evidence"])
 
 
+def check_client(client, case, expected):
+    """zmtp-spec --bind against one client process started once it listens."""
+    spec = subprocess.Popen([SPEC, "--json", "--bind", "tcp://127.0.0.1:0", "--type", "req", "--timeout", "800",
+                             "--only", case], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = None
+    try:
+        line = spec.stderr.readline().decode()
+        assert line.startswith("bound "), "zmtp-spec --bind: %r" % line
+        proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", "client", client,
+                                 line.split()[1]])
+        out, _ = spec.communicate(timeout=60)
+    finally:
+        spec.kill()
+        spec.wait(timeout=WAIT)
+        if proc:
+            stop(proc)
+    result = {c["id"]: c for c in json.loads(out)["cases"]}[case]
+    assert result["result"] == expected, "%s client, %s: %s" % (client, case, result)
+    assert spec.returncode == (1 if expected == "FAIL" else 0), "%s client: exit %d" % (client, spec.returncode)
+    return "--bind, %s client: %s %s (%s)" % (client, case, expected, result["evidence"])
+
+
 def check_zmtp_cat():
     proc = subprocess.Popen([CAT, "rep", "--bind", "tcp://127.0.0.1:0", "--echo"],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -297,6 +340,9 @@ def main():
              lambda: check_libzmq("REP", "CURVE", extra=["--type", "rep", "--curve-server-key", CURVE_SERVER_PUBLIC],
                                   only="security/curve-*,greeting/*,commands/ping*")]
     jobs += [check_zmtp_cat, lambda: check_reports(tmp)]
+    jobs += [lambda: check_client("REQ", "patterns/req-envelope", "PASS"),
+             lambda: check_client("REQ", "patterns/req-strict-alternation", "PASS"),
+             lambda: check_client("raw", "patterns/req-envelope", "FAIL")]
     jobs += [lambda d=d: check_raw(d) for d in ["none"] + list(DEFECTS)]
     failed = 0
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -314,6 +360,8 @@ if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--serve":
         if sys.argv[2] == "libzmq":
             serve_libzmq(sys.argv[3], sys.argv[4])
+        elif sys.argv[2] == "client":
+            client_raw(sys.argv[4]) if sys.argv[3] == "raw" else client_libzmq(sys.argv[3], sys.argv[4])
         else:
             serve_raw(sys.argv[3])
         sys.exit(0)
