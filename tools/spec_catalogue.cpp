@@ -105,6 +105,14 @@ std::vector<std::string> strings(const nlohmann::json& j, const char* key)
     return out;
 }
 
+// The ops the runner knows (spec_runner.cpp, spec_ops.cpp), checked at load
+// time so that a misspelt op fails the catalogue, not one case at run time.
+const std::set<std::string, std::less<>> known_ops = {
+    "open", "close", "wait", "send", "send_vector", "replay_message", "command", "ping", "pong",
+    "subscribe", "cancel", "greeting", "expect_greeting", "expect_bytes", "ready", "expect_ready",
+    "handshake", "mechanism", "frame", "message", "expect_close", "expect_open", "expect_command",
+    "expect_message", "expect_no_message", "expect_messages", "drain"};
+
 test_case parse_case(const nlohmann::json& j, const std::string& group)
 {
     static const std::set<std::string> known = {"id", "clause", "level", "title", "peers",
@@ -133,8 +141,11 @@ test_case parse_case(const nlohmann::json& j, const std::string& group)
         throw catalogue_error("mode must be connect, bind or any");
     c.libzmq = j.value("libzmq", std::string());
     c.recheck = j.value("recheck", group == "robustness");
-    for (const auto& s : j.at("steps"))
+    for (const auto& s : j.at("steps")) {
         c.steps.push_back(parse_step(s.get<std::string>()));
+        if (!known_ops.contains(c.steps.back().op))
+            throw catalogue_error("unknown op '" + c.steps.back().op + "'");
+    }
     if (c.steps.empty())
         throw catalogue_error("a case needs steps");
     return c;

@@ -49,8 +49,8 @@ CURVE_SERVER_SECRET = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
 
 # ---------------------------------------------------------------- servers
 
-def serve_libzmq(kind, mechanism):
-    """Runs in a child process: a pyzmq server that prints its port."""
+def serve_libzmq(kind, mechanism, transport="tcp"):
+    """Runs in a child process: a pyzmq server that prints its endpoint."""
     import zmq
     ctx = zmq.Context()
     auth = None
@@ -65,8 +65,12 @@ def serve_libzmq(kind, mechanism):
         s.curve_server = True
         s.curve_secretkey = CURVE_SERVER_SECRET.encode()
         s.curve_publickey = CURVE_SERVER_PUBLIC.encode()
-    port = s.bind_to_random_port("tcp://127.0.0.1")
-    print(port, flush=True)
+    if transport == "ipc":
+        import tempfile
+        s.bind("ipc://%s/spec.sock" % tempfile.mkdtemp(prefix="zmtp-spec-ipc-"))
+    else:
+        s.bind("tcp://127.0.0.1:0")
+    print(s.getsockopt(zmq.LAST_ENDPOINT).decode(), flush=True)
     while True:
         if kind in ("REP", "ROUTER", "DEALER", "PAIR"):
             s.send_multipart(s.recv_multipart())
@@ -147,7 +151,7 @@ def serve_raw(defect):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
-    print(listener.getsockname()[1], flush=True)
+    print("tcp://127.0.0.1:%d" % listener.getsockname()[1], flush=True)
     state = {"dead": False}
 
     def run(conn):
@@ -193,9 +197,9 @@ def client_raw(endpoint):
 def start_server(*args):
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve"] + list(args),
                             stdout=subprocess.PIPE)
-    line = proc.stdout.readline()
-    assert line.strip(), "server %s printed no port" % (args,)
-    return proc, int(line)
+    line = proc.stdout.readline().decode().strip()
+    assert line, "server %s printed no endpoint" % (args,)
+    return proc, line
 
 
 def stop(proc):
@@ -216,10 +220,10 @@ def failures(cases):
     return {i: c for i, c in cases.items() if c["result"] == "FAIL"}
 
 
-def check_libzmq(kind, mechanism="NULL", only=None, extra=()):
-    proc, port = start_server("libzmq", kind, mechanism)
+def check_libzmq(kind, mechanism="NULL", only=None, extra=(), transport="tcp"):
+    proc, endpoint = start_server("libzmq", kind, mechanism, transport)
     try:
-        args = ["--connect", "tcp://127.0.0.1:%d" % port, "--timeout", "800"] + list(extra)
+        args = ["--connect", endpoint, "--timeout", "800"] + list(extra)
         if only:
             args += ["--only", only]
         status, cases, doc = run_spec(*args)
@@ -232,7 +236,7 @@ def check_libzmq(kind, mechanism="NULL", only=None, extra=()):
     assert status == (1 if must else 0), "libzmq %s %s: exit %d" % (kind, mechanism, status)
     passed = sum(1 for c in cases.values() if c["result"] == "PASS")
     assert passed > 0, "libzmq %s %s: nothing passed" % (kind, mechanism)
-    return "libzmq %s %s: %s" % (kind, mechanism, doc["summary"])
+    return "libzmq %s %s over %s: %s" % (kind, mechanism, transport, doc["summary"])
 
 
 RAW_ONLY = ("greeting/version-3.1,greeting/null-as-server-zero,greeting/mechanism-mismatch-plain,"
@@ -251,9 +255,9 @@ DEFECTS = {
 
 
 def check_raw(defect):
-    proc, port = start_server("raw", defect)
+    proc, endpoint = start_server("raw", defect)
     try:
-        status, cases, doc = run_spec("--connect", "tcp://127.0.0.1:%d" % port, "--type", "rep", "--strict",
+        status, cases, doc = run_spec("--connect", endpoint, "--type", "rep", "--strict",
                                       "--timeout", "800", "--max-msg-size", "1000", "--only", RAW_ONLY)
     finally:
         stop(proc)
@@ -304,10 +308,10 @@ def check_zmtp_cat():
 
 
 def check_reports(tmp):
-    proc, port = start_server("raw", "no-pong")
+    proc, endpoint = start_server("raw", "no-pong")
     try:
         html, junit = os.path.join(tmp, "r.html"), os.path.join(tmp, "r.xml")
-        out = subprocess.run([SPEC, "--connect", "tcp://127.0.0.1:%d" % port, "--type", "rep", "--timeout", "800",
+        out = subprocess.run([SPEC, "--connect", endpoint, "--type", "rep", "--timeout", "800",
                               "--only", "commands/ping-pong,greeting/version-3.1", "--html", html, "--junit", junit],
                              stdout=subprocess.PIPE, timeout=60)
     finally:
@@ -335,6 +339,7 @@ def main():
     jobs = [lambda: check_libzmq("REP")]
     per_type = "handshake/socket-type-*,patterns/*,commands/ping-pong,robustness/connect-close"
     jobs += [lambda k=k: check_libzmq(k, only=per_type) for k in TYPES if k != "REP"]
+    jobs += [lambda: check_libzmq("ROUTER", only="greeting/*,framing/*,commands/ping*", transport="ipc")]
     jobs += [lambda: check_libzmq("REP", "PLAIN", extra=["--type", "rep", "--plain-username", "admin", "--plain-password", "secret"],
                                   only="security/plain-*,greeting/*,commands/ping-pong"),
              lambda: check_libzmq("REP", "CURVE", extra=["--type", "rep", "--curve-server-key", CURVE_SERVER_PUBLIC],
@@ -359,7 +364,7 @@ def main():
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--serve":
         if sys.argv[2] == "libzmq":
-            serve_libzmq(sys.argv[3], sys.argv[4])
+            serve_libzmq(*sys.argv[3:6])
         elif sys.argv[2] == "client":
             client_raw(sys.argv[4]) if sys.argv[3] == "raw" else client_libzmq(sys.argv[3], sys.argv[4])
         else:
