@@ -172,8 +172,11 @@ result runner::run(const test_case& c)
         outcome o;
         try {
             o = exec(s);
-        } catch (const std::invalid_argument& e) {
-            throw catalogue_error("case " + c.id + ": " + e.what());
+        } catch (const catalogue_error&) {
+            throw;
+        } catch (const std::exception& e) {
+            // A bad value in a step (hex, number) is the catalogue's fault.
+            throw catalogue_error("case " + c.id + ", step '" + s.text + "': " + e.what());
         }
         if (o.state == outcome::kind::fail)
             return finish(verdict::fail, s.op + ": " + o.evidence);
