@@ -64,6 +64,27 @@ std::string printable(std::span<const std::byte> bytes, std::size_t limit)
     return out;
 }
 
+std::vector<std::string> split(const std::string& text, char sep)
+{
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+        const auto at = text.find(sep, start);
+        out.push_back(text.substr(start, at - start));
+        if (at == std::string::npos)
+            return out;
+        start = at + 1;
+    }
+}
+
+std::string describe(const message& m)
+{
+    std::string out = "[";
+    for (std::size_t i = 0; i < m.size() && i < 4; ++i)
+        out += (i ? "|" : "") + std::string("'") + printable(m[i], 16) + "'";
+    return out + (m.size() > 4 ? "|...]" : "]");
+}
+
 std::string error_in(std::span<const std::byte> bytes)
 {
     static constexpr std::string_view names[] = {"\x05" "ERROR", "\x5e" "RROR"};

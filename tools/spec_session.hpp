@@ -84,6 +84,10 @@ private:
 std::string error_in(std::span<const std::byte> bytes);
 
 std::string hex(std::span<const std::byte> bytes, std::size_t limit = 64);
+// "a|b" -> {"a", "b"}; "" -> {""}.
+std::vector<std::string> split(const std::string& text, char sep);
+// A message for evidence: its first frames, quoted and shortened.
+std::string describe(const message& m);
 std::vector<std::byte> from_hex(std::string_view text);
 std::vector<std::byte> from_text(std::string_view text);
 std::string printable(std::span<const std::byte> bytes, std::size_t limit = 40);
