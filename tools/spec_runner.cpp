@@ -106,7 +106,7 @@ runner::outcome runner::open(const std::string& name)
             return outcome::fail("no client connected within " + std::to_string((cfg_.timeout * 4).count()) + " ms");
     } else {
         stream = std::make_unique<raw_stream>(io_);
-        if (const auto ec = stream->connect(cfg_.endpoint, until))
+        if (const auto ec = stream->connect(cfg_.endpoint, until, cfg_.tls))
             return outcome::fail("cannot connect: " + ec.message());
     }
     auto s = std::make_unique<session>(std::move(stream));

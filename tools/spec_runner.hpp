@@ -28,6 +28,7 @@ struct config {
     std::chrono::milliseconds timeout{1500};
     std::uint64_t max_msg_size = 0;     // 0: not known
     std::string vectors;                // the spec-vectors directory
+    tls_settings tls;                   // for tls+tcp:// and tls+ipc://
 };
 
 enum class verdict { pass, fail, na };

@@ -4,6 +4,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
 
 #include <unistd.h>
@@ -36,7 +37,8 @@ bool raw_stream::run_until(const bool& done, clock::time_point deadline)
     return false;
 }
 
-std::error_code raw_stream::connect(const asio::endpoint& ep, clock::time_point deadline)
+std::error_code raw_stream::connect(const asio::endpoint& ep, clock::time_point deadline,
+                                    const tls_settings& tls)
 {
     bool done = false;
     boost::system::error_code result;
@@ -63,6 +65,37 @@ std::error_code raw_stream::connect(const asio::endpoint& ep, clock::time_point 
         const int one = 1;
         ::setsockopt(socket_.native_handle(), IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
     }
+    if (result || !ep.tls)
+        return result;
+    boost::system::error_code ec;
+    tls_context_ = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
+    if (!tls.ca_file.empty())
+        tls_context_->load_verify_file(tls.ca_file, ec);
+    else
+        tls_context_->set_default_verify_paths(ec);
+    if (!ec && !tls.cert_file.empty())
+        tls_context_->use_certificate_chain_file(tls.cert_file, ec);
+    if (!ec && !tls.key_file.empty())
+        tls_context_->use_private_key_file(tls.key_file, net::ssl::context::pem, ec);
+    if (ec)
+        return ec;
+    tls_ = std::make_unique<net::ssl::stream<protocol::socket&>>(socket_, *tls_context_);
+    const auto name = tls.server_name.empty() ? ep.host : tls.server_name;
+    if (!name.empty())
+        ::SSL_set_tlsext_host_name(tls_->native_handle(), name.c_str());
+    if (tls.insecure) {
+        tls_->set_verify_mode(net::ssl::verify_none);
+    } else {
+        tls_->set_verify_mode(net::ssl::verify_peer);
+        tls_->set_verify_callback(net::ssl::host_name_verification(name));
+    }
+    done = false;
+    tls_->async_handshake(net::ssl::stream_base::client, [&](boost::system::error_code e) {
+        result = e;
+        done = true;
+    });
+    if (!run_until(done, deadline))
+        return std::make_error_code(std::errc::timed_out);
     return result;
 }
 
@@ -85,12 +118,15 @@ raw_stream::status raw_stream::send(std::span<const std::byte> bytes, clock::tim
     bool done = false;
     boost::system::error_code result;
     std::size_t written = 0;
-    net::async_write(socket_, net::buffer(bytes.data(), bytes.size()),
-                     [&](boost::system::error_code ec, std::size_t n) {
-                         result = ec;
-                         written = n;
-                         done = true;
-                     });
+    const auto on_written = [&](boost::system::error_code ec, std::size_t n) {
+        result = ec;
+        written = n;
+        done = true;
+    };
+    if (tls_)
+        net::async_write(*tls_, net::buffer(bytes.data(), bytes.size()), on_written);
+    else
+        net::async_write(socket_, net::buffer(bytes.data(), bytes.size()), on_written);
     const bool finished = run_until(done, deadline);
     record(true, bytes.first(written));
     if (!finished)
@@ -110,11 +146,15 @@ raw_stream::status raw_stream::read_some(std::vector<std::byte>& in, clock::time
     bool done = false;
     boost::system::error_code result;
     std::size_t got = 0;
-    socket_.async_read_some(net::buffer(buffer), [&](boost::system::error_code ec, std::size_t n) {
+    const auto on_read = [&](boost::system::error_code ec, std::size_t n) {
         result = ec;
         got = n;
         done = true;
-    });
+    };
+    if (tls_)
+        tls_->async_read_some(net::buffer(buffer), on_read);
+    else
+        socket_.async_read_some(net::buffer(buffer), on_read);
     const bool finished = run_until(done, deadline);
     const std::span<const std::byte> data(buffer.data(), got);
     record(false, data);

@@ -9,6 +9,8 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -24,6 +26,14 @@ namespace net = boost::asio;
 using clock = std::chrono::steady_clock;
 using protocol = net::generic::stream_protocol;
 
+// TLS settings for tls+tcp:// and tls+ipc:// (the tool is the TLS client).
+struct tls_settings {
+    std::string ca_file;          // verify the peer against these CAs
+    std::string cert_file, key_file; // our client certificate, if asked for
+    std::string server_name;      // SNI and the name checked (default: host)
+    bool insecure = false;        // no verification at all
+};
+
 struct chunk {
     bool sent = false;
     std::vector<std::byte> bytes;
@@ -33,8 +43,10 @@ class raw_stream {
 public:
     explicit raw_stream(net::io_context& io) : io_(io), socket_(io) {}
 
-    // Opens a connection; an error says why (refused, timed out, ...).
-    std::error_code connect(const asio::endpoint& ep, clock::time_point deadline);
+    // Opens a connection (and a TLS session for tls+ endpoints); an error
+    // says why (refused, timed out, certificate not trusted, ...).
+    std::error_code connect(const asio::endpoint& ep, clock::time_point deadline,
+                            const tls_settings& tls = {});
     protocol::socket& socket() noexcept { return socket_; }
 
     enum class status { ok, closed, timeout };
@@ -54,6 +66,8 @@ private:
 
     net::io_context& io_;
     protocol::socket socket_;
+    std::unique_ptr<net::ssl::context> tls_context_;
+    std::unique_ptr<net::ssl::stream<protocol::socket&>> tls_;
     bool closed_ = false;
     std::vector<chunk> transcript_;
 };

@@ -51,7 +51,7 @@ int main(int argc, char** argv)
     bool plain_server = false, list = false, strict = false, json = false;
     long long timeout = 1500;
     std::uint64_t max_msg_size = 0;
-    app.add_option("--connect", connect, "Test a peer that listens at ENDPOINT (tcp://, ipc://)");
+    app.add_option("--connect", connect, "Test a peer that listens at ENDPOINT (tcp://, ipc://, tls+tcp://, tls+ipc://)");
     app.add_option("--bind", bind, "Listen at ENDPOINT and test the clients that connect");
     app.add_option("--type", type, "The peer's socket type (else read from its READY)");
     app.add_option("--plain-username", plain_user, "PLAIN client: username");
@@ -68,6 +68,12 @@ int main(int argc, char** argv)
     app.add_option("--junit", junit_file, "Write a JUnit XML report to FILE");
     app.add_option("--html", html_file, "Write a self-contained HTML report to FILE");
     app.add_option("--vectors", vectors, "The spec-vectors directory (holds conformance/)");
+    tls_settings tls;
+    app.add_option("--tls-ca", tls.ca_file, "tls+: verify the peer against the CAs in FILE (PEM)");
+    app.add_option("--tls-cert", tls.cert_file, "tls+: our client certificate chain (PEM)");
+    app.add_option("--tls-key", tls.key_file, "tls+: the key of --tls-cert (PEM)");
+    app.add_option("--tls-server-name", tls.server_name, "tls+: the name to send and check (default: the host)");
+    app.add_flag("--tls-insecure", tls.insecure, "tls+: do not verify the peer");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -103,8 +109,13 @@ int main(int argc, char** argv)
         usage_error(e.what());
     }
     using kind = zmtp::asio::endpoint::transport;
-    if (cfg.endpoint.tls || (cfg.endpoint.kind != kind::tcp && cfg.endpoint.kind != kind::ipc))
-        usage_error("zmtp-spec speaks tcp:// and ipc:// only");
+    if (cfg.endpoint.kind != kind::tcp && cfg.endpoint.kind != kind::ipc)
+        usage_error("zmtp-spec speaks tcp://, ipc://, tls+tcp:// and tls+ipc:// only");
+    if (cfg.endpoint.tls && cfg.bind)
+        usage_error("--bind takes tcp:// and ipc:// (the tool is a TLS client only)");
+    if (tls.cert_file.empty() != tls.key_file.empty())
+        usage_error("--tls-cert and --tls-key go together");
+    cfg.tls = tls;
     if (!cfg.bind && cfg.endpoint.kind == kind::tcp && (cfg.endpoint.any_host() || cfg.endpoint.any_port()))
         usage_error("--connect needs a host and a port");
     if (!type.empty()) {

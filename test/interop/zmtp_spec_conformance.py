@@ -322,6 +322,32 @@ def check_zmtp_cat(kind, mechanism="NULL", cat_args=(), extra=(), only=None):
     return "zmtp-cat %s %s: %s" % (kind, mechanism, doc["summary"])
 
 
+def check_tls(tmp):
+    """zmtp-spec over tls+tcp:// to zmtp-cat's REP, with a certificate made
+    here: trusted through --tls-ca, refused without it."""
+    cert, key = os.path.join(tmp, "server.pem"), os.path.join(tmp, "server.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, timeout=WAIT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([CAT, "rep", "--bind", "tls+tcp://127.0.0.1:0", "--tls-cert", cert, "--tls-key", key,
+                             "--echo"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        line = proc.stderr.readline().decode()
+        assert line.startswith("bound tls+tcp://"), "zmtp-cat: %r" % line
+        endpoint = line.split()[1]
+        status, cases, doc = run_spec("--connect", endpoint, "--tls-ca", cert, "--timeout", "800",
+                                      "--only", "greeting/version-3.1,commands/ping-*,patterns/rep-*,robustness/connect-close")
+        assert status == 0 and not failures(cases), "zmtp REP over TLS: %s" % failures(cases)
+        refused, cases, _ = run_spec("--connect", endpoint, "--type", "rep", "--timeout", "800",
+                                     "--only", "greeting/version-3.1")
+        evidence = cases["greeting/version-3.1"]["evidence"]
+        assert refused == 1 and "certificate verify failed" in evidence, evidence
+    finally:
+        stop(proc)
+    return "zmtp-cat REP over tls+tcp: %s; untrusted: %s" % (doc["summary"], evidence)
+
+
 def check_reports(tmp):
     proc, endpoint = start_server("raw", "no-pong")
     try:
@@ -359,7 +385,7 @@ def main():
                                   only="security/plain-*,greeting/*,commands/ping-pong"),
              lambda: check_libzmq("REP", "CURVE", extra=["--type", "rep", "--curve-server-key", CURVE_SERVER_PUBLIC],
                                   only="security/curve-*,greeting/*,commands/ping*")]
-    jobs += [lambda: check_zmtp_cat("REP"), lambda: check_reports(tmp)]
+    jobs += [lambda: check_zmtp_cat("REP"), lambda: check_reports(tmp), lambda: check_tls(tmp)]
     jobs += [lambda k=k: check_zmtp_cat(k, only=per_type) for k in ("ROUTER", "DEALER", "PAIR", "PULL", "SUB")]
     jobs += [lambda: check_zmtp_cat("REP", "PLAIN", ["--plain-server", "--plain-credentials", "admin:secret"],
                                     ["--type", "rep", "--plain-username", "admin", "--plain-password", "secret"],
