@@ -201,6 +201,8 @@ runner::outcome runner::op_expect_messages(const step& s)
             return outcome::fail("got " + describe(m) + ", which does not start with '" + s.get("prefix") + "'");
         ++count;
     }
+    if (count < s.number("min", 1) && s.get("on_none") == "fail")
+        return outcome::fail(std::to_string(count) + " messages within " + s.get("ms", "500") + " ms");
     if (count < s.number("min", 1))
         return outcome::na(std::to_string(count) + " messages within " + s.get("ms", "500") +
                            " ms (the case needs a peer that sends)");
