@@ -231,6 +231,10 @@ def check_libzmq(kind, mechanism="NULL", only=None, extra=(), transport="tcp"):
         status, cases, doc = run_spec(*args)
     finally:
         stop(proc)
+        if endpoint.startswith("ipc://"):  # the killed server leaves its socket
+            path = endpoint[len("ipc://"):]
+            os.unlink(path)
+            os.rmdir(os.path.dirname(path))
     fails = failures(cases)
     unexpected = {i: c["evidence"] for i, c in fails.items() if LIBZMQ_KNOWN.get(i) != "FAIL"}
     assert not unexpected, "libzmq %s %s: unexpected failures %s" % (kind, mechanism, unexpected)
@@ -407,6 +411,8 @@ def main():
                 failed += 1
                 print("FAIL", e, flush=True)
     print("%d checks, %d failed" % (len(jobs), failed))
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failed else 0
 
 
