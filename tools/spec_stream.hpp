@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MPL-2.0
+// zmtp-spec's raw byte stream: one tcp:// or ipc:// connection the tool
+// opened or accepted, with a deadline on every wait and a record of every
+// byte sent and received (for the report of a failed case).
+#pragma once
+
+#include "zmtp/asio/endpoint.hpp"
+
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace zmtp::spec {
+
+namespace net = boost::asio;
+using clock = std::chrono::steady_clock;
+using protocol = net::generic::stream_protocol;
+
+// TLS settings for tls+tcp:// and tls+ipc:// (the tool is the TLS client).
+struct tls_settings {
+    std::string ca_file;          // verify the peer against these CAs
+    std::string cert_file, key_file; // our client certificate, if asked for
+    std::string server_name;      // SNI and the name checked (default: host)
+    bool insecure = false;        // no verification at all
+};
+
+struct chunk {
+    bool sent = false;
+    std::vector<std::byte> bytes;
+};
+
+class raw_stream {
+public:
+    explicit raw_stream(net::io_context& io) : io_(io), socket_(io) {}
+
+    // Opens a connection (and a TLS session for tls+ endpoints); an error
+    // says why (refused, timed out, certificate not trusted, ...).
+    std::error_code connect(const asio::endpoint& ep, clock::time_point deadline,
+                            const tls_settings& tls = {});
+    protocol::socket& socket() noexcept { return socket_; }
+
+    enum class status { ok, closed, timeout };
+    // Writes all of `bytes` unless the peer closes or stops reading first.
+    status send(std::span<const std::byte> bytes, clock::time_point deadline);
+    // Appends what arrives next (at least one byte) to `in`.
+    status read_some(std::vector<std::byte>& in, clock::time_point deadline);
+
+    bool closed() const noexcept { return closed_; }
+    const std::vector<chunk>& transcript() const noexcept { return transcript_; }
+    void close() noexcept;
+
+private:
+    // Runs the io_context until `done` or the deadline; cancels on timeout.
+    bool run_until(const bool& done, clock::time_point deadline);
+    void record(bool sent, std::span<const std::byte> bytes);
+
+    net::io_context& io_;
+    protocol::socket socket_;
+    std::unique_ptr<net::ssl::context> tls_context_;
+    std::unique_ptr<net::ssl::stream<protocol::socket&>> tls_;
+    bool closed_ = false;
+    std::vector<chunk> transcript_;
+};
+
+// A listening endpoint for --bind: every case takes the next connection.
+class listener {
+public:
+    listener(net::io_context& io, const asio::endpoint& ep);
+    ~listener();
+    // The endpoint actually bound (the port when 0 was asked for).
+    std::string bound() const;
+    std::unique_ptr<raw_stream> accept(clock::time_point deadline);
+
+private:
+    net::io_context& io_;
+    net::basic_socket_acceptor<protocol> acceptor_;
+    asio::endpoint ep_;
+};
+
+} // namespace zmtp::spec
