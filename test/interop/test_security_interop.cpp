@@ -278,8 +278,10 @@ struct refusal {
     const char* name;
     std::function<void(socket_options&)> zmtp_server, zmtp_bad_client, zmtp_good_client;
     std::function<void(zmq_end&)> zmq_server, zmq_bad_client, zmq_good_client;
-    const char* zmtp_server_reason;    // in zmtp's monitor when zmtp refuses
-    const char* zmtp_client_reason;    // in zmtp's monitor when libzmq refuses zmtp
+    // In zmtp's monitor when zmtp refuses / when libzmq refuses zmtp; one
+    // of the '|'-separated texts.
+    const char* zmtp_server_reason;
+    const char* zmtp_client_reason;
     int zmq_server_event;              // libzmq's monitor event when libzmq refuses
     // The libzmq client's monitor event when zmtp refuses it (0: none).
     // libzmq counts an ERROR as an authentication failure only when its
@@ -288,6 +290,19 @@ struct refusal {
     // as a protocol failure and its CURVE client not at all.
     int zmq_client_event;
 };
+
+// Whether `reason` contains one of the '|'-separated texts of `expected`.
+bool names_one_of(const std::string& reason, std::string_view expected)
+{
+    for (;;) {
+        const auto bar = expected.find('|');
+        if (reason.find(expected.substr(0, bar)) != std::string::npos)
+            return true;
+        if (bar == std::string_view::npos)
+            return false;
+        expected.remove_prefix(bar + 1);
+    }
+}
 
 std::vector<refusal> refusals(const keys& k)
 {
@@ -334,17 +349,20 @@ std::vector<refusal> refusals(const keys& k)
              e.set(ZMQ_CURVE_SECRETKEY, raw(stranger.secret_key.bytes()));
          },
          curve.zmq_client, "client key not allowed", "400", ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, 0},
-        // libzmq reads the whole greeting before it finishes its own and
-        // closes on a mechanism it does not use: it is always libzmq that
-        // refuses, and zmtp says it never named its mechanism.
+        // Both sides send their greeting in stages; libzmq closes on a
+        // mechanism it does not use, sometimes before and sometimes after
+        // the rest of its own greeting left: zmtp names the mismatch, or
+        // says the peer closed before naming its mechanism.
         {"NULL client against a CURVE server", curve.zmtp_server, nothing, curve.zmtp_client,
-         curve.zmq_server, zmq_nothing, curve.zmq_client, "named a mechanism (ours: CURVE)",
-         "named a mechanism (ours: NULL)", ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
-         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL},
+         curve.zmq_server, zmq_nothing, curve.zmq_client,
+         "named a mechanism (ours: CURVE)|peer uses mechanism NULL, we use CURVE",
+         "named a mechanism (ours: NULL)|peer uses mechanism CURVE, we use NULL",
+         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL},
         {"PLAIN client against a CURVE server", curve.zmtp_server, plain.zmtp_client, curve.zmtp_client,
-         curve.zmq_server, plain.zmq_client, curve.zmq_client, "named a mechanism (ours: CURVE)",
-         "named a mechanism (ours: PLAIN)", ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
-         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL},
+         curve.zmq_server, plain.zmq_client, curve.zmq_client,
+         "named a mechanism (ours: CURVE)|peer uses mechanism PLAIN, we use CURVE",
+         "named a mechanism (ours: PLAIN)|peer uses mechanism CURVE, we use PLAIN",
+         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL},
     };
 }
 
@@ -371,7 +389,7 @@ TEST_CASE("Refusals with libzmq: nothing delivered, the reason named, other peer
                     REQUIRE(bad.send({"must not arrive"}));
                     const auto reason = log.failure();
                     REQUIRE(reason);
-                    CHECK_MESSAGE(reason->find(r.zmtp_server_reason) != std::string::npos, *reason);
+                    CHECK_MESSAGE(names_one_of(*reason, r.zmtp_server_reason), *reason);
                     if (r.zmq_client_event) {
                         const auto ev = bad_monitor.failure();
                         REQUIRE(ev);
@@ -397,7 +415,7 @@ TEST_CASE("Refusals with libzmq: nothing delivered, the reason named, other peer
                     REQUIRE(bad.send({"must not arrive"}));
                     const auto reason = log.failure();
                     REQUIRE(reason);
-                    CHECK_MESSAGE(reason->find(r.zmtp_client_reason) != std::string::npos, *reason);
+                    CHECK_MESSAGE(names_one_of(*reason, r.zmtp_client_reason), *reason);
                     const auto ev = server_monitor.failure();
                     REQUIRE(ev);
                     CHECK(ev->first == r.zmq_server_event);
