@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp-bench: what one measured run is asked to do and what it reports.
 //
 // Every run (one implementation, one scenario, one repetition) executes in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The CURVE runs: a server and a client long-term key pair made for each
 // run, set the same way on zmtp sockets and on libzmq sockets.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The physical floor: the same bytes, framed as ZMTP frames (flags byte,
 // one- or eight-byte size, body), through plain blocking sockets with one
 // sender and one receiver thread. No protocol state, no queues, no

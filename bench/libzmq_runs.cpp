@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The scenarios over libzmq's C API, the usual way: one application
 // thread per socket calling zmq_send / zmq_msg_recv, libzmq's I/O thread
 // behind them. Every receive and send has a timeout, so no wait is

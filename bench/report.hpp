@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp-bench's output: JSON lines, the table of medians, the ratios
 // against libzmq and the floor, and the project's targets.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The tls+tcp rows: certificates made once per zmtp-bench run (in the
 // run's directory), zmtp's TLS settings, and libzmq's path through TLS: a
 // stunnel client and a stunnel server between its two sockets.

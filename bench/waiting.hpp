@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Bounded waiting for the threads of one run.
 #pragma once
 

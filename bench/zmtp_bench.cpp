@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp-bench: zmtp against libzmq and against the physical floor (plain
 // blocking sockets), in the same run, interleaved, medians of several
 // repetitions.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The scenarios over zmtp::socket. Every socket runs on an io_context of
 // its own thread; application loops run as coroutines on the socket's
 // executor and take the non-blocking path (try_send / try_receive) first,

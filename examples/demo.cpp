@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp talking to a real libzmq peer, printing every unit that crosses the
 // wire. libzmq runs a PAIR socket in this process through its C API; zmtp
 // connects to it over TCP with connection<Stream> and no libzmq code.

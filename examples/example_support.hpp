@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // What the examples share: run a coroutine with a deadline, so that an
 // example that cannot reach its peer fails with one line instead of hanging,
 // and remember why the last connection attempt failed, for that line.

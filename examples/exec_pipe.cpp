@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // ZeroMQ through a command's stdin and stdout, as through an ssh tunnel:
 //
 //   exec:ssh gateway socat - tcp:10.0.0.5:5555

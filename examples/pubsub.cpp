@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // PUB/SUB: one publisher, two subscribers with different topic prefixes.
 // Each subscriber receives only the messages that start with its prefix;
 // the publisher filters, so the others never cross the wire.

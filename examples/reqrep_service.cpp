@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // A REQ/REP service written with coroutines: a REP socket serves requests
 // in one coroutine while a REQ client in another sends it a few, both in
 // one process over TCP on a port the system picks.

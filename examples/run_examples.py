@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 """Runs every example for real and checks what it prints:
 
   zmtp-reqrep-service  alone (REP and REQ in one process)

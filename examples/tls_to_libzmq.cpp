@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // ZeroMQ over TLS to a libzmq service. libzmq has no TLS; a TLS terminator
 // in front of it (stunnel, HAProxy, nginx's stream module) accepts TLS and
 // forwards the plain ZMTP bytes to the libzmq socket:

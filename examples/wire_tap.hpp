@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // A stream adapter for the demo: forwards every read and write to the
 // stream below and prints what crossed, decoded with zmtp's wire parsers.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Drives a zmtp::codec with fuzzer bytes as the peer's stream. Shared by the
 // codec harnesses, which differ only in limits and in what precedes the
 // fuzzer's bytes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // What the CURVE harnesses share. The harness holds every key: both
 // long-term key pairs are fixed, and each side's randomness is a fixed
 // stream, so the harness can build boxes that open (docs/reliability.md: "the

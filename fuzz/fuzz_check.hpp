@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Invariant checks shared by the fuzz harnesses. A broken invariant prints
 // what broke and aborts, which both libFuzzer and the corpus replay report
 // as a failure (the replay builds without sanitizers and without NDEBUG

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The whole codec fed arbitrary bytes as the peer's stream, with the
 // production default limits (docs/reliability.md): greeting, NULL handshake,
 // framing and commands, for the socket type the first octet picks.

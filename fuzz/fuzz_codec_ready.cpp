@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The codec after a valid 64-octet NULL greeting and a compatible READY
 // (prepended here), so every fuzzer byte goes to framing: messages,
 // multipart limits, long sizes, PING/PONG, SUBSCRIBE/CANCEL, ERROR. Bit 7 of

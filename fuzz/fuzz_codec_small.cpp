@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The whole codec fed arbitrary bytes with tiny limits (100-octet messages,
 // 3 frames, 64-octet commands, 3 properties, 8 octets preallocated), so
 // every limit check and the growth of partly received frames are reached

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The command parsers: parse_command over the input as a command body, and
 // parse_ping / parse_error_reason over both the raw input and the parsed
 // command's data. libzmq echoed stale bytes for a PING cut short

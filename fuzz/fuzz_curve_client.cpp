@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The CURVE client mechanism (RFC 25/26) against a hostile server, with the
 // harness holding every key (curve_fixture.hpp). The first octet configures
 // the run: bits 0-1 where the fuzzer's bytes come in, bit 2 a property limit

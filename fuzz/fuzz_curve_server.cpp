@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The CURVE server mechanism (RFC 25/26) against a hostile client, with the
 // harness holding every key (curve_fixture.hpp). The first octet configures
 // the run: bits 0-1 where the fuzzer's bytes come in, bits 2-3 the

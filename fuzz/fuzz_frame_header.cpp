@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // wire::parse_frame_header at every offset of the input and over every
 // prefix: the frame decoder's first step, where libzmq's CVE-2019-6250
 // (a long size that wraps a pointer) and the capacity panics of other

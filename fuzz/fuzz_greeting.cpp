@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // wire::parse_greeting over every prefix of the input, as a peer sending its
 // greeting one octet at a time would present it (libzmq sends it in stages).
 //

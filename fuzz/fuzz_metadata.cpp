@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // wire::parse_metadata with the production property limit: the READY
 // property list where zmq.rs, go zmq4 and NetMQ panicked on a value shorter
 // than declared.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The PLAIN client mechanism (RFC 24) against a hostile server. The first
 // octet configures the run: bits 0-1 the credentials (admin/secret, empty,
 // 255 octets each, a 256-octet username), bit 2 a property limit of 1

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The PLAIN server mechanism (RFC 24) against a hostile client. The first
 // octet configures the run: bits 0-1 the authenticator's answer (accept,
 // refuse 400, 300, 500), bit 2 a property limit of 1 instead of the

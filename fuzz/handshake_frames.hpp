@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // What the mechanism harnesses share: cutting the peer's byte stream into
 // the command bodies a codec would hand a mechanism, and checking that what
 // a mechanism writes is whole, well-formed command frames.

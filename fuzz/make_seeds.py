@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MPL-2.0
 """Regenerates the fuzz seed corpora in fuzz/corpus/<harness>/.
 
 Seeds come from three places:

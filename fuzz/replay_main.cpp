@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Stand-in for libFuzzer's main: runs LLVMFuzzerTestOneInput over every file
 // in the directories (or single files) given, so the corpora replay as an
 // ordinary test with any compiler. A harness reports a broken invariant by

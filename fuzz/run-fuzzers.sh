@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Builds (if needed) and runs every libFuzzer harness for SECONDS each, on a
 # scratch copy of its committed corpus (fuzz/corpus/ is never written to).
 # Exits non-zero if any harness crashes, leaks or breaks an invariant; the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MPL-2.0
 """Writes curve.json: CURVE (RFC 25, RFC 26) transcripts with fixed keys and
 fixed randomness.
 
@@ -407,7 +408,7 @@ def server_vectors():
     ready = server.ready(ROUTER)
     m1 = client.message(b"once")
     out.append(vector(
-        "server-refuses-replayed-message", "RFC 26 §The MESSAGE Command; RELIABILITY.md (CVE-2014-7203)",
+        "server-refuses-replayed-message", "RFC 26 §The MESSAGE Command; docs/reliability.md (CVE-2014-7203)",
         local_server("ROUTER"),
         [{"peer": hexes(CLIENT_GREETING, hello, initiate)}, authenticate(200, "alice"), {"peer": hexes(m1, m1)}],
         [{"handshake_complete": props_json(PEER_DEALER + [("User-Id", "alice")])},
@@ -439,7 +440,7 @@ def server_vectors():
 
     null_greeting = greeting("NULL", False)
     out.append(vector(
-        "server-null-peer", "RFC 23 §Mechanism; RELIABILITY.md (CVE-2014-9721)",
+        "server-null-peer", "RFC 23 §Mechanism; docs/reliability.md (CVE-2014-9721)",
         local_server("ROUTER"),
         [{"peer": hexes(null_greeting, command("READY", metadata(DEALER)))}],
         [], hexes(SERVER_GREETING), "failed", "mechanism_mismatch"))

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "cat_security.hpp"
 
 #include "zmtp/security/curve_keys.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp-cat's security flags (docs/zmtp-cat.md §Security): PLAIN
 // and CURVE, client and server, turned into socket_options; and `keygen`.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp-cat's session: one zmtp::socket of any type, bound and connected to
 // any number of endpoints, moving messages between its peers and
 // stdin/stdout as docs/zmtp-cat.md says.

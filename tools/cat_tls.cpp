@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "cat_tls.hpp"
 
 #include <unistd.h>

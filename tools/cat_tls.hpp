@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp-cat's TLS flags (docs/zmtp-cat.md §TLS) for tls+tcp:// and
 // tls+ipc:// endpoints, turned into socket_options::tls.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp-cat's line formats (docs/zmtp-cat.md, "Messages on stdin and
 // stdout"): one message per line, as TAB-separated frames (text) or as a
 // JSON array of frames (json), where a frame is a string when its bytes are

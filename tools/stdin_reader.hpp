@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Reads stdin on its own thread and posts complete lines to an executor,
 // in order, the end of input last, so nothing read is lost at EOF. A thread
 // rather than posix::stream_descriptor, because stdin may be a regular file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp-cat: a ZMTP peer on the command line. The contract is
 // docs/zmtp-cat.md; this build speaks every socket type over tcp://,
 // ipc://, tls+tcp://, tls+ipc:// and exec: (--connect only), with any

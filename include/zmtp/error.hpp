@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Error codes of the protocol core. The core (wire, codec, security) uses
 // std::error_code so that it needs no Boost; include/zmtp/asio/ converts to
 // boost::system::error_code, which wraps std::error_code losslessly.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Frames and messages.
 //
 // A frame is an immutable byte string. Up to inline_capacity bytes live in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The socket layer under its short name: zmtp::socket.
 #pragma once
 

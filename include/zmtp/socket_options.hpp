@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Typed socket options, with libzmq's names and meanings. Set them before
 // bind() and connect(); peers made afterwards use the values then current.
 #pragma once

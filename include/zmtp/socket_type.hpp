@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The standard ZeroMQ socket types and which may talk to which (RFC 37,
 // "The Socket-Type Property").
 #pragma once

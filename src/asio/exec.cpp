@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "exec.hpp"
 
 #include <boost/asio/post.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // exec:COMMAND endpoints: `/bin/sh -c COMMAND` as a child process whose
 // stdin and stdout carry the connection, and whose stderr is ours.
 //

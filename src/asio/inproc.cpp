@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "inproc.hpp"
 
 #include <boost/asio/error.hpp>

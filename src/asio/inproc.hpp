@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // inproc://NAME: sockets of one process joined by a memory_stream pair, as
 // libzmq users know it. A process-wide table (sockets may live on any
 // io_context or thread) maps each bound name to its listener. A connect

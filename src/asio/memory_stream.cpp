@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "zmtp/asio/memory_stream.hpp"
 
 #include <boost/asio/append.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "zmtp/asio/detail/socket_impl.hpp"
 
 #include "transport.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "tls.hpp"
 
 #include "zmtp/asio/endpoint.hpp"

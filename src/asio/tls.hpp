@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // TLS for the tls+tcp:// and tls+ipc:// transports: contexts made from
 // socket_options::tls, the setup of each connection (TLS 1.2 minimum, SNI,
 // the name check), the handshake under a deadline, and what a handshake

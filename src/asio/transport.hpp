@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Listeners and connectors: turn endpoint strings into connected streams
 // and hand them to the socket (socket_impl::adopt). Connectors reconnect
 // with back-off and jitter. tls+ endpoints finish their TLS handshake

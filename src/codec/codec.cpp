@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "zmtp/codec/codec.hpp"
 
 #include "zmtp/error.hpp"

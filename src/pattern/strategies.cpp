@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "zmtp/error.hpp"
 #include "zmtp/pattern/round_robin.hpp"
 #include "zmtp/pattern/strategy.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "zmtp/security/authenticator.hpp"
 
 #include "zmtp/security/curve_keys.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "zmtp/security/mechanism_factory.hpp"
 
 #include "zmtp/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Shared pieces of the asio suite: bounded event-loop runs, message
 // factories, temporary directories, and an exchange that drives two
 // connected connections through the standard message set.

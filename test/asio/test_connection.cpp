@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // connection<Stream> over the in-memory test stream: the message set at
 // every kind of split, each completion token, write coalescing, writes held
 // until the handshake completes, and the zero-copy read path.

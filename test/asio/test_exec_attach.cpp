@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // exec:COMMAND endpoints and socket::attach, between zmtp sockets.
 //
 // exec: runs socat as the relay to a bound socket; the tests check that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Failure paths of connection<Stream>, over the in-memory test stream:
 // injected stream errors at every operation, a peer that closes, hostile
 // bytes, incompatible sockets, the handshake deadline, and destruction with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Heartbeats in real time over TCP loopback (RFC 37 PING/PONG): a
 // responsive idle peer stays connected, a frozen one is dropped with
 // heartbeat_timeout, and a peer that asked for a TTL and went silent is

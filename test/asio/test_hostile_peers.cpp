@@ -2,7 +2,7 @@
 // Peers that end their stream mid-handshake or flood a listener with
 // partial greetings, over loopback: a connection's resources go as soon as
 // its stream ends, newcomers keep being served, and every failure names
-// the peer (RELIABILITY invariants 2, 3 and 8).
+// the peer (docs/reliability.md invariants 2, 3 and 8).
 #include "helpers.hpp"
 #include "zmtp/asio/connection.hpp"
 #include "zmtp/socket.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // memory_stream on its own (partial reads and writes, a full buffer,
 // close and eof, cancellation, two threads, an io_context destroyed under
 // a waiting read), connection<memory_stream>, then sockets over

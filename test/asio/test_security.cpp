@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // PLAIN and CURVE between zmtp sockets: the options pick the mechanism,
 // the authenticator decides (synchronously or later, from another thread),
 // the User-Id reaches received messages, and refusals are reported on both

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp::socket to zmtp::socket: every compatible pair over tcp and ipc with
 // either side binding (the conversations of ../support/socket_ends.hpp),
 // then several peers, ROUTER routing, reconnection, async_receive and

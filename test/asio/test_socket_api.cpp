@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp::socket's API details: every completion token, the monitor as an
 // asynchronous stream, the receive HWM holding a sender back, nothing lost
 // from a peer that sends and hangs up, calls after close(), and errors that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp::socket against peers that connect and never speak: a bound
 // endpoint keeps serving good peers (docs/reliability.md invariant 8 and the
 // handshakes-in-progress limit, src/asio/handshake_slots.hpp).

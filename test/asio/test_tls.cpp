@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp::socket to zmtp::socket over tls+tcp:// and tls+ipc://, with
 // certificates made at run time (../support/test_certificates.hpp): server
 // verification by name and address, mutual TLS and TLS-Subject, and every

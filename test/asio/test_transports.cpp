@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // connection<Stream> over real streams: TCP on IPv4 and IPv6 loopback, a
 // Unix domain socket, two pipes joined by duplex_stream, and TLS with a CA
 // and server certificate made at run time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // A libzmq socket driven through the C API, with bounded waits, for tests
 // that put zmtp on one end of a connection and libzmq on the other.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // A libzmq socket (C API, in process) as an `end` of the socket tests in
 // ../support/socket_ends.hpp. Every call is bounded by ZMQ_RCVTIMEO /
 // ZMQ_SNDTIMEO.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Endpoint strings: what parses, what does not, and what bind reports.
 #include "zmtp/asio/endpoint.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // exec: against libzmq: a zmtp socket speaks through socat, run as its
 // exec: child, to a libzmq socket, in both roles (zmtp PUSH to libzmq
 // PULL, libzmq PUSH to zmtp PULL), with libzmq binding (socat connects

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp-cat's line formats: text (TAB between frames) and JSON.
 #include "format.hpp"
 

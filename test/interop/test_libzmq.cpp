@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // connection<Stream> against libzmq (C API) in the same process: patterns,
 // transports, both bind sides, message sizes, heartbeats, incompatibility.
 // The zmtp side runs as a coroutine on an io_context thread; the libzmq side

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // PLAIN and CURVE between zmtp::socket and libzmq: one pair of each pattern
 // (push/pull, req/rep, dealer/router, pub/sub) with zmtp as client or
 // server, binding or connecting; then every refusal of the issue — wrong

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp::socket against libzmq beyond one pair: several peers per socket
 // (load-balancing, fair-queuing, fan-out), high-water marks, reconnection,
 // heartbeats, monitor events, and raw TCP peers that play a frozen peer or

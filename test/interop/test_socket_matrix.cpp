@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp::socket against libzmq for every compatible socket pair: zmtp on
 // either side of the pair, binding or connecting, over tcp and ipc. Each
 // pair runs its conversation from ../support/socket_ends.hpp.

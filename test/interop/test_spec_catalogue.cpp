@@ -60,7 +60,7 @@ TEST_CASE("the conformance catalogue")
         INFO(c.id);
         ++groups[c.group];
         CHECK(c.id.starts_with(c.group + "/"));
-        CHECK((c.clause.find("RFC ") != std::string::npos || c.clause.find("RELIABILITY.md") != std::string::npos));
+        CHECK((c.clause.find("RFC ") != std::string::npos || c.clause.find("docs/reliability.md") != std::string::npos));
         CHECK(!c.title.empty());
         for (const auto& s : c.steps)
             if (s.op == "send_vector") {

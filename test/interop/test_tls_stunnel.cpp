@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp over tls+tcp against libzmq behind stunnel (../support/stunnel.hpp),
 // with certificates made at run time: every compatible socket pair with
 // zmtp on either side and either side binding; mutual TLS with the client's

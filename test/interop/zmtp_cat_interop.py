@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 """zmtp-cat against libzmq (through pyzmq): every socket type over tcp and
 ipc, zmtp-cat binding and connecting, several peers and endpoints, text and
 JSON formats, --count, --echo, --subscribe, --wait-peers, --linger, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 """zmtp-cat over tls+tcp and tls+ipc (docs/zmtp-cat.md §TLS):
 against libzmq (pyzmq) behind stunnel in both directions, mutual TLS,
 refusals named with the TLS error (unknown CA, expired certificate, wrong

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // PUSH to PULL over tcp loopback through zmtp::socket: exits 0 once the
 // message has arrived intact, 1 otherwise (or after 10 s).
 #include <zmtp/socket.hpp>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MPL-2.0
 # Builds and runs the consumer project with zmtp as its subproject, then
 # installs zmtp from BUILD_DIR into a staging directory and compiles the
 # same program against the installed headers, library and zmtp.pc.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Two codecs joined by an in-memory link, in the manner of h11's and
 // quinn-proto's test pairs: bytes one side wants to send are fed to the
 // other, events are collected per side, and time comes from a fake clock.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // A clock that only moves when a test moves it. The codec takes time as an
 // argument, so timeouts are tested deterministically, without sleeping.
 #pragma once

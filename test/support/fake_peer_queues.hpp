@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // An in-memory peer_queues for strategy tests: per-peer outgoing and
 // incoming deques, a settable outgoing high-water mark per peer, and a
 // record of every send_subscription call.

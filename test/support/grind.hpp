@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // "Grinding": feeding the same input to a parser cut up in every way that
 // matters: whole, in two chunks at every offset, and one byte at a time. An
 // incremental parser must give the same result for all of them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Socket tests written once for any two ends: an `end` sends and receives
 // messages as lists of strings with bounded waits, whether it is a
 // zmtp::socket (zmtp_end, here) or a libzmq socket (test/interop). The

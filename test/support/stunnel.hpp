@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // stunnel (the stunnel4 package) as the TLS end of a plain TCP peer, for
 // tests and benchmarks that put libzmq behind TLS:
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // TLS certificates made at test time, never committed (P-256 keys, through
 // the OpenSSL API), written as PEM files for zmtp, Asio contexts and
 // stunnel. make_test_certificates() writes the set the TLS tests use:

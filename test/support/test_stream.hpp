@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // An in-memory, fault-injecting stream pair for testing code that runs over
 // an Asio AsyncReadStream + AsyncWriteStream (connection<Stream>).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Loading spec-vectors/*.json and decoding their byte notation
 // (spec-vectors/README.md, "Bytes"). Header-only; throws vector_error on any
 // malformed vector so that a broken file fails loudly instead of passing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Replaces the global allocation functions of the unit test binary with
 // counting versions backed by malloc. Single-threaded tests; the counters
 // are atomics anyway so a stray thread cannot tear them.

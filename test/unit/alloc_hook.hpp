@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Counts heap allocations made through the global operator new of the unit
 // test binary (alloc_hook.cpp replaces it), so tests can prove that a
 // peer-announced size is never allocated up front.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MPL-2.0
 """Fail if any core header of zmtp depends on a Boost header.
 
 usage: check_no_boost.py INCLUDE_DIR -- CXX [CXX ARGS...]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Shared by the CURVE mechanism tests: the keys and bytes of
 // libzmq's CURVE capture (spec-vectors/curve.json), RFC 26 written out again with libsodium
 // (independently of the mechanism, to read and forge boxes), one connection
@@ -53,7 +54,7 @@ inline bytes cat(std::initializer_list<std::span<const std::byte>> parts)
     return zmtp::test::concat(parts);
 }
 
-// ---- ../captures/curve-raw-client.json: libzmq 4.3.4 as the CURVE server,
+// ---- A recording (curve-raw-client): libzmq 4.3.4 as the CURVE server,
 // a scripted client with fixed long-term and transient keys.
 namespace capture {
 constexpr std::string_view server_public = "4f5df7780fdebbe9042101e0a8d95c8d4c50a5853d84ed61f9af7171e141fa78";
@@ -106,7 +107,7 @@ constexpr std::string_view server_message_1 =
     "f1b10a";
 constexpr std::string_view server_message_2 =
     "0027074d4553534147450000000000000003fcd3c55fdb9446d32ef172f0e625771c8f22f52dd98571";
-// ../captures/curve-handshake.json: a libzmq client's HELLO (random C').
+// A recording (curve-handshake): a libzmq client's HELLO (random C').
 constexpr std::string_view libzmq_client_hello =
     "04c80548454c4c4f01000000000000000000000000000000000000000000000000000000000000000000000000000000"
     "00000000000000000000000000000000000000000000000000000000000000000000e7d184c6c53fa70b7a93c9d7fe94"

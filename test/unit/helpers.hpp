@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Small helpers shared by the unit tests: hex and string conversions, codec
 // options, raw peer bytes.
 #pragma once

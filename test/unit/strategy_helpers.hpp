@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Shared by the strategy tests: building strategies and peers, delivering a
 // peer's message the way the socket layer does, and printing messages in
 // failed checks.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Codec: greeting and NULL handshake, version and type negotiation.
 #include "zmtp/codec/codec.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Codec: heartbeats (RFC 37 §PING/PONG), TTL and the handshake deadline,
 // all on a fake clock.
 #include "zmtp/codec/codec.hpp"

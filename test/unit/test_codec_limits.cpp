@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Codec: limits, malformed input, peer ERROR, sticky failure, local misuse.
 #include "zmtp/codec/codec.hpp"
 

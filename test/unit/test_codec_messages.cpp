@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Codec: messages, multipart, zero-copy bodies, subscriptions, and the
 // one-pending-event backpressure rule.
 #include "zmtp/codec/codec.hpp"

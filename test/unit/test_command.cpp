@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "zmtp/wire/command.hpp"
 
 #include "helpers.hpp"
@@ -83,7 +84,7 @@ TEST_CASE("PING: TTL and context")
     CHECK(p.context.back() == std::byte{15});
 }
 
-TEST_CASE("a truncated PING is malformed (RELIABILITY: libzmq echoes stale bytes)")
+TEST_CASE("a truncated PING is malformed (docs/reliability.md: libzmq echoes stale bytes)")
 {
     wire::ping_view p;
     CHECK(wire::parse_ping({}, p) == error::malformed_command);

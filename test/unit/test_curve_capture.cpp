@@ -1,4 +1,5 @@
-// CURVE against libzmq 4.3.4's bytes (../captures/curve-raw-client.json,
+// SPDX-License-Identifier: MPL-2.0
+// CURVE against libzmq 4.3.4's bytes (recorded, copied into curve_helpers.hpp,
 // curve-handshake.json): what is reproducible is compared byte for byte.
 #include "zmtp/security/curve_mechanism.hpp"
 

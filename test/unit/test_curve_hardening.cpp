@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // CURVE handshakes from broken or hostile peers: every command out of order,
 // of a wrong size or with a box that does not open, fails with a reason.
 #include "zmtp/security/curve_mechanism.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // CURVE client and server against each other and against RFC 26 written
 // out independently (curve_helpers.hpp): the handshake, authentication, and
 // MESSAGE traffic after it.

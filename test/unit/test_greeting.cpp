@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "zmtp/wire/greeting.hpp"
 
 #include "helpers.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "zmtp/codec/output_queue.hpp"
 
 #include "alloc_hook.hpp"

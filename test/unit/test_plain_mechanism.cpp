@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "zmtp/security/plain_mechanism.hpp"
 
 #include "helpers.hpp"

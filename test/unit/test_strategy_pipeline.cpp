@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // PUSH, PULL, DEALER and PAIR strategies (RFC 30 pipeline, RFC 28 DEALER,
 // RFC 31 PAIR) over in-memory peer queues.
 #include "zmtp/pattern/strategy.hpp"

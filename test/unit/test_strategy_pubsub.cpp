@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // PUB, XPUB, SUB and XSUB strategies (RFC 29, subscriptions per RFC 37 and
 // libzmq 4.3) over in-memory peer queues.
 #include "zmtp/pattern/strategy.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // REQ, REP and ROUTER strategies (RFC 28) over in-memory peer queues.
 #include "zmtp/pattern/strategy.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 #include "zmtp/pattern/subscription_trie.hpp"
 
 #include <doctest/doctest.h>

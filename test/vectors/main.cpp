@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Runs every vector in spec-vectors/*.json with the runner for its file's
 // kind, and insists that enough of them ran: a loader that finds nothing (a
 // wrong directory, a renamed kind) must not pass.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Transcript vectors through a zmtp::codec: the peer's bytes go in, local
 // calls (send, subscribe, cancel) and clock steps happen between them, and
 // the events, the bytes written, the final state and the error must match.

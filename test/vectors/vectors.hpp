@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Shared by the vectors suite's files: one runner per vector kind. A runner
 // reports mismatches through doctest (CHECK / FAIL_CHECK) and throws
 // vector_error when the vector itself cannot be read.

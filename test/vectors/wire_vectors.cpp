@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Greeting, frame, command and metadata vectors through the wire parsers
 // (include/zmtp/wire). The parsers look at a prefix of the input, so every
 // prefix is tried: too short must say "incomplete", long enough must decide.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // connection<Stream>: one ZMTP peer over any Asio stream.
 //
 // Runs a zmtp::codec over any type that models AsyncReadStream and

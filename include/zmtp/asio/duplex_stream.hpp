@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Joins a read-only and a write-only stream into one AsyncReadStream +
 // AsyncWriteStream, e.g. the two pipes to a child process' stdin and stdout,
 // so that a connection can run over them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Endpoint strings and the small helpers that turn them into listening and
 // connected Asio sockets:
 //

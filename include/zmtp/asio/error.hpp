@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp's error codes seen from Asio. The core reports std::error_code;
 // boost::system::error_code wraps it without loss, and compares equal to
 // zmtp::error values and zmtp::condition values directly:

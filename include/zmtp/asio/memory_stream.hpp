@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // memory_stream: one end of an in-memory, full-duplex byte stream. A pair
 // of them joins two parties of one process the way a connected socket pair
 // would, without the kernel:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Socket monitor events, as libzmq's zmq_socket_monitor reports them, with
 // the endpoint, the peer and, for failures, the reason in words.
 #pragma once

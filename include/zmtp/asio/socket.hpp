@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // zmtp::asio::socket: a ZeroMQ socket of any standard type over any number
 // of peers, bound and connected by endpoint strings, interoperable with
 // libzmq.

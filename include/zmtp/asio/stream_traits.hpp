@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // How connection<Stream> closes a stream it runs over. Any stream with
 // lowest_layer() (sockets, descriptors, ssl::stream) is closed there; any
 // other stream needs a member close(error_code&) or close().

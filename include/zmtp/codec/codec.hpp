@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The sans-I/O ZMTP codec: greeting, security handshake, framing and the
 // ZMTP 3.1 commands, for one connection; ZMTP 1.0 and 2.0 peers are served
 // in their own framing when the options allow (docs/legacy-zmtp.md). It never does I/O, never reads a

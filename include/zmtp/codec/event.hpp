@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // What the codec reports from the bytes it was fed.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // What a codec is configured with. Defaults follow the limits of docs/reliability.md.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Bytes waiting to go out, as a sequence ready for one gather write.
 //
 // Small pieces (frame headers, small bodies, commands) are copied into

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // What crossed the wire, unit by unit, for diagnostics (zmtp-cat --trace):
 // greetings, commands and frame headers, in both directions. The codec
 // reports them to an optional callback; when none is set it costs one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // What a routing strategy sees of a socket's peers: per-peer queues, named
 // by peer_id. The socket layer implements it over its connections; tests
 // implement it in memory.

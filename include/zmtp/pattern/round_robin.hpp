@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The peers a strategy rotates over: load-balancing picks the next peer
 // that can take a message, fair-queueing the next that has one.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Routing strategies: how a socket type spreads outgoing messages over its
 // peers and gathers incoming ones (RFC 28 REQ/REP, 29 PUB/SUB, 30
 // PUSH/PULL, 31 PAIR, and libzmq 4.3's observable behaviour).

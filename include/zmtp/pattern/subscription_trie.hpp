@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Prefix subscriptions of many peers, for PUB/XPUB filtering and SUB/XSUB
 // local matching (RFC 29).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Server-side authentication, in the spirit of ZAP (RFC 27) without the
 // extra socket: a server mechanism asks an authenticator about what the
 // client presented and accepts or refuses the peer from its answer.

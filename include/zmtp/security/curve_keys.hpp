@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // CURVE long-term keys (Curve25519, as CurveZMQ uses them) and their Z85
 // text form (RFC 32), as libzmq's zmq_curve_keypair and ZMQ_CURVE_*KEY use
 // them: 32 octets, or 40 Z85 characters.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The CURVE mechanism (RFC 25 ZMTP-CURVE, RFC 26 CurveZMQ), as libzmq 4.3.4
 // speaks it (docs/libzmq-wire.md facts 2, 6, 10):
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // A security mechanism runs the handshake that follows the greeting
 // (RFC 23 §Authentication and Confidentiality). It is driven by the codec
 // with command bodies and writes its own commands as whole frames; it does

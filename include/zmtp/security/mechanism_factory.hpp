@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Which security mechanism a socket's options ask for, as a factory that
 // makes one per connection.
 #pragma once

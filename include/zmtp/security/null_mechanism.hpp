@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The NULL mechanism (RFC 23 §The NULL Security Mechanism): each side sends
 // READY with its properties; the handshake is done once the peer's READY is
 // in. An ERROR from the peer ends it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The PLAIN mechanism (RFC 24): the client presents a username and a
 // password in clear text, the server asks its authenticator about them.
 //

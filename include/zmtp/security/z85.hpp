@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Z85 (RFC 32): binary in 4-octet groups as 5 printable characters.
 #pragma once
 

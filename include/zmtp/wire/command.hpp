@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Command bodies (RFC 23 §Commands, RFC 37): a short-string name followed by
 // command data. Parsers work on the body of one command frame; encoders
 // produce whole frames (header included).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // ZMTP 3.x frame headers (RFC 23 §Framing): a flags octet, then a 1-octet
 // (short) or 8-octet big-endian (long) body size.
 #pragma once

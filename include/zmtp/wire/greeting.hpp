@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The 64-octet ZMTP 3.x greeting (RFC 23 §Greeting, RFC 37 §Greeting).
 //
 //   signature  ff 8*padding 7f     10 octets

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // Connection metadata: the property list carried by READY (RFC 23 §The NULL
 // Security Mechanism, "metadata"), also used by PLAIN and CURVE.
 //

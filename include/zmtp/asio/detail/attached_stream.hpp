@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // A stream given to socket::attach, seen through the socket's strand: its
 // operations complete there whatever executor the stream itself has, so a
 // peer over it is handled like any other, never concurrently with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The shared state of a connection<Stream> and the machinery every
 // operation uses: the write pump, the timer that drives the codec's
 // deadlines, and failure handling. Handlers hold a shared_ptr to it, so it

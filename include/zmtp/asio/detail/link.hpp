@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // A link drives one connection for a socket: it reads events while the
 // socket has room for them, and tells the socket when it may queue more.
 // basic_link<Stream> is the only place that knows the stream type, so one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 // The state behind a zmtp::asio::socket: the socket core (peers, queues,
 // routing, waiting operations, linger) and the I/O that feeds it
 // (listeners, connectors, links). Lives on the socket's strand; shared
