@@ -54,10 +54,14 @@ socket_impl::socket_impl(net::any_io_executor strand, socket_type type)
 }
 
 // Reached without close() having run only when the io_context went away
-// first (the close posted by ~socket never ran): nothing can linger then.
+// first (the close posted by ~socket never ran): nothing can linger then,
+// and the application's monitor and tracer, which may be gone with the
+// io_context's owner, hear nothing more.
 socket_impl::~socket_impl()
 {
     if (!core_.closed()) {
+        monitor_ = nullptr;
+        tracer_ = nullptr;
         core_.options().linger = std::chrono::milliseconds(0);
         close();
     }
