@@ -13,6 +13,7 @@
 // Exit status: 0 when zmtp's memory stayed flat and a good peer was served
 // after the storm, 1 otherwise (libzmq's figures are for comparison).
 #include "zmtp/socket.hpp"
+#include "zmtp/wire/greeting.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -156,14 +157,10 @@ int connect_to(int port)
 
 std::string greeting(std::string_view mechanism)
 {
-    std::string g(64, '\0');
-    g[0] = '\xff';
-    g[8] = '\x01';
-    g[9] = '\x7f';
-    g[10] = '\x03';
-    g[11] = '\x01';
-    g.replace(12, mechanism.size(), mechanism);
-    return g;
+    zmtp::wire::greeting g;
+    g.mechanism = std::string(mechanism);
+    const auto bytes = zmtp::wire::encode_greeting(g);
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
 void send_all(int fd, std::string_view bytes)

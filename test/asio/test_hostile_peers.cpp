@@ -6,6 +6,7 @@
 #include "helpers.hpp"
 #include "zmtp/asio/connection.hpp"
 #include "zmtp/socket.hpp"
+#include "zmtp/wire/greeting.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -42,14 +43,8 @@ struct counted_socket : tcp::socket {
 };
 
 const std::string null_greeting = [] {
-    std::string g(64, '\0');
-    g[0] = '\xff';
-    g[8] = '\x01';
-    g[9] = '\x7f';
-    g[10] = '\x03';
-    g[11] = '\x01';
-    g.replace(12, 4, "NULL");
-    return g;
+    const auto bytes = zmtp::wire::encode_greeting({});
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }();
 
 tcp::endpoint endpoint_of(const std::string& bound)
