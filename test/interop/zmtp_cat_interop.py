@@ -365,7 +365,11 @@ def incompatible_peer_reported_and_retried():
         assert cat.wait() == 3
         lines = [l for l in cat.stderr_text().splitlines() if "handshake" in l]
         assert len(lines) >= 2, lines  # it retried
-        assert ep in lines[0] and "PUSH" in lines[0], lines[0]
+        assert all(ep in l for l in lines), lines
+        # libzmq closes as soon as it reads our READY; when its reset reaches
+        # us before its own READY was read, that attempt can only say the peer
+        # closed. Over a dozen attempts at least one names the socket type.
+        assert any("PUSH" in l for l in lines), lines
     finally:
         z.close()
         cat.kill()
