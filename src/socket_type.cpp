@@ -12,7 +12,7 @@ struct entry {
     std::string_view name;
 };
 
-constexpr std::array<entry, 11> names{{
+constexpr std::array<entry, 19> names{{
     {socket_type::pair, "PAIR"},
     {socket_type::pub, "PUB"},
     {socket_type::sub, "SUB"},
@@ -24,6 +24,14 @@ constexpr std::array<entry, 11> names{{
     {socket_type::push, "PUSH"},
     {socket_type::xpub, "XPUB"},
     {socket_type::xsub, "XSUB"},
+    {socket_type::server, "SERVER"},
+    {socket_type::client, "CLIENT"},
+    {socket_type::radio, "RADIO"},
+    {socket_type::dish, "DISH"},
+    {socket_type::gather, "GATHER"},
+    {socket_type::scatter, "SCATTER"},
+    {socket_type::peer, "PEER"},
+    {socket_type::channel, "CHANNEL"},
 }};
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept
@@ -62,23 +70,36 @@ std::optional<socket_type> socket_type_from_name(std::string_view name) noexcept
     return std::nullopt;
 }
 
-bool compatible(socket_type self, socket_type peer) noexcept
+bool compatible(socket_type self, socket_type other) noexcept
 {
     using enum socket_type;
     switch (self) {
-    case req: return peer == rep || peer == router;
-    case rep: return peer == req || peer == dealer;
-    case dealer: return peer == rep || peer == dealer || peer == router;
-    case router: return peer == req || peer == dealer || peer == router;
+    case req: return other == rep || other == router;
+    case rep: return other == req || other == dealer;
+    case dealer: return other == rep || other == dealer || other == router;
+    case router: return other == req || other == dealer || other == router;
     case pub:
-    case xpub: return peer == sub || peer == xsub;
+    case xpub: return other == sub || other == xsub;
     case sub:
-    case xsub: return peer == pub || peer == xpub;
-    case push: return peer == pull;
-    case pull: return peer == push;
-    case pair: return peer == pair;
+    case xsub: return other == pub || other == xpub;
+    case push: return other == pull;
+    case pull: return other == push;
+    case pair: return other == pair;
+    case server: return other == client;
+    case client: return other == server;
+    case radio: return other == dish;
+    case dish: return other == radio;
+    case gather: return other == scatter;
+    case scatter: return other == gather;
+    case peer: return other == peer;
+    case channel: return other == channel;
     }
     return false;
+}
+
+bool is_draft(socket_type t) noexcept
+{
+    return static_cast<int>(t) > static_cast<int>(socket_type::xsub);
 }
 
 bool announces_identity(socket_type t) noexcept

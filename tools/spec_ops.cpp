@@ -30,6 +30,14 @@ socket_type partner(socket_type peer)
     case socket_type::push: return socket_type::pull;
     case socket_type::pull: return socket_type::push;
     case socket_type::pair: return socket_type::pair;
+    case socket_type::server: return socket_type::client;
+    case socket_type::client: return socket_type::server;
+    case socket_type::radio: return socket_type::dish;
+    case socket_type::dish: return socket_type::radio;
+    case socket_type::gather: return socket_type::scatter;
+    case socket_type::scatter: return socket_type::gather;
+    case socket_type::peer: return socket_type::peer;
+    case socket_type::channel: return socket_type::channel;
     default: return socket_type::dealer;
     }
 }

@@ -229,7 +229,18 @@ public:
         return properties_ ? properties_->find(name) : std::nullopt;
     }
 
-    // Equal frames; the properties are not compared.
+    // The draft types' per-message fields (RFC 41, 48, 51). A message a
+    // SERVER or PEER receives names its peer by a routing id (never 0);
+    // a message sent on them goes to the peer it names. A message a DISH
+    // receives, or a RADIO sends, belongs to a group of up to
+    // max_group_size octets. Other socket types ignore both.
+    static constexpr std::size_t max_group_size = 255;
+    std::uint32_t routing_id() const noexcept { return routing_id_; }
+    void set_routing_id(std::uint32_t id) noexcept { routing_id_ = id; }
+    const std::string& group() const noexcept { return group_; }
+    void set_group(std::string group) { group_ = std::move(group); }
+
+    // Equal frames; the properties, routing id and group are not compared.
     friend bool operator==(const message& a, const message& b) noexcept
     {
         return a.frames_ == b.frames_;
@@ -238,6 +249,8 @@ public:
 private:
     std::vector<frame> frames_;
     std::shared_ptr<const metadata> properties_;
+    std::string group_;
+    std::uint32_t routing_id_ = 0;
 };
 
 } // namespace zmtp

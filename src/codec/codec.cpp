@@ -465,9 +465,9 @@ void codec::handle_traffic_command(std::span<const std::byte> body)
     } else if (cmd.name == "PONG") {
         pending_.emplace(events::pong{
             frame(cmd.data.first(std::min(cmd.data.size(), wire::max_ping_context)))});
-    } else if (cmd.name == "SUBSCRIBE") {
+    } else if (cmd.name == "SUBSCRIBE" || cmd.name == "JOIN") {
         pending_.emplace(events::subscribe{frame(cmd.data)});
-    } else if (cmd.name == "CANCEL") {
+    } else if (cmd.name == "CANCEL" || cmd.name == "LEAVE") {
         pending_.emplace(events::cancel{frame(cmd.data)});
     } else if (cmd.name == "ERROR") {
         std::string_view reason;
@@ -575,7 +575,10 @@ std::error_code codec::send_subscription(std::span<const std::byte> topic, bool 
     if (auto ec = check_can_send())
         return ec;
     scratch_.clear();
-    if (peer_minor_ >= 1) {
+    if (options_.type == socket_type::dish) {
+        // RFC 48: a DISH's group membership, whatever the peer's revision.
+        wire::append_command(scratch_, subscribe ? "JOIN" : "LEAVE", topic);
+    } else if (peer_minor_ >= 1) {
         wire::append_command(scratch_, subscribe ? "SUBSCRIBE" : "CANCEL", topic);
     } else {
         std::byte header[wire::max_v1_frame_header_size];

@@ -222,7 +222,9 @@ bool socket_core::message_read(peer_id p, message& m)
     peer* pr = find(p);
     if (!pr || pr->state != peer_state::ready)
         return false;
+    const std::size_t before = strategy().dropped();
     if (!strategy().incoming(p, m, *this)) {
+        count_drops(before); // a draft type's multipart message, XPUB's overflow
         serve_receivers(); // XPUB may have turned it into something to read
         return true;
     }
@@ -515,6 +517,11 @@ message socket_core::read(peer_id p)
     if (pr->state == peer_state::draining && pr->in.empty())
         retiring_.push_back(p);
     return m;
+}
+
+std::uint32_t socket_core::numeric_routing_id(peer_id p)
+{
+    return strategy().numeric_routing_id_of(p);
 }
 
 void socket_core::send_subscription(peer_id p, std::span<const std::byte> topic, bool on)

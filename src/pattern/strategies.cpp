@@ -1,27 +1,18 @@
 // SPDX-License-Identifier: MPL-2.0
-#include "zmtp/error.hpp"
-#include "zmtp/pattern/round_robin.hpp"
-#include "zmtp/pattern/strategy.hpp"
+#include "strategy_parts.hpp"
 #include "zmtp/pattern/subscription_trie.hpp"
 
 #include <deque>
-#include <map>
-#include <optional>
-#include <unordered_map>
 #include <vector>
 
 namespace zmtp::pattern {
 namespace {
 
-std::error_code would_block()
-{
-    return make_error_code(error::would_block);
-}
-
-std::error_code not_supported()
-{
-    return make_error_code(error::operation_not_supported);
-}
+using parts::fair_queue;
+using parts::load_balancer;
+using parts::not_supported;
+using parts::single_part;
+using parts::would_block;
 
 std::span<const std::byte> first_frame(const message& m)
 {
@@ -48,51 +39,6 @@ message subscription_message(std::span<const std::byte> topic, bool on)
 }
 
 // ---------------------------------------------------------------- building blocks
-
-// Sends each message to the next peer, in turn, that has room (RFC 30).
-class load_balancer {
-public:
-    void add(peer_id p)
-    {
-        if (!peers_.contains(p))
-            peers_.add(p);
-    }
-    void remove(peer_id p) { peers_.remove(p); }
-    bool empty() const noexcept { return peers_.empty(); }
-
-    std::optional<peer_id> send(message& m, peer_queues& q)
-    {
-        auto p = peers_.next([&](peer_id id) { return q.writable(id); });
-        if (p)
-            q.write(*p, std::move(m));
-        return p;
-    }
-
-private:
-    round_robin peers_;
-};
-
-// Takes each message from the next peer, in turn, that has one.
-class fair_queue {
-public:
-    void add(peer_id p)
-    {
-        if (!peers_.contains(p))
-            peers_.add(p);
-    }
-    void remove(peer_id p) { peers_.remove(p); }
-
-    std::optional<peer_id> receive(message& m, peer_queues& q)
-    {
-        auto p = peers_.next([&](peer_id id) { return q.readable(id); });
-        if (p)
-            m = q.read(*p);
-        return p;
-    }
-
-private:
-    round_robin peers_;
-};
 
 // Publisher side: prefix filtering over every peer's subscriptions, a
 // copy (sharing large bodies) to each matching peer with room; the others
@@ -251,7 +197,7 @@ private:
 
 // ---------------------------------------------------------------- socket types
 
-class push_strategy final : public strategy {
+class push_strategy : public strategy {
 public:
     void attach(peer_id p, const peer_info&, peer_queues&) override { lb_.add(p); }
     void detach(peer_id p, peer_queues&) override { lb_.remove(p); }
@@ -265,7 +211,7 @@ private:
     load_balancer lb_;
 };
 
-class pull_strategy final : public strategy {
+class pull_strategy : public strategy {
 public:
     void attach(peer_id p, const peer_info& info, peer_queues&) override
     {
@@ -283,7 +229,7 @@ private:
     fair_queue fq_;
 };
 
-class dealer_strategy final : public strategy {
+class dealer_strategy : public strategy {
 public:
     void attach(peer_id p, const peer_info& info, peer_queues&) override
     {
@@ -311,7 +257,7 @@ private:
 };
 
 // One peer at a time (RFC 31); a second is refused while the first is there.
-class pair_strategy final : public strategy {
+class pair_strategy : public strategy {
 public:
     bool accepts(const peer_info&) const override { return !ready_; }
     void attach(peer_id p, const peer_info& info, peer_queues&) override
@@ -472,35 +418,30 @@ public:
 
     bool accepts(const peer_info& info) const override
     {
-        return info.identity.empty() || !by_id_.contains(info.identity);
+        return info.identity.empty() || !ids_.contains(info.identity);
     }
 
     void attach(peer_id p, const peer_info& info, peer_queues&) override
     {
-        if (info.pending || by_peer_.contains(p))
+        if (info.pending || ids_.contains(p))
             return;
         std::string id = info.identity;
-        if (id.empty() || by_id_.contains(id))
-            id = generate_id();
-        by_id_[id] = p;
-        by_peer_[p] = id;
+        if (id.empty() || ids_.contains(id))
+            id = ids_.fresh(generated_id);
+        ids_.add(p, std::move(id));
         fq_.add(p);
     }
 
     void detach(peer_id p, peer_queues&) override
     {
-        auto it = by_peer_.find(p);
-        if (it == by_peer_.end())
-            return;
-        by_id_.erase(it->second);
-        by_peer_.erase(it);
+        ids_.remove(p);
         fq_.remove(p);
     }
 
     std::string routing_id_of(peer_id p) const override
     {
-        auto it = by_peer_.find(p);
-        return it == by_peer_.end() ? std::string() : it->second;
+        const std::string* id = ids_.id_of(p);
+        return id ? *id : std::string();
     }
 
     std::error_code receive(message& m, peer_queues& q) override
@@ -511,7 +452,7 @@ public:
             return would_block();
         m = message();
         m.reserve(in.size() + 1);
-        m.push_back(frame(by_peer_[*p]));
+        m.push_back(frame(*ids_.id_of(*p)));
         for (frame& f : in)
             m.push_back(std::move(f));
         m.set_properties(in.properties());
@@ -522,44 +463,38 @@ public:
     {
         if (m.size() < 2)
             return make_error_code(error::invalid_argument);
-        auto it = by_id_.find(std::string(m.front().view()));
-        if (it == by_id_.end()) {
+        auto p = ids_.find(std::string(m.front().view()));
+        if (!p) {
             if (mandatory_)
                 return make_error_code(error::host_unreachable);
             count_drop();
             return {};
         }
-        if (!q.writable(it->second)) {
+        if (!q.writable(*p)) {
             if (mandatory_)
                 return would_block();
             count_drop();
             return {};
         }
         m.erase_front();
-        q.write(it->second, std::move(m));
+        q.write(*p, std::move(m));
         return {};
     }
 
 private:
     // Like libzmq: a zero octet (reserved for generated ids, RFC 37) and
     // a 32-bit counter.
-    std::string generate_id()
+    static std::optional<std::string> generated_id(std::uint32_t n)
     {
         std::string id(5, '\0');
-        for (;;) {
-            const std::uint32_t n = next_id_++;
-            for (int i = 0; i < 4; ++i)
-                id[static_cast<std::size_t>(1 + i)] = static_cast<char>((n >> (24 - 8 * i)) & 0xff);
-            if (!by_id_.contains(id))
-                return id;
-        }
+        for (int i = 0; i < 4; ++i)
+            id[static_cast<std::size_t>(1 + i)] = static_cast<char>((n >> (24 - 8 * i)) & 0xff);
+        return id;
     }
 
     bool mandatory_;
     fair_queue fq_;
-    std::map<std::string, peer_id> by_id_;
-    std::unordered_map<peer_id, std::string> by_peer_;
-    std::uint32_t next_id_ = 0x6b8b4567; // any start; ids only need to be unique
+    parts::routing_table<std::string> ids_;
 };
 
 class pub_strategy final : public publisher {
@@ -701,6 +636,14 @@ std::unique_ptr<strategy> make_strategy(socket_type type, const socket_options& 
     case socket_type::xpub: return std::make_unique<xpub_strategy>(options);
     case socket_type::sub: return std::make_unique<sub_strategy>();
     case socket_type::xsub: return std::make_unique<xsub_strategy>();
+    case socket_type::scatter: return std::make_unique<single_part<push_strategy>>();
+    case socket_type::gather: return std::make_unique<single_part<pull_strategy>>();
+    case socket_type::client: return std::make_unique<single_part<dealer_strategy>>();
+    case socket_type::channel: return std::make_unique<single_part<pair_strategy>>();
+    case socket_type::server:
+    case socket_type::peer:
+    case socket_type::radio:
+    case socket_type::dish: return parts::make_draft_strategy(type, options);
     }
     return nullptr;
 }

@@ -43,6 +43,7 @@ const std::vector<std::pair<error, condition>>& expected_conditions()
         {error::would_block, condition::unavailable},
         {error::host_unreachable, condition::unavailable},
         {error::operation_not_supported, condition::local_misuse},
+        {error::multipart_not_supported, condition::local_misuse},
         {error::invalid_state, condition::local_misuse},
         {error::socket_closed, condition::local_misuse},
         {error::not_ready, condition::local_misuse},

@@ -81,7 +81,7 @@ TEST_CASE("wire parsing is exact, name parsing ignores case")
     CHECK_FALSE(zmtp::socket_type_from_wire("Dealer").has_value());
     CHECK_FALSE(zmtp::socket_type_from_wire("").has_value());
     CHECK_FALSE(zmtp::socket_type_from_wire("DEALER ").has_value());
-    CHECK_FALSE(zmtp::socket_type_from_wire("CLIENT").has_value());
+    CHECK_FALSE(zmtp::socket_type_from_wire("STREAM").has_value());
     CHECK(zmtp::socket_type_from_name("dealer") == socket_type::dealer);
     CHECK(zmtp::socket_type_from_name("Router") == socket_type::router);
     CHECK(zmtp::socket_type_from_name("xPuB") == socket_type::xpub);

@@ -191,6 +191,37 @@ public:
                ec, detail);
     }
 
+    // PEER: connects like connect() and returns the routing id that
+    // addresses the peer at `endpoint` (libzmq's zmq_connect_peer), usable
+    // at once; messages for it wait until it is up. Fails with
+    // operation_not_supported on other types and invalid_argument with
+    // options().immediate (a peer not yet up has no routing id then).
+    std::uint32_t connect_peer(std::string_view endpoint)
+    {
+        error_code ec;
+        std::string detail;
+        const std::uint32_t id = connect_peer(endpoint, ec, &detail);
+        if (ec)
+            throw socket_error(ec, std::move(detail));
+        return id;
+    }
+    std::uint32_t connect_peer(std::string_view endpoint, error_code& ec, std::string* detail = nullptr)
+    {
+        if (type() != socket_type::peer || options().immediate) {
+            ec = to_error_code(type() != socket_type::peer ? zmtp::error::operation_not_supported
+                                                           : zmtp::error::invalid_argument);
+            report("connect_peer", endpoint, "", ec, detail);
+            return 0;
+        }
+        const auto p = impl_->next_peer();
+        connect(endpoint, ec, detail);
+        return ec ? 0 : impl_->numeric_routing_id(p);
+    }
+    // DISH: receive the messages a RADIO sends to `group` (up to
+    // message::max_group_size octets). Joining a group twice, or leaving
+    // one not joined, fails with invalid_argument, as in libzmq.
+    error_code join(std::string_view group) { return group_membership(group, true); }
+    error_code leave(std::string_view group) { return group_membership(group, false); }
     // SUB: subscribe to messages starting with `topic` (empty: all).
     error_code subscribe(std::string_view topic) { return impl_->subscribe(bytes(topic), true); }
     error_code unsubscribe(std::string_view topic) { return impl_->subscribe(bytes(topic), false); }
@@ -278,6 +309,12 @@ private:
     {
         if (out)
             *out = ec ? detail::failure_detail(op, endpoint, reason, ec) : std::string();
+    }
+    error_code group_membership(std::string_view group, bool join)
+    {
+        if (type() != socket_type::dish)
+            return to_error_code(zmtp::error::operation_not_supported);
+        return impl_->subscribe(bytes(group), join);
     }
     static std::span<const std::byte> bytes(std::string_view s) noexcept
     {

@@ -82,7 +82,8 @@ public:
     std::error_code send(const message& m);
     // Subscriptions in the form the peer understands: SUBSCRIBE/CANCEL
     // commands to ZMTP 3.1 peers, 0x01/0x00 data frames to 3.0 peers
-    // (docs/libzmq-wire.md fact 7).
+    // (docs/libzmq-wire.md fact 7); a DISH's codec sends JOIN/LEAVE of
+    // the group instead (RFC 48).
     std::error_code send_subscribe(std::span<const std::byte> topic);
     std::error_code send_cancel(std::span<const std::byte> topic);
 

@@ -19,7 +19,8 @@ namespace events {
 struct handshake_complete {
     metadata peer;
 };
-// A SUBSCRIBE or CANCEL command (ZMTP 3.1 peers). ZMTP 3.0 peers send
+// A SUBSCRIBE or CANCEL command (ZMTP 3.1 peers), or a DISH's JOIN or
+// LEAVE of the group `topic` (RFC 48). ZMTP 3.0 peers send
 // subscriptions as ordinary messages whose first octet is 1 or 0.
 struct subscribe {
     frame topic;

@@ -156,6 +156,9 @@ public:
     const peer_state* state(peer_id p) const;
     std::size_t peer_count() const noexcept; // ready and draining peers
     std::size_t dropped() const noexcept { return dropped_; }
+    // SERVER's and PEER's routing id of a peer, from when it is added
+    // (a connect()'s peer too); 0 for other types.
+    std::uint32_t numeric_routing_id(peer_id p);
     // The id the next new peer gets.
     peer_id next_id() const noexcept { return next_peer_; }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
 // Routing strategies: how a socket type spreads outgoing messages over its
 // peers and gathers incoming ones (RFC 28 REQ/REP, 29 PUB/SUB, 30
-// PUSH/PULL, 31 PAIR, and libzmq 4.3's observable behaviour).
+// PUSH/PULL, 31 PAIR, the draft types of RFC 41, 48, 49, 51 and 52, and
+// libzmq 4.3's observable behaviour).
 //
 // A strategy decides; it does no I/O and owns no queues. It sees the
 // socket's per-peer queues through peer_queues and learns of peers through
@@ -14,6 +15,7 @@
 #include "zmtp/socket_type.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -58,8 +60,11 @@ public:
         return make_error_code(error::operation_not_supported);
     }
 
-    // The routing id assigned to `p` (ROUTER), empty otherwise.
+    // The routing id assigned to `p` (ROUTER; SERVER and PEER in
+    // decimal), empty otherwise.
     virtual std::string routing_id_of(peer_id) const { return {}; }
+    // SERVER's and PEER's routing id of `p`; 0 for none.
+    virtual std::uint32_t numeric_routing_id_of(peer_id) const { return 0; }
 
     // Messages dropped because a peer was full or unroutable.
     std::size_t dropped() const noexcept { return dropped_; }

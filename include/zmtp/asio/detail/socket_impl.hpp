@@ -89,6 +89,10 @@ public:
     void set_tracer(trace_callback cb) { tracer_ = std::move(cb); }
     std::size_t peer_count() const noexcept { return core_.peer_count(); }
     std::size_t dropped() const noexcept { return core_.dropped(); }
+    // For socket::connect_peer: the peer the next connect() adds, and the
+    // routing id a PEER gave it.
+    pattern::peer_id next_peer() const noexcept { return core_.next_id(); }
+    std::uint32_t numeric_routing_id(pattern::peer_id p) { return core_.numeric_routing_id(p); }
     void close();
 
     // A stream the user connected becomes a new peer (socket::attach).
