@@ -40,9 +40,13 @@ session::role session::role_for(const settings& s) noexcept
         return role::echo;
     switch (s.type) {
     case socket_type::push:
-    case socket_type::pub: return role::send_only;
+    case socket_type::pub:
+    case socket_type::scatter:
+    case socket_type::radio: return role::send_only;
     case socket_type::pull:
-    case socket_type::sub: return role::receive_only;
+    case socket_type::sub:
+    case socket_type::gather:
+    case socket_type::dish: return role::receive_only;
     case socket_type::req: return role::request;
     case socket_type::rep: return role::reply;
     default: return role::duplex;
@@ -92,6 +96,12 @@ void session::start()
             sock_.subscribe("");
         for (const std::string& topic : cfg_.subscribe)
             sock_.subscribe(topic);
+    } else if (cfg_.type == socket_type::dish) {
+        for (const std::string& g : cfg_.join)
+            if (const error_code ec = sock_.join(g)) {
+                note("cannot join '" + g + "': " + ec.message());
+                finish(2);
+            }
     } else if (cfg_.type == socket_type::xsub) {
         // XSUB subscribes by sending 0x01 PREFIX; the socket remembers it
         // for every peer, present and future.
@@ -186,7 +196,9 @@ void session::on_lines(std::vector<std::string> lines)
     for (const std::string& l : lines) {
         ++line_number_;
         try {
-            pending_.push_back(parse_line(l, cfg_.format));
+            pending_.push_back(is_draft(cfg_.type)
+                                   ? parse_draft_line(l, cfg_.format, cfg_.type, cfg_.group)
+                                   : parse_line(l, cfg_.format));
         } catch (const format_error& e) {
             note("stdin line " + std::to_string(line_number_) + ": " + e.what());
             finish(2);
@@ -211,7 +223,8 @@ bool session::gate_open()
         return true;
     if (live_peers_ < *cfg_.wait_peers)
         return false;
-    if (cfg_.type != socket_type::pub && cfg_.type != socket_type::xpub) {
+    if (cfg_.type != socket_type::pub && cfg_.type != socket_type::xpub &&
+        cfg_.type != socket_type::radio) {
         gate_ = true;
         return true;
     }
@@ -275,7 +288,10 @@ void session::on_sent(error_code ec)
 {
     if (closed_)
         return;
-    if (ec) {
+    if (ec == zmtp::error::host_unreachable) {
+        // server, peer: that peer is gone (or never was); the others stay.
+        note("cannot send: " + ec.message());
+    } else if (ec) {
         note("cannot send: " + ec.message());
         finish(1);
     }
@@ -313,7 +329,9 @@ void session::receive_next()
 
 void session::print(const message& m)
 {
-    const std::string line = format_line(m, cfg_.format) + "\n";
+    const std::string line = (is_draft(cfg_.type) ? format_draft_line(m, cfg_.format, cfg_.type)
+                                                  : format_line(m, cfg_.format)) +
+                             "\n";
     if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() || std::fflush(stdout) != 0)
         finish(1);
 }
@@ -406,6 +424,7 @@ bool session::waits_for_connectors() const noexcept
         return false;
     switch (cfg_.type) {
     case socket_type::pair:
+    case socket_type::channel:
         for (const auto& e : connect_up_)
             if (e.second > 0)
                 return false;
@@ -413,6 +432,9 @@ bool session::waits_for_connectors() const noexcept
     case socket_type::push:
     case socket_type::dealer:
     case socket_type::xsub:
+    case socket_type::scatter:
+    case socket_type::client:
+    case socket_type::peer:
         for (const auto& e : connect_up_)
             if (e.second == 0)
                 return true;

@@ -17,8 +17,8 @@
 // --linger bounds that whole end; without it only --timeout does.
 //
 // --wait-peers N counts peers from the monitor (handshake_succeeded minus
-// disconnected). The socket does not say which peers have subscribed, so
-// pub and xpub, once N peers are there (xpub: and it has received at least
+// disconnected). The socket does not say which peers have subscribed (or
+// joined), so pub, xpub and radio, once N peers are there (xpub: and it has received at least
 // one subscription), wait subscription_grace more for the subscriptions
 // that libzmq and zmtp send right after the handshake.
 #pragma once
@@ -51,6 +51,8 @@ struct settings {
     std::vector<std::string> binds;
     std::vector<std::string> connects;
     std::vector<std::string> subscribe;
+    std::vector<std::string> join;      // dish
+    std::optional<std::string> group;   // radio: the group of lines without one
     std::optional<std::uint64_t> count;
     std::optional<std::uint64_t> wait_peers;
     std::optional<milliseconds> linger; // none: until delivered
@@ -83,9 +85,10 @@ public:
 
 private:
     enum class role {
-        send_only,    // push, pub
-        receive_only, // pull, sub
-        duplex,       // pair, dealer, router, xpub, xsub: stdin out, messages in
+        send_only,    // push, pub, scatter, radio
+        receive_only, // pull, sub, gather, dish
+        duplex,       // pair, dealer, router, xpub, xsub, client, server, peer,
+                      // channel: stdin out, messages in
         echo,         // --echo: every message straight back
         request,      // req: send, wait for the reply, send the next
         reply,        // rep: each request answered with the next stdin line

@@ -27,6 +27,49 @@ frame parse_json_frame(const nlohmann::json& j)
         "bad JSON line: a frame must be a string or an object {\"base64\": \"...\"}");
 }
 
+nlohmann::json json_frame(const frame& fr)
+{
+    if (is_valid_utf8(fr.view()))
+        return fr.str();
+    return {{"base64", base64_encode(fr.view())}};
+}
+
+bool addressed(socket_type t)
+{
+    return t == socket_type::server || t == socket_type::peer;
+}
+
+std::string lower_name(socket_type t)
+{
+    std::string s(to_string(t));
+    for (char& c : s)
+        c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+std::uint32_t parse_routing_id(std::string_view s)
+{
+    std::uint64_t v = 0;
+    bool ok = !s.empty() && s.size() <= 10;
+    for (char c : s) {
+        ok = ok && c >= '0' && c <= '9';
+        if (ok)
+            v = v * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (!ok || v == 0 || v > UINT32_MAX)
+        throw format_error("bad routing id '" + printable(s) + "': a number from 1 to 4294967295");
+    return static_cast<std::uint32_t>(v);
+}
+
+// A server's or peer's JSON line: [ID, body] with ID a number.
+message parse_addressed_json(std::string_view line)
+{
+    const auto j = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
+    if (j.is_discarded() || !j.is_array() || j.size() != 2 || !j[0].is_number_unsigned())
+        throw format_error("bad JSON line: expected [ID, body] with ID a number");
+    return message{frame(std::to_string(j[0].get<std::uint64_t>())), parse_json_frame(j[1])};
+}
+
 } // namespace
 
 bool is_valid_utf8(std::string_view s) noexcept
@@ -130,13 +173,47 @@ std::string format_line(const message& m, line_format f)
         return out;
     }
     auto j = nlohmann::json::array();
-    for (const frame& fr : m) {
-        if (is_valid_utf8(fr.view()))
-            j.push_back(fr.str());
-        else
-            j.push_back({{"base64", base64_encode(fr.view())}});
-    }
+    for (const frame& fr : m)
+        j.push_back(json_frame(fr));
     return j.dump();
+}
+
+message parse_draft_line(std::string_view line, line_format f, socket_type t,
+                         const std::optional<std::string>& group)
+{
+    message frames = f == line_format::json && addressed(t) ? parse_addressed_json(line)
+                                                            : parse_line(line, f);
+    if (addressed(t)) {
+        if (frames.size() != 2)
+            throw format_error("a " + lower_name(t) + " line is ID<TAB>body");
+        message m{frames[1]};
+        m.set_routing_id(parse_routing_id(frames[0].view()));
+        return m;
+    }
+    if (t == socket_type::radio) {
+        if (frames.size() != 2 && !(frames.size() == 1 && group))
+            throw format_error("a radio line is GROUP<TAB>body, or a body with --group");
+        message m{frames.back()};
+        m.set_group(frames.size() == 2 ? frames[0].str() : *group);
+        if (m.group().size() > message::max_group_size)
+            throw format_error("a group is at most 255 bytes");
+        return m;
+    }
+    if (frames.size() != 1)
+        throw format_error(lower_name(t) + " sends single-part messages only (no TAB in a line)");
+    return frames;
+}
+
+std::string format_draft_line(const message& m, line_format f, socket_type t)
+{
+    if (addressed(t)) {
+        if (f == line_format::text)
+            return std::to_string(m.routing_id()) + "\t" + std::string(m.front().view());
+        return nlohmann::json::array({m.routing_id(), json_frame(m.front())}).dump();
+    }
+    if (t == socket_type::dish)
+        return format_line(message{frame(m.group()), m.front()}, f);
+    return format_line(m, f);
 }
 
 } // namespace zmtp::cat

@@ -7,6 +7,7 @@
 
 #include "zmtp/codec/trace.hpp"
 #include "zmtp/message.hpp"
+#include "zmtp/socket_type.hpp"
 
 #include <optional>
 #include <stdexcept>
@@ -28,6 +29,15 @@ message parse_line(std::string_view line, line_format f);
 
 // Formats a message as one line, without the newline.
 std::string format_line(const message& m, line_format f);
+
+// The draft types' lines (docs/zmtp-cat.md, "Draft socket types"): one
+// frame, except SERVER and PEER, whose lines are ID<TAB>body (JSON: [ID,
+// body], ID a number) with ID the decimal routing id, and RADIO and DISH,
+// whose lines are GROUP<TAB>body (RADIO: or the body alone, sent to
+// `group`). Throws format_error.
+message parse_draft_line(std::string_view line, line_format f, socket_type t,
+                         const std::optional<std::string>& group);
+std::string format_draft_line(const message& m, line_format f, socket_type t);
 
 // One --trace line (JSON, no newline) for a unit that crossed the wire:
 // {"dir":"in","peer":"127.0.0.1:5555","unit":"command","name":"READY","size":25}

@@ -88,12 +88,15 @@ struct command_line {
     security_flags security;
     tls_flags tls;
     std::vector<std::string> subscribe;
+    std::vector<std::string> join;
+    std::optional<std::string> group;
 };
 
 void add_options(CLI::App& app, command_line& c)
 {
     app.add_option("TYPE", c.type,
-                   "pair pub sub xpub xsub req rep dealer router push pull, or keygen")
+                   "pair pub sub xpub xsub req rep dealer router push pull, the draft types "
+                   "client server radio dish scatter gather peer channel, or keygen")
         ->required();
     app.add_option("-b,--bind", c.binds, "Bind to ENDPOINT (repeatable)")->type_name("ENDPOINT");
     app.add_option("-c,--connect", c.connects, "Connect to ENDPOINT (repeatable)")
@@ -104,7 +107,7 @@ void add_options(CLI::App& app, command_line& c)
     app.add_option("--timeout", c.timeout, "Give up after MS milliseconds in all: exit 3");
     app.add_option("--wait-peers", c.wait_peers,
                    "Wait for N handshaken peers before sending the first message (pub, "
-                   "xpub: and for their subscriptions)");
+                   "xpub, radio: and for their subscriptions)");
     app.add_option("--linger", c.linger, "At exit, how long to keep delivering (MS)");
     app.add_option("--hwm", c.hwm, "Send and receive high-water mark (messages)");
     app.add_option("--max-msg-size", c.max_msg_size, "Largest message accepted (BYTES, -1: any)");
@@ -118,6 +121,9 @@ void add_options(CLI::App& app, command_line& c)
     app.add_flag("-v,--verbose", c.verbose, "A stderr line per peer event");
     app.add_flag("--echo", c.echo, "Send every received message back");
     app.add_option("--subscribe", c.subscribe, "Topic prefix (sub, xsub; repeatable)");
+    app.add_option("--join", c.join, "Group to join (dish; repeatable)")->type_name("GROUP");
+    app.add_option("--group", c.group, "Group of stdin lines without a TAB (radio)")
+        ->type_name("GROUP");
     add_security_options(app, c.security);
     add_tls_options(app, c.tls);
     app.add_flag("--trace", c.trace,
@@ -211,9 +217,19 @@ int main(int argc, char** argv)
     using zmtp::socket_type;
     if (c.binds.empty() && c.connects.empty())
         usage_error("at least one --bind or --connect ENDPOINT is needed");
-    if (c.echo && *type != socket_type::pair && *type != socket_type::rep &&
-        *type != socket_type::router && *type != socket_type::dealer)
-        usage_error("--echo applies to rep, router, dealer and pair only");
+    using enum socket_type;
+    if (c.echo && *type != pair && *type != rep && *type != router && *type != dealer &&
+        *type != server && *type != peer && *type != client && *type != channel)
+        usage_error("--echo applies to rep, router, dealer, pair, server, peer, client and channel only");
+    if (!c.join.empty() && *type != dish)
+        usage_error("--join applies to dish only");
+    if (c.group && *type != radio)
+        usage_error("--group applies to radio only");
+    for (const std::string& g : c.join)
+        if (g.size() > zmtp::message::max_group_size)
+            usage_error("--join: a group is at most 255 bytes");
+    if (c.group && c.group->size() > zmtp::message::max_group_size)
+        usage_error("--group: a group is at most 255 bytes");
     if (!c.subscribe.empty() && *type != socket_type::sub && *type != socket_type::xsub)
         usage_error("--subscribe applies to sub and xsub only");
     if (c.timeout && *c.timeout < 0)
@@ -241,6 +257,8 @@ int main(int argc, char** argv)
     s.binds = c.binds;
     s.connects = c.connects;
     s.subscribe = c.subscribe;
+    s.join = c.join;
+    s.group = c.group;
     if (c.count)
         s.count = count_of(*c.count, "--count");
     if (c.wait_peers)

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 
 using zmtp::frame;
@@ -101,4 +102,39 @@ TEST_CASE("--trace: a command name from the peer is escaped, also when it is not
     const std::string line = zmtp::cat::format_trace("tcp://127.0.0.1:5555", t);
     CHECK(line.find('\x1b') == std::string::npos);
     CHECK(line.find(R"("name":"\\x1b]0;title\\x07\\xff")") != std::string::npos);
+}
+
+TEST_CASE("draft types: ID<TAB>body for server and peer, GROUP<TAB>body for radio and dish, one frame otherwise")
+{
+    using zmtp::socket_type;
+    using zmtp::cat::format_draft_line;
+    using zmtp::cat::parse_draft_line;
+    const std::optional<std::string> none;
+
+    message m = parse_draft_line("42\thello", line_format::text, socket_type::server, none);
+    CHECK(m == message{"hello"});
+    CHECK(m.routing_id() == 42);
+    CHECK(format_draft_line(m, line_format::text, socket_type::peer) == "42\thello");
+    m = parse_draft_line(R"([4294967295,"x"])", line_format::json, socket_type::peer, none);
+    CHECK(m.routing_id() == 4294967295u);
+    CHECK(format_draft_line(m, line_format::json, socket_type::server) == R"([4294967295,"x"])");
+    for (const char* bad : {"0\tx", "4294967296\tx", "-1\tx", "\tx", "12", "1\t2\t3", "1a\tx"})
+        CHECK_THROWS_AS(parse_draft_line(bad, line_format::text, socket_type::server, none), format_error);
+    CHECK_THROWS_AS(parse_draft_line(R"(["1","x"])", line_format::json, socket_type::server, none),
+                    format_error);
+
+    m = parse_draft_line("g\tbody", line_format::text, socket_type::radio, none);
+    CHECK(m == message{"body"});
+    CHECK(m.group() == "g");
+    CHECK(parse_draft_line("body", line_format::text, socket_type::radio, std::string("d")).group() == "d");
+    CHECK_THROWS_AS(parse_draft_line("body", line_format::text, socket_type::radio, none), format_error);
+    CHECK_THROWS_AS(parse_draft_line(std::string(256, 'g') + "\tb", line_format::text, socket_type::radio, none),
+                    format_error);
+    CHECK(format_draft_line(m, line_format::text, socket_type::dish) == "g\tbody");
+    CHECK(format_draft_line(m, line_format::json, socket_type::dish) == R"(["g","body"])");
+
+    CHECK(parse_draft_line("one", line_format::text, socket_type::client, none) == message{"one"});
+    CHECK_THROWS_AS(parse_draft_line("a\tb", line_format::text, socket_type::scatter, none), format_error);
+    CHECK_THROWS_AS(parse_draft_line(R"(["a","b"])", line_format::json, socket_type::channel, none),
+                    format_error);
 }
