@@ -94,6 +94,13 @@ TEST_CASE("an old peer is refused with a reason that says why")
         CHECK(c.error_reason().find("ZMTP 1.0 peers are refused: its certificate was checked") !=
               std::string::npos);
     }
+    SUBCASE("a draft type")
+    {
+        codec c(options_for(socket_type::server), clock.now());
+        c.feed(v2_greeting, clock.now());
+        CHECK(c.error() == error::unsupported_version);
+        CHECK(c.error_reason() == "peer speaks ZMTP 2.0; refused: SERVER has no ZMTP 2.0 form");
+    }
     SUBCASE("min_zmtp_version")
     {
         auto o = options_for(socket_type::dealer);

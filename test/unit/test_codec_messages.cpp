@@ -335,3 +335,31 @@ TEST_CASE("body_target for small frames and within a multipart message")
     REQUIRE(e);
     CHECK(*test::as<message>(*e) == sent);
 }
+
+TEST_CASE("a DISH's group membership is JOIN and LEAVE, to 3.1 and 3.0 peers alike (RFC 48)")
+{
+    for (const std::uint8_t minor : {std::uint8_t{1}, std::uint8_t{0}}) {
+        CAPTURE(minor);
+        raw_peer r(socket_type::dish, socket_type::radio, minor);
+        REQUIRE_FALSE(r.c.send_subscribe(test::as_span("g")));
+        REQUIRE_FALSE(r.c.send_cancel(test::as_span("g")));
+        CHECK(to_hex(test::drain_output(r.c)) ==
+              "040604" + to_hex(test::as_span("JOINg")) + "040705" + to_hex(test::as_span("LEAVEg")));
+    }
+}
+
+TEST_CASE("JOIN and LEAVE commands arrive as subscription events")
+{
+    codec_pair p(options_for(socket_type::dish), options_for(socket_type::radio));
+    handshake(p);
+    REQUIRE_FALSE(p.a.send_subscribe(test::as_span("news")));
+    REQUIRE_FALSE(p.a.send_cancel(test::as_span("news")));
+    p.pump();
+    REQUIRE(p.b_events.size() == 2);
+    const auto* join = test::as<events::subscribe>(p.b_events[0]);
+    const auto* leave = test::as<events::cancel>(p.b_events[1]);
+    REQUIRE(join);
+    REQUIRE(leave);
+    CHECK(join->topic.view() == "news");
+    CHECK(leave->topic.view() == "news");
+}
