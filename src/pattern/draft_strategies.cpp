@@ -29,7 +29,7 @@ public:
 
     void attach(peer_id p, const peer_info& info, peer_queues&) override
     {
-        if (!ids_.contains(p))
+        if (!ids_.has_peer(p))
             ids_.add(p, ids_.fresh([](std::uint32_t n) {
                 return n == 0 ? std::nullopt : std::optional<std::uint32_t>(n);
             }));

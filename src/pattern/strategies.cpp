@@ -423,7 +423,7 @@ public:
 
     void attach(peer_id p, const peer_info& info, peer_queues&) override
     {
-        if (info.pending || ids_.contains(p))
+        if (info.pending || ids_.has_peer(p))
             return;
         std::string id = info.identity;
         if (id.empty() || ids_.contains(id))

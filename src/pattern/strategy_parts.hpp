@@ -76,7 +76,7 @@ template <class Id>
 class routing_table {
 public:
     bool contains(const Id& id) const { return by_id_.contains(id); }
-    bool contains(peer_id p) const { return by_peer_.contains(p); }
+    bool has_peer(peer_id p) const { return by_peer_.contains(p); }
 
     void add(peer_id p, Id id)
     {
