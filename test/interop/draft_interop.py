@@ -3,7 +3,8 @@
 API (the npm zeromq 6.8.0 package, driven by node/draft_peer.js): every
 pair (CLIENT/SERVER, SCATTER/GATHER, RADIO/DISH), zmtp on either side,
 binding or connecting, over tcp and ipc. libzmq 4.3.5's npm build has no
-PEER or CHANNEL; those are tested zmtp to zmtp (test/asio).
+PEER or CHANNEL; those are tested zmtp-cat to zmtp-cat here, and zmtp to
+zmtp in test/asio.
 
 Usage: /usr/bin/python3 draft_interop.py PATH/TO/zmtp-cat PATH/TO/node NODE_DIR
 
@@ -57,12 +58,16 @@ class Proc:
             raise AssertionError("stream ended; stderr: %r" % self.err_lines)
         return line
 
-    def bound(self):
+    def err_line(self, start, contains=""):
+        """The first stderr line that starts with `start` and holds `contains`."""
         while True:
             line = self.line(self.err)
             self.err_lines.append(line)
-            if line.startswith("bound "):
-                return line[len("bound "):]
+            if line.startswith(start) and contains in line:
+                return line
+
+    def bound(self):
+        return self.err_line("bound ")[len("bound "):]
 
     def stop(self):
         if self.proc.poll() is None:
@@ -160,6 +165,35 @@ def run_case(node, n, pair, transport, zmtp_binds, results):
             cat.stop()
 
 
+def run_zmtp_pair(n, cat_type, transport, results):
+    """PEER or CHANNEL, zmtp-cat to zmtp-cat: an echoing end binds, the
+    other connects, sends one message and prints the echo. The PEER that
+    connects learns its peer's routing id from its -v handshake line."""
+    name = "%s(zmtp) - %s(zmtp) over %s" % (cat_type, cat_type, transport)
+    procs = []
+    try:
+        ep = "tcp://127.0.0.1:0" if transport == "tcp" else "ipc://%s/p%d.sock" % (TMP, n)
+        timeout = ["--timeout", str(WAIT * 1000)]
+        echo = Proc([CAT, cat_type, "--echo", "--bind", ep] + timeout)
+        procs.append(echo)
+        other = Proc([CAT, cat_type, "-v", "--count", "1", "--connect", echo.bound()] + timeout)
+        procs.append(other)
+        if cat_type == "peer":
+            line = other.err_line("zmtp-cat: handshake with", "(routing id ")
+            body = line.split("(routing id ")[1].rstrip(")") + "\thello"
+        else:
+            body = "hello"
+        other.write(body + "\n")
+        got = other.line(other.out)
+        assert got == body, "got %r, expected %r" % (got, body)
+        results[n] = (name, None)
+    except Exception:  # noqa: BLE001 - reported with the case's name
+        results[n] = (name, traceback.format_exc())
+    finally:
+        for p in procs:
+            p.stop()
+
+
 def main():
     if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "zeromq")):
         print("SKIP: zeromq (npm) is not installed in %s; run scripts/install-deps" % NODE_DIR)
@@ -176,6 +210,12 @@ def main():
                                      args=(node, n, pair, transport, zmtp_binds, results))
                 t.start()
                 threads.append(t)
+    for cat_type in ("peer", "channel"):
+        for transport in ("tcp", "ipc"):
+            n += 1
+            t = threading.Thread(target=run_zmtp_pair, args=(n, cat_type, transport, results))
+            t.start()
+            threads.append(t)
     for t in threads:
         t.join(timeout=WAIT * 3)
     node.stop()
