@@ -3,10 +3,13 @@
 // every compatible pair with either side binding, a large multipart
 // message, PLAIN and CURVE, the refusals (no common subprotocol, not a
 // WebSocket, an upgrade that never comes), and heartbeats as WebSocket
-// pings.
+// pings; wss:// with the socket's TLS settings (verification, client
+// certificates and TLS-Subject, refusal).
 #include "zmtp/socket.hpp"
 
+#include "helpers.hpp"
 #include "socket_ends.hpp"
+#include "test_certificates.hpp"
 
 #include <doctest/doctest.h>
 
@@ -209,4 +212,42 @@ TEST_CASE("ws://: heartbeats go as WebSocket pings and keep the connection")
     CHECK(a.recv() == frames{"two"});
     for (const auto& e : log.events())
         CHECK(e.type != monitor_event_type::disconnected);
+}
+
+TEST_CASE("wss://: TLS as for tls+tcp://: the client's certificate gives TLS-Subject; an untrusted server is refused")
+{
+    zmtp::asio_test::temp_dir dir;
+    zmtp::test_tls::make_test_certificates(dir.path());
+    const auto file = [&](const char* name) { return (dir.path() / name).string(); };
+    io_thread iot;
+    zmtp_end pull(iot.io, socket_type::pull);
+    pull.configure([&](zmtp::socket_options& o) {
+        o.tls.certificate_chain_file = file("server.pem");
+        o.tls.private_key_file = file("server-key.pem");
+        o.tls.ca_file = file("ca.pem");
+    });
+    const std::string ep = on(pull.socket(), [&] { return pull.socket().bind("wss://127.0.0.1:0/secure"); });
+    CHECK(ep.starts_with("wss://127.0.0.1:"));
+    CHECK(ep.ends_with("/secure"));
+
+    zmtp_end push(iot.io, socket_type::push);
+    push.configure([&](zmtp::socket_options& o) {
+        o.tls.ca_file = file("ca.pem");
+        o.tls.certificate_chain_file = file("client.pem");
+        o.tls.private_key_file = file("client-key.pem");
+    });
+    push.connect(ep);
+    const std::string big(100 * 1024, 'w');
+    REQUIRE(push.send({"over", big}));
+    const auto got = pull.recv_message();
+    REQUIRE(got);
+    CHECK(to_frames(*got) == frames{"over", big});
+    CHECK(got->property("TLS-Subject") == std::string_view(zmtp::test_tls::client_subject));
+
+    zmtp_end stranger(iot.io, socket_type::push); // trusts the system's CAs only
+    monitor_log log(stranger);
+    stranger.connect(ep);
+    const auto reason = log.failure();
+    REQUIRE(reason);
+    CHECK(reason->find("TLS: certificate verify failed") != std::string::npos);
 }
