@@ -108,7 +108,7 @@ private:
                 r.set(http::field::sec_websocket_protocol, name);
             }));
         ws_.async_accept(req, [self = this->shared_from_this()](error_code ec2) {
-            self->finish(ec2, "WebSocket upgrade: ");
+            self->finish(ec2, "upgrade: ");
         });
     }
 
@@ -127,8 +127,17 @@ private:
 
     void on_response(error_code ec)
     {
+        if (ec == websocket::error::upgrade_declined) {
+            // Its reason, when it gave one (ours does, in the body).
+            std::string body = response_.body().substr(0, 200);
+            while (!body.empty() && (body.back() == '\n' || body.back() == '\r'))
+                body.pop_back();
+            refusal_ = "the server declined the upgrade (HTTP " +
+                       std::to_string(response_.result_int()) + ")" +
+                       (body.empty() ? std::string() : ": " + printable(body));
+        }
         if (ec)
-            return finish(ec, "WebSocket upgrade: ");
+            return finish(ec, "upgrade: ");
         const auto answer = response_[http::field::sec_websocket_protocol];
         const auto chosen = zws_protocol::parse(std::string_view(answer.data(), answer.size()));
         if (!chosen || chosen->mechanism != settings_.mechanism) {
