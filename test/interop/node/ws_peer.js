@@ -3,7 +3,7 @@
 // A ws:// peer for test/interop/ws_interop.py, from zeromq.js (libzmq 4.3.5)
 // or jszmq (pure JavaScript ZWS 2.0).
 //
-//   node ws_peer.js LIB TYPE bind|connect ENDPOINT MODE [N [TOPIC]]
+//   node ws_peer.js LIB TYPE bind|connect ENDPOINT MODE [N [TOPIC [OPTIONS]]]
 //
 // LIB zeromq or jszmq; TYPE push, pull, pub, sub, req, rep, dealer, router,
 // pair. A bind prints {"bound": ENDPOINT} first. Messages are JSON arrays
@@ -14,9 +14,11 @@
 //   publish    send ["a-topic","x"] and ["b-topic","y"] every 50 ms
 //   ask        (dealer, req) send ["hello"] every 100 ms until a reply
 //              comes, print it, exit
-// A SUB subscribes to TOPIC (default: everything).
+// A SUB subscribes to TOPIC (default: everything). OPTIONS (zeromq only): a
+// JSON object of socket options set before bind or connect, e.g.
+// {"curveServer": true, ...} or {"heartbeatInterval": 50}.
 'use strict'
-const [lib, type, how, endpoint, mode, count, topic] = process.argv.slice(2)
+const [lib, type, how, endpoint, mode, count, topic, options] = process.argv.slice(2)
 const print = (frames) => process.stdout.write(JSON.stringify(frames.map((f) => f.toString())) + '\n')
 const done = () => setTimeout(() => process.exit(0), 100)
 const lines = (onLine, onEnd) => {
@@ -39,6 +41,7 @@ const name = lib === 'zeromq' ? (longNames[type] || capitalised) : capitalised
 async function withZeromq () {
   const zmq = require('zeromq')
   const s = new zmq[name]()
+  Object.assign(s, JSON.parse(options || '{}'))
   if (type === 'sub') s.subscribe(topic || '')
   if (how === 'bind') {
     await s.bind(endpoint)
