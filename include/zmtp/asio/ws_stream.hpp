@@ -155,6 +155,9 @@ private:
             return;
         s->reading = true;
         s->in.clear();
+        // A large message's storage goes with it: idle links stay small.
+        if (s->in.capacity() > 64 * 1024)
+            s->in.shrink_to_fit();
         ws.async_read(s->in, [s, &ws](error_code ec, std::size_t) {
             s->reading = false;
             if (ec == boost::beast::websocket::error::closed)
