@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 HARNESSES = ["greeting", "frame_header", "metadata", "command", "codec", "codec_small",
-             "codec_ready", "plain_client", "plain_server", "curve_client", "curve_server"]
+             "codec_ready", "plain_client", "plain_server", "curve_client", "curve_server", "zws"]
 
 # Keep seeds small: libFuzzer works best from short inputs, and -max_len cuts
 # longer ones anyway (run-fuzzers.sh).
@@ -572,6 +572,36 @@ def legacy(c):
         c["codec"].add("legacy-zmtp10-versioned-%s" % ours.lower(), bytes([i]) + one_versioned)
 
 
+def zws(c):
+    """ZWS 2.0 (docs/websocket.md) for fuzz_zws.cpp: a setup octet (bit 0:
+    the bare "ZWS2.0", bit 1: a pong after each message, bits 2-: the type
+    pair) and binary WebSocket messages, each with a 2-octet length."""
+    def msgs(*payloads):
+        return b"".join(struct.pack(">H", len(p)) + p for p in payloads)
+
+    big = bytes((5 + 3 * i) % 256 for i in range(300))
+    pair_index = {"PAIR": 0, "DEALER": 1, "ROUTER": 2, "PUB": 3, "SUB": 4, "PULL": 5}
+    peer_of = {"PAIR": "PAIR", "DEALER": "ROUTER", "ROUTER": "DEALER", "PUB": "SUB", "SUB": "PUB",
+               "PULL": "PUSH"}
+    for ours, i in pair_index.items():
+        peer = peer_of[ours]
+        ident = "" if peer in ("REQ", "DEALER", "ROUTER") else None
+        ready_body = command_body("READY", prop("Socket-Type", peer) +
+                                  (prop("Identity", "") if ident is not None else b""))
+        c["zws"].add("null-%s" % ours.lower(), bytes([i << 2]) + msgs(
+            b"\x02" + ready_body, b"\x01a", b"\x00", b"\x00" + big, b"\x00\x01topic"))
+        c["zws"].add("null-pongs-%s" % ours.lower(), bytes([i << 2 | 2]) + msgs(
+            b"\x02" + ready_body, b"\x00hello", b"\x02" + command_body("PING", b"\x00\x0a")))
+        c["zws"].add("bare-%s" % ours.lower(), bytes([i << 2 | 1]) + msgs(
+            b"\x00peer", b"\x01a", b"\x00b", b"\x00" + big, b"\x01topic"))
+    c["zws"].add("hostile-empty-message", bytes([0]) + msgs(b""))
+    c["zws"].add("hostile-reserved-flags", bytes([0]) + msgs(b"\x04x", b"\x00y"))
+    c["zws"].add("hostile-more-command", bytes([0]) + msgs(b"\x03\x05READY"))
+    c["zws"].add("hostile-bare-command", bytes([1]) + msgs(b"\x00", b"\x02\x04PING"))
+    c["zws"].add("hostile-message-before-ready", bytes([0]) + msgs(b"\x00data"))
+    c["zws"].add("hostile-error-command", bytes([0]) + msgs(b"\x02" + command_body("ERROR", b"\x03bad")))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--captures", help="directory of libzmq capture JSON files")
@@ -587,6 +617,7 @@ def main():
     legacy(c)
     plain(c, caps)
     curve(c, args.vectors)
+    zws(c)
     nvec = from_vectors(c, args.vectors) if os.path.isdir(args.vectors) else 0
 
     for h in HARNESSES:

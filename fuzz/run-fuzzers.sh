@@ -32,8 +32,9 @@ declare -A max_len=(
   [plain_server]=4096
   [curve_client]=4096
   [curve_server]=4096
+  [zws]=4096
 )
-all=(greeting frame_header metadata command codec codec_small codec_ready plain_client plain_server curve_client curve_server)
+all=(greeting frame_header metadata command codec codec_small codec_ready plain_client plain_server curve_client curve_server zws)
 harnesses=("${@:-${all[@]}}")
 
 case $secs in

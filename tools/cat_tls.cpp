@@ -13,7 +13,7 @@ namespace {
 
 bool is_tls(const std::string& endpoint)
 {
-    return endpoint.starts_with("tls+");
+    return endpoint.starts_with("tls+") || endpoint.starts_with("wss://");
 }
 
 bool any_tls(const std::vector<std::string>& endpoints)
@@ -46,9 +46,9 @@ std::optional<std::string> apply_tls(const tls_flags& f, const std::vector<std::
     const bool any_flag = f.cert || f.key || f.ca || f.server_name || f.insecure;
     // Flags without a tls+ endpoint would mean plain text where TLS was meant.
     if (any_flag && !binds_tls && !connects_tls)
-        return "--tls-* options need a tls+tcp:// or tls+ipc:// endpoint";
+        return "--tls-* options need a tls+tcp://, tls+ipc:// or wss:// endpoint";
     if ((f.server_name || f.insecure) && !connects_tls)
-        return "--tls-server-name and --tls-insecure apply to a --connect tls+ endpoint";
+        return "--tls-server-name and --tls-insecure apply to a --connect tls+ or wss:// endpoint";
     if (f.cert.has_value() != f.key.has_value())
         return "--tls-cert and --tls-key go together";
     if (binds_tls && !f.cert)

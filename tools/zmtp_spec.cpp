@@ -109,7 +109,7 @@ int main(int argc, char** argv)
         usage_error(e.what());
     }
     using kind = zmtp::asio::endpoint::transport;
-    if (cfg.endpoint.kind != kind::tcp && cfg.endpoint.kind != kind::ipc)
+    if ((cfg.endpoint.kind != kind::tcp && cfg.endpoint.kind != kind::ipc) || cfg.endpoint.websocket)
         usage_error("zmtp-spec speaks tcp://, ipc://, tls+tcp:// and tls+ipc:// only");
     if (cfg.endpoint.tls && cfg.bind)
         usage_error("--bind takes tcp:// and ipc:// (the tool is a TLS client only)");

@@ -4,6 +4,7 @@
 #include "exec.hpp"
 #include "inproc.hpp"
 #include "tls.hpp"
+#include "ws.hpp"
 
 #include <boost/asio/connect.hpp>
 
@@ -49,6 +50,18 @@ std::string source_of(const net::local::stream_protocol::endpoint&)
     return {}; // one local host: one source
 }
 
+// What is left of the handshake deadline for the next step of a handshake
+// that began at `since` (one deadline for TLS, WebSocket and ZMTP).
+std::chrono::milliseconds remaining(std::chrono::milliseconds deadline,
+                                    std::optional<std::chrono::steady_clock::time_point> since)
+{
+    if (!since)
+        return deadline;
+    const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - *since);
+    return std::max(deadline - used, std::chrono::milliseconds(1));
+}
+
 template <class Protocol>
 class basic_listener final : public listener {
 public:
@@ -58,13 +71,16 @@ public:
         : owner_(&owner),
           acceptor_(owner.executor()),
           // Before binding: a bad TLS setting must leave no socket file behind.
-          tls_(ep.tls ? make_server_context(owner.options().tls) : nullptr)
+          tls_(ep.tls ? make_server_context(owner.options().tls) : nullptr),
+          websocket_(ep.websocket)
     {
         asio::bind(acceptor_, ep);
         const std::size_t limit = std::max<std::size_t>(owner.options().max_handshakes_per_listener, 1);
         slots_ = handshake_slots(limit, std::max<std::size_t>(limit / 4, 1));
         requested_ = std::move(requested);
         bound_ = (ep.tls ? "tls+" : "") + bound_endpoint(acceptor_);
+        if (websocket_) // "ws://HOST:PORT/PATH"
+            bound_ = (ep.tls ? "wss://" : "ws://") + bound_.substr(bound_.find("://") + 3) + ep.path;
         if constexpr (std::is_same_v<Protocol, net::local::stream_protocol>)
             path_ = ep.path;
     }
@@ -76,17 +92,16 @@ public:
         owner_ = nullptr;
         error_code ignored;
         acceptor_.close(ignored);
-        for (auto& [ticket, w] : handshakes_)
-            if (auto h = w.lock())
-                h->cancel();
-        handshakes_.clear();
+        for (auto& [ticket, cancel] : std::exchange(handshakes_, {}))
+            cancel();
         // An ipc listener removes its socket file, as libzmq does.
         if (!path_.empty() && path_[0] != '@')
             ::unlink(path_.c_str());
     }
 
 private:
-    // TLS handshakes are keyed apart from peer ids, which count up from 1.
+    // TLS handshakes and WebSocket upgrades are keyed apart from peer ids,
+    // which count up from 1.
     static constexpr handshake_slots::key tls_ticket_bit = handshake_slots::key{1} << 63;
 
     void accept()
@@ -114,10 +129,13 @@ private:
         std::string address = address_of(peer_);
         const std::string source = source_of(peer_);
         owner_->notify(monitor_event(monitor_event_type::accepted, bound_, address));
-        if (tls_) {
+        if (tls_ || websocket_) {
             const handshake_slots::key ticket = tls_ticket_bit | next_ticket_++;
             make_room(slots_.admit(ticket, source));
-            secure(std::move(s), std::move(address), ticket);
+            if (tls_)
+                secure(std::move(s), std::move(address), ticket);
+            else if constexpr (std::is_same_v<Protocol, net::ip::tcp>)
+                upgrade(std::move(s), std::move(address), ticket, {});
             return;
         }
         auto self = std::static_pointer_cast<basic_listener>(shared_from_this());
@@ -132,8 +150,7 @@ private:
         if ((*victim & tls_ticket_bit) == 0)
             return owner_->evict(*victim, eviction_reason());
         if (auto it = handshakes_.find(*victim); it != handshakes_.end())
-            if (auto h = it->second.lock())
-                h->cancel(); // secure()'s callback reports it
+            it->second(); // the handshake's callback reports it
     }
 
     std::string eviction_reason() const
@@ -143,46 +160,89 @@ private:
                " per source address";
     }
 
-    // The TLS handshake counts as part of the peer's handshake: it holds
-    // one of the listener's places until it is over.
+    // The TLS handshake and the WebSocket upgrade count as part of the
+    // peer's handshake: each holds one of the listener's places until the
+    // peer exists or has failed.
     void secure(socket_type s, std::string address, handshake_slots::key ticket)
     {
         auto h = std::make_shared<tls_handshake<socket_type>>(std::move(s), *tls_);
         prepare_server(h->stream.ssl().native_handle());
-        handshakes_.emplace(ticket, h);
+        handshakes_.emplace(ticket, [weak = std::weak_ptr(h)] {
+            if (auto hs = weak.lock())
+                hs->cancel();
+        });
         h->start(ssl::stream_base::server, owner_->options().handshake_timeout,
                  [self = std::static_pointer_cast<basic_listener>(shared_from_this()), h, ticket,
                   address = std::move(address)](error_code ec, std::string reason) mutable {
-                     self->handshakes_.erase(ticket);
-                     if (!self->owner_)
+                     if (!self->step_succeeded(ticket, address, ec, std::move(reason)))
                          return;
-                     if (!self->slots_.holds(ticket)) {
-                         ec = to_error_code(error::handshake_timeout);
-                         reason = self->eviction_reason();
-                     }
-                     if (ec) {
-                         self->slots_.release(ticket);
-                         monitor_event e(monitor_event_type::handshake_failed, self->bound_, address);
-                         e.error = ec;
-                         e.reason = std::move(reason);
-                         self->owner_->notify(std::move(e));
-                         return;
-                     }
                      transport_facts facts{peer_properties(h->stream.ssl().native_handle()), h->started};
-                     const peer_id p = self->owner_->adopt(std::move(h->stream), 0, self->bound_,
-                                                           std::move(address), self, std::move(facts));
-                     if (p)
-                         self->slots_.rename(ticket, p);
-                     else
-                         self->slots_.release(ticket);
+                     if constexpr (std::is_same_v<Protocol, net::ip::tcp>)
+                         if (self->websocket_)
+                             return self->upgrade(std::move(h->stream.ssl()), std::move(address), ticket,
+                                                  std::move(facts));
+                     self->adopted(ticket, self->owner_->adopt(std::move(h->stream), 0, self->bound_,
+                                                               std::move(address), self, std::move(facts)));
                  });
+    }
+
+    template <class Stream>
+    void upgrade(Stream s, std::string address, handshake_slots::key ticket, transport_facts facts)
+    {
+        ws_settings settings = ws_settings_for(*owner_);
+        settings.deadline = remaining(settings.deadline, facts.handshake_started);
+        auto u = ws_accept(
+            std::move(s), std::move(settings),
+            [self = std::static_pointer_cast<basic_listener>(shared_from_this()), ticket,
+             address = std::move(address), facts = std::move(facts)](error_code ec, std::string reason,
+                                                                      ws_adopt adopt) mutable {
+                if (self->step_succeeded(ticket, address, ec, std::move(reason)))
+                    self->adopted(ticket, adopt(*self->owner_, 0, self->bound_, std::move(address), self,
+                                                std::move(facts)));
+            });
+        handshakes_[ticket] = [weak = std::weak_ptr(u)] {
+            if (auto up = weak.lock())
+                up->cancel();
+        };
+    }
+
+    // A step of a transport handshake ended: false, and reported, when it
+    // failed or its place was given to a newer connection.
+    bool step_succeeded(handshake_slots::key ticket, const std::string& address, error_code ec,
+                        std::string reason)
+    {
+        handshakes_.erase(ticket);
+        if (!owner_)
+            return false;
+        if (!slots_.holds(ticket)) {
+            ec = to_error_code(error::handshake_timeout);
+            reason = eviction_reason();
+        }
+        if (!ec)
+            return true;
+        slots_.release(ticket);
+        monitor_event e(monitor_event_type::handshake_failed, bound_, address);
+        e.error = ec;
+        e.reason = std::move(reason);
+        owner_->notify(std::move(e));
+        return false;
+    }
+
+    void adopted(handshake_slots::key ticket, peer_id p)
+    {
+        if (p)
+            slots_.rename(ticket, p);
+        else
+            slots_.release(ticket);
     }
 
     socket_impl* owner_;
     typename Protocol::acceptor acceptor_;
     typename Protocol::endpoint peer_; // filled by each accept
-    std::shared_ptr<ssl::context> tls_; // tls+ only
-    std::unordered_map<handshake_slots::key, std::weak_ptr<tls_handshake<socket_type>>> handshakes_;
+    std::shared_ptr<ssl::context> tls_; // tls+ and wss only
+    bool websocket_;
+    // Cancels each TLS handshake or WebSocket upgrade in progress.
+    std::unordered_map<handshake_slots::key, std::function<void()>> handshakes_;
     handshake_slots::key next_ticket_ = 0;
     std::string path_;
 };
@@ -307,33 +367,69 @@ template <class Socket>
 void connector::connected(Socket& sock, std::string address)
 {
     owner_->notify(monitor_event(monitor_event_type::connected, text_, address));
+    constexpr bool over_tcp = std::is_same_v<Socket, net::ip::tcp::socket>;
     if (!tls_) {
+        if constexpr (over_tcp)
+            if (ep_.websocket)
+                return upgrade(std::move(sock), std::move(address), {});
         owner_->adopt(std::move(sock), slot_, text_, std::move(address));
         return;
     }
     auto h = std::make_shared<tls_handshake<Socket>>(std::move(sock), *tls_);
     prepare_client(h->stream.ssl().native_handle(), server_name_);
-    cancel_tls_ = [weak = std::weak_ptr(h)] {
+    cancel_handshake_ = [weak = std::weak_ptr(h)] {
         if (auto hs = weak.lock())
             hs->cancel();
     };
     h->start(ssl::stream_base::client, owner_->options().handshake_timeout,
              [self = shared_from_this(), h, address = std::move(address)](error_code ec,
                                                                           std::string reason) mutable {
-                 self->cancel_tls_ = nullptr;
+                 self->cancel_handshake_ = nullptr;
                  if (self->closed_)
                      return;
-                 if (ec) {
-                     monitor_event e(monitor_event_type::handshake_failed, self->text_, address);
-                     e.error = ec;
-                     e.reason = std::move(reason);
-                     self->owner_->notify(std::move(e));
-                     return self->retry(ec);
-                 }
+                 if (ec)
+                     return self->handshake_failed(address, ec, std::move(reason));
                  transport_facts facts{peer_properties(h->stream.ssl().native_handle()), h->started};
+                 if constexpr (over_tcp)
+                     if (self->ep_.websocket)
+                         return self->upgrade(std::move(h->stream.ssl()), std::move(address), std::move(facts));
                  self->owner_->adopt(std::move(h->stream), self->slot_, self->text_,
                                      std::move(address), {}, std::move(facts));
              });
+}
+
+template <class Stream>
+void connector::upgrade(Stream s, std::string address, transport_facts facts)
+{
+    ws_settings settings = ws_settings_for(*owner_);
+    settings.deadline = remaining(settings.deadline, facts.handshake_started);
+    const bool v6 = ep_.host.find(':') != std::string::npos;
+    settings.host = (v6 ? "[" + ep_.host + "]" : ep_.host) + ":" + std::to_string(ep_.port);
+    settings.target = ep_.path;
+    auto u = ws_connect(std::move(s), std::move(settings),
+                        [self = shared_from_this(), address = std::move(address),
+                         facts = std::move(facts)](error_code ec, std::string reason, ws_adopt adopt) mutable {
+                            self->cancel_handshake_ = nullptr;
+                            if (self->closed_)
+                                return;
+                            if (ec)
+                                return self->handshake_failed(address, ec, std::move(reason));
+                            adopt(*self->owner_, self->slot_, self->text_, std::move(address), {},
+                                  std::move(facts));
+                        });
+    cancel_handshake_ = [weak = std::weak_ptr(u)] {
+        if (auto up = weak.lock())
+            up->cancel();
+    };
+}
+
+void connector::handshake_failed(const std::string& address, error_code ec, std::string reason)
+{
+    monitor_event e(monitor_event_type::handshake_failed, text_, address);
+    e.error = ec;
+    e.reason = std::move(reason);
+    owner_->notify(std::move(e));
+    retry(ec);
 }
 
 std::chrono::milliseconds connector::next_delay()
@@ -395,8 +491,8 @@ void connector::close()
         tcp_->close(ignored);
     if (ipc_)
         ipc_->close(ignored);
-    if (cancel_tls_)
-        std::exchange(cancel_tls_, nullptr)();
+    if (cancel_handshake_)
+        std::exchange(cancel_handshake_, nullptr)();
     if (ep_.kind == endpoint::transport::inproc)
         inproc_forget(ep_.name, this);
 }

@@ -2,8 +2,9 @@
 // Listeners and connectors: turn endpoint strings into connected streams
 // and hand them to the socket (socket_impl::adopt). Connectors reconnect
 // with back-off and jitter. tls+ endpoints finish their TLS handshake
-// (tls.hpp) before the stream is handed over; exec: endpoints start their
-// command afresh for every connection (exec.hpp).
+// (tls.hpp), ws:// and wss:// ones their WebSocket upgrade (ws.hpp), before
+// the stream is handed over; exec: endpoints start their command afresh for
+// every connection (exec.hpp).
 #pragma once
 
 #include "handshake_slots.hpp"
@@ -40,7 +41,8 @@ protected:
     std::string requested_;
     std::string bound_;
     // Accepted connections still in their handshake (handshake_slots.hpp):
-    // keyed by peer id, or by a TLS ticket before the peer exists.
+    // keyed by peer id, or by a ticket while TLS or the WebSocket upgrade
+    // runs, before the peer exists.
     handshake_slots slots_{256, 64};
 };
 
@@ -71,9 +73,13 @@ private:
     void attempt_ipc();
     void attempt_exec();
     void attempt_inproc();
-    // The stream is connected: hand it over, after the TLS handshake for tls+.
+    // The stream is connected: hand it over, after the TLS handshake for
+    // tls+ and wss, and the WebSocket upgrade for ws and wss.
     template <class Socket>
     void connected(Socket& sock, std::string address);
+    template <class Stream>
+    void upgrade(Stream s, std::string address, transport_facts facts);
+    void handshake_failed(const std::string& address, error_code ec, std::string reason);
     void retry(error_code ec, std::string reason = {});
     std::chrono::milliseconds next_delay();
 
@@ -85,9 +91,9 @@ private:
     net::ip::tcp::resolver resolver_;
     std::shared_ptr<net::ip::tcp::socket> tcp_;
     std::shared_ptr<net::local::stream_protocol::socket> ipc_;
-    std::shared_ptr<net::ssl::context> tls_; // tls+ only
+    std::shared_ptr<net::ssl::context> tls_; // tls+ and wss only
     std::string server_name_;                // SNI and name check
-    std::function<void()> cancel_tls_;       // while a TLS handshake runs
+    std::function<void()> cancel_handshake_; // while TLS or the WebSocket upgrade runs
     std::shared_ptr<child_process> child_;   // exec: the latest command's
     std::chrono::milliseconds delay_{0};
     std::minstd_rand jitter_;

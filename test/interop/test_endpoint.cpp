@@ -59,6 +59,34 @@ TEST_CASE("tls+ endpoints: tcp or ipc with TLS inside")
     CHECK_FALSE(parse_endpoint("tcp://h:1").tls);
 }
 
+TEST_CASE("ws:// and wss:// endpoints: tcp with a WebSocket on top, and a path")
+{
+    auto e = parse_endpoint("ws://127.0.0.1:5555");
+    CHECK(e.kind == endpoint::transport::tcp);
+    CHECK(e.websocket);
+    CHECK_FALSE(e.tls);
+    CHECK(e.path == "/");
+    CHECK(e.to_string() == "ws://127.0.0.1:5555/");
+
+    e = parse_endpoint("wss://example.com:443/zmq/feed");
+    CHECK(e.websocket);
+    CHECK(e.tls);
+    CHECK(e.host == "example.com");
+    CHECK(e.port == 443);
+    CHECK(e.path == "/zmq/feed");
+    CHECK(e.to_string() == "wss://example.com:443/zmq/feed");
+
+    e = parse_endpoint("ws://[::1]:*/a");
+    CHECK(e.host == "::1");
+    CHECK(e.any_port());
+    CHECK(e.to_string() == "ws://[::1]:*/a");
+    CHECK(parse_endpoint("ws://*:0/").any_host());
+
+    CHECK_THROWS_AS(parse_endpoint("ws://host/path"), endpoint_error);
+    CHECK_THROWS_AS(parse_endpoint("ws://host:1/a b"), endpoint_error);
+    CHECK_THROWS_AS(parse_endpoint("wss://:1/"), endpoint_error);
+}
+
 TEST_CASE("exec: endpoints: the rest is the command, as it is")
 {
     const auto e = parse_endpoint("exec:ssh host socat - tcp:127.0.0.1:5555");

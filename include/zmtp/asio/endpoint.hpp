@@ -8,6 +8,9 @@
 //                     abstract namespace)
 //   tls+tcp://HOST:PORT, tls+ipc://PATH
 //                     the same, with TLS inside (endpoint::tls)
+//   ws://HOST:PORT[/PATH], wss://HOST:PORT[/PATH]
+//                     ZMTP over WebSocket (ZWS 2.0), wss inside TLS; PATH
+//                     (default /) is the HTTP request's target
 //   inproc://NAME     sockets of this process, joined in memory (any
 //                     non-empty NAME); a connect may come before the bind
 //   exec:COMMAND      connect only: ZMTP over the stdin and stdout of
@@ -54,10 +57,11 @@ struct endpoint {
     transport kind = transport::tcp;
     std::string host;        // tcp: without brackets; "*" for any address
     std::uint16_t port = 0;  // tcp: 0 means any (from `0` or `*`)
-    std::string path;        // ipc
+    std::string path;        // ipc: the socket's path; ws: the HTTP target ("/...")
     std::string command;     // exec: given to /bin/sh -c as it is
     std::string name;        // inproc
-    bool tls = false;        // tls+tcp:// or tls+ipc://
+    bool tls = false;        // tls+tcp://, tls+ipc:// or wss://
+    bool websocket = false;  // ws:// or wss:// (kind tcp)
 
     bool any_host() const noexcept { return kind == transport::tcp && host == "*"; }
     bool any_port() const noexcept { return kind == transport::tcp && port == 0; }
@@ -72,8 +76,11 @@ struct endpoint {
         if (kind == transport::ipc)
             return scheme + "ipc://" + path;
         const bool v6 = host.find(':') != std::string::npos;
-        return scheme + "tcp://" + (v6 ? "[" + host + "]" : host) + ":" +
-               (port == 0 ? std::string("*") : std::to_string(port));
+        const std::string address = (v6 ? "[" + host + "]" : host) + ":" +
+                                    (port == 0 ? std::string("*") : std::to_string(port));
+        if (websocket)
+            return (tls ? "wss://" : "ws://") + address + path;
+        return scheme + "tcp://" + address;
     }
 };
 
@@ -101,7 +108,19 @@ inline endpoint parse_endpoint(std::string_view full)
             fail("inproc:// needs a name");
         return ep;
     }
-    if (text.starts_with("tls+")) {
+    std::string_view rest;
+    if (text.starts_with("ws://") || text.starts_with("wss://")) {
+        ep.websocket = true;
+        ep.tls = text[2] == 's';
+        rest = text.substr(ep.tls ? 6 : 5);
+        // The path starts at the first '/' after the host (an IPv6
+        // address in brackets has none).
+        const auto slash = rest.find('/', rest.starts_with("[") ? rest.find(']') : 0);
+        ep.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+        rest = rest.substr(0, slash);
+        if (ep.path.find_first_of(" \t\r\n") != std::string::npos || ep.path.find('\0') != std::string::npos)
+            fail("invalid character in the path '" + ep.path + "'");
+    } else if (text.starts_with("tls+")) {
         ep.tls = true;
         text.remove_prefix(4);
         if (!text.starts_with("tcp://") && !text.starts_with("ipc://"))
@@ -119,14 +138,15 @@ inline endpoint parse_endpoint(std::string_view full)
             fail("the path is longer than 107 bytes");
         return ep;
     }
-    if (!text.starts_with("tcp://")) {
+    if (!ep.websocket && !text.starts_with("tcp://")) {
         const auto scheme_end = text.find("://");
         if (scheme_end == std::string_view::npos)
             fail("expected tcp://HOST:PORT, ipc://PATH or exec:COMMAND");
         fail("unsupported transport '" + std::string(text.substr(0, scheme_end)) +
-             "' (expected tcp, ipc, tls+tcp, tls+ipc, inproc or exec:)");
+             "' (expected tcp, ipc, tls+tcp, tls+ipc, ws, wss, inproc or exec:)");
     }
-    std::string_view rest = text.substr(6);
+    if (!ep.websocket)
+        rest = text.substr(6);
     std::string_view host;
     std::string_view port;
     if (rest.starts_with("[")) {
@@ -392,7 +412,7 @@ template <class Token>
 auto async_connect_retry(net::ip::tcp::socket& socket, const endpoint& ep,
                          reconnect_options reconnect, Token&& token)
 {
-    if (ep.kind != endpoint::transport::tcp || ep.tls)
+    if (ep.kind != endpoint::transport::tcp || ep.tls || ep.websocket)
         throw endpoint_error("cannot connect a tcp socket to " + ep.to_string());
     if (ep.any_host() || ep.any_port())
         throw endpoint_error("cannot connect to " + ep.to_string() +
