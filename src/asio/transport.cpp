@@ -191,6 +191,8 @@ private:
     {
         ws_settings settings = ws_settings_for(*owner_);
         settings.deadline = remaining(settings.deadline, facts.handshake_started);
+        // A verified client certificate asks for ZMTP 3 (codec_options::transport_authenticated).
+        settings.bare_allowed = settings.bare_allowed && !facts.properties.find("TLS-Subject");
         auto u = ws_accept(
             std::move(s), std::move(settings),
             [self = std::static_pointer_cast<basic_listener>(shared_from_this()), ticket,

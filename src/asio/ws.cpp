@@ -3,6 +3,7 @@
 
 #include "zmtp/asio/ws_stream.hpp"
 #include "zmtp/printable.hpp"
+#include "zmtp/wire/legacy.hpp"
 #include "zmtp/security/mechanism_factory.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -92,8 +93,9 @@ private:
             offered += offered.empty() ? "" : ",";
             offered += std::string(f->value());
         }
-        auto chosen = websocket::is_upgrade(req) ? zws_select(offered, settings_.mechanism)
-                                                 : std::nullopt;
+        auto chosen = websocket::is_upgrade(req)
+                          ? zws_select(offered, settings_.mechanism, settings_.bare_allowed)
+                          : std::nullopt;
         if (!chosen) {
             refusal_error_ = websocket::is_upgrade(req) ? error::mechanism_mismatch : error::not_zmtp;
             refusal_ = websocket::is_upgrade(req)
@@ -219,6 +221,10 @@ ws_settings ws_settings_for(socket_impl& owner)
         s.mechanism = "NULL";
     }
     s.type = owner.type();
+    const auto& o = owner.options();
+    s.bare_allowed = s.mechanism == "NULL" && !o.authenticator &&
+                     o.min_zmtp_version <= zmtp_version::v2_0 &&
+                     wire::v2_socket_type_octet(s.type).has_value();
     const auto& limits = owner.options().limits;
     s.max_message_size = std::max(limits.max_message_size, limits.max_command_size);
     s.deadline = owner.options().handshake_timeout;

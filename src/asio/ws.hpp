@@ -30,6 +30,10 @@ struct ws_settings {
     std::string mechanism;  // NULL, PLAIN, CURVE: picks the subprotocol
     bool as_server = false; // our mechanism's role
     socket_type type = socket_type::pair;
+    // Server: the bare "ZWS2.0" may be chosen (the codec serves a ZMTP 2.0
+    // peer: NULL, no authenticator, min_zmtp_version 2.0 or older, a type
+    // with a 2.0 form, no verified client certificate).
+    bool bare_allowed = true;
     std::size_t max_message_size = 64 * 1024 * 1024; // the largest frame
     std::chrono::milliseconds deadline{10'000};
     // Client: the request's Host and target.

@@ -63,7 +63,8 @@ std::string zws_offer(std::string_view mechanism)
     return zws_protocol{std::string(mechanism)}.name();
 }
 
-std::optional<zws_protocol> zws_select(std::string_view offered, std::string_view mechanism)
+std::optional<zws_protocol> zws_select(std::string_view offered, std::string_view mechanism,
+                                       bool bare_allowed)
 {
     bool bare = false;
     while (!offered.empty()) {
@@ -77,7 +78,7 @@ std::optional<zws_protocol> zws_select(std::string_view offered, std::string_vie
             return p;
         bare = bare || p->legacy();
     }
-    if (bare && mechanism == "NULL")
+    if (bare && bare_allowed && mechanism == "NULL")
         return zws_protocol{};
     return std::nullopt;
 }

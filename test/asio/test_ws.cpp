@@ -16,6 +16,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 
 namespace {
@@ -192,6 +193,40 @@ TEST_CASE("ws://: a plain HTTP request gets 400; a silent connection is cut at t
                 return true;
         return false;
     }));
+}
+
+// Sends an upgrade request offering `protocols` and returns the response head.
+std::string upgrade_reply(std::uint16_t port, const std::string& protocols)
+{
+    net::io_context io;
+    tcp::socket s(io);
+    s.connect({net::ip::make_address("127.0.0.1"), port});
+    net::write(s, net::buffer("GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                              "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: " +
+                              protocols + "\r\n\r\n"));
+    std::string reply;
+    error_code ec;
+    net::read_until(s, net::dynamic_buffer(reply), "\r\n\r\n", ec);
+    return reply;
+}
+
+TEST_CASE("ws://: the bare ZWS2.0 (jszmq) is chosen only when the socket serves ZMTP 2.0 peers")
+{
+    io_thread iot;
+    zmtp_end open(iot.io, socket_type::pull);
+    const std::uint16_t open_port = port_of(bind_ws(open, ""));
+    const std::string yes = upgrade_reply(open_port, "ZWS2.0");
+    CHECK(yes.starts_with("HTTP/1.1 101"));
+    CHECK(yes.find("Sec-WebSocket-Protocol: ZWS2.0\r\n") != std::string::npos);
+    // libzmq's offer: the mechanism's protocol wins.
+    CHECK(upgrade_reply(open_port, "ZWS2.0/NULL,ZWS2.0").find("Sec-WebSocket-Protocol: ZWS2.0/NULL\r\n") !=
+          std::string::npos);
+
+    zmtp_end strict(iot.io, socket_type::pull);
+    strict.configure([](zmtp::socket_options& o) { o.min_zmtp_version = zmtp::zmtp_version::v3_0; });
+    const std::string no = upgrade_reply(port_of(bind_ws(strict, "")), "ZWS2.0");
+    CHECK(no.starts_with("HTTP/1.1 400"));
 }
 
 TEST_CASE("ws://: heartbeats go as WebSocket pings and keep the connection")

@@ -161,6 +161,8 @@ TEST_CASE("zws: subprotocol names, offers and the server's choice")
     CHECK(zws_select("ZWS2.0", "NULL") == zws_protocol{});
     CHECK(zws_select(" ZWS2.0/PLAIN ", "PLAIN") == zws_protocol{"PLAIN"});
     CHECK_FALSE(zws_select("ZWS2.0", "PLAIN"));
+    CHECK_FALSE(zws_select("ZWS2.0", "NULL", false)); // the socket refuses ZMTP 2.0 peers
+    CHECK(zws_select("ZWS2.0,ZWS2.0/NULL", "NULL", false) == null_protocol);
     CHECK_FALSE(zws_select("ZWS2.0/NULL", "CURVE"));
     CHECK_FALSE(zws_select("chat, superchat", "NULL"));
     CHECK_FALSE(zws_select("", "NULL"));

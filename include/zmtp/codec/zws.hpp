@@ -52,9 +52,10 @@ std::string zws_offer(std::string_view mechanism);
 
 // What a server answers to `offered` (the client's Sec-WebSocket-Protocol
 // values, comma-separated): the subprotocol of our mechanism, or for NULL
-// the bare "ZWS2.0" when that is all the client knows (jszmq). Nothing
-// when the client offers neither.
-std::optional<zws_protocol> zws_select(std::string_view offered, std::string_view mechanism);
+// the bare "ZWS2.0" when that is all the client knows (jszmq) and `bare`
+// allows it (the codec serves ZMTP 2.0 peers). Nothing otherwise.
+std::optional<zws_protocol> zws_select(std::string_view offered, std::string_view mechanism,
+                                       bool bare = true);
 
 // The peer's side of the connection, as the codec is to see it.
 class zws_decoder {
