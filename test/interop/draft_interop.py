@@ -8,8 +8,8 @@ zmtp in test/asio.
 
 Usage: /usr/bin/python3 draft_interop.py PATH/TO/zmtp-cat PATH/TO/node NODE_DIR
 
-Exit 77 (skip) when NODE_DIR has no zeromq package (scripts/install-deps
-installs it). Every case runs at once; every process started is killed by
+Fails when NODE_DIR has no zeromq package (scripts/install-deps installs
+it). Every case runs at once; every process started is killed by
 pid at the end, every wait has a deadline, every tcp port comes from port 0.
 """
 
@@ -196,8 +196,8 @@ def run_zmtp_pair(n, cat_type, transport, results):
 
 def main():
     if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "zeromq")):
-        print("SKIP: zeromq (npm) is not installed in %s; run scripts/install-deps" % NODE_DIR)
-        return 77
+        print("FAIL: zeromq (npm) is not installed in %s; run scripts/install-deps" % NODE_DIR)
+        return 1
     node = Node()
     results = {}
     threads = []
