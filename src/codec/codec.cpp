@@ -15,6 +15,8 @@ namespace {
 
 // libzmq 4.3.5 wraps TTLs above 655 deciseconds (docs/reliability.md).
 constexpr std::uint16_t max_advertised_ttl_ds = 655;
+// PONGs queued and not yet sent, at most (reliability invariant 4).
+constexpr std::size_t max_waiting_pongs = 16;
 // A body still to come is read into at most this much new storage at a time.
 constexpr std::size_t body_read_step = 256 * 1024;
 
@@ -457,9 +459,16 @@ void codec::handle_traffic_command(std::span<const std::byte> body)
             fail(ec, "PING shorter than its TTL field", true);
             return;
         }
-        scratch_.clear();
-        wire::append_pong(scratch_, ping.context);
-        queue_frames(scratch_);
+        // A few PONGs wait at most: PINGs flooding in while the peer does not
+        // read must not grow the output (the waiting PONGs answer them all).
+        while (!pong_ends_.empty() && pong_ends_.front() <= sent_)
+            pong_ends_.pop_front();
+        if (pong_ends_.size() < max_waiting_pongs) {
+            scratch_.clear();
+            wire::append_pong(scratch_, ping.context);
+            queue_frames(scratch_);
+            pong_ends_.push_back(sent_ + out_.size());
+        }
         peer_ttl_ = std::chrono::milliseconds(std::uint32_t{ping.ttl_deciseconds} * 100);
         pending_.emplace(events::ping{peer_ttl_, frame(ping.context)});
     } else if (cmd.name == "PONG") {

@@ -15,6 +15,7 @@ namespace zmtp {
 namespace {
 
 constexpr std::size_t revision_offset = wire::signature_size; // the major version in 3.x
+constexpr std::size_t as_server_offset = 32;                   // RFC 23 greeting layout
 
 std::string version_name(zmtp_version v)
 {
@@ -157,7 +158,9 @@ void codec::finish_zmtp3_greeting()
 {
     const auto r = wire::parse_greeting(std::span<const std::byte>(greeting_in_.data(), greeting_have_));
     if (r.state != wire::greeting_result::status::complete) {
-        fail(r.error, "malformed greeting: invalid mechanism name");
+        const auto srv = std::to_integer<unsigned>(greeting_in_[as_server_offset]);
+        fail(r.error, srv > 1 ? "malformed greeting: as-server octet " + std::to_string(srv) + " is neither 0 nor 1"
+                              : std::string("malformed greeting: invalid mechanism name"));
         return;
     }
     peer_greeting_ = r.value;

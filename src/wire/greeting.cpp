@@ -72,6 +72,9 @@ greeting_result parse_greeting(std::span<const std::byte> bytes)
     greeting g;
     g.major = at(major_offset);
     g.minor = at(minor_offset);
+    // The grammar allows 0 and 1 only; libzmq never sends anything else.
+    if (at(as_server_offset) > 1)
+        return fail(error::malformed_greeting);
     // The mechanism is zero-padded (RFC 23): all 20 octets are the name, so
     // anything but zeros after it names another mechanism. libzmq compares
     // the whole field too, and closes.
@@ -85,7 +88,7 @@ greeting_result parse_greeting(std::span<const std::byte> bytes)
     if (!padded || !valid_mechanism_name(name))
         return fail(error::malformed_greeting);
     g.mechanism = std::move(name);
-    g.as_server = at(as_server_offset) != 0;
+    g.as_server = at(as_server_offset) == 1;
 
     greeting_result r;
     r.state = greeting_result::status::complete;

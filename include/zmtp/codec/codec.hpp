@@ -33,6 +33,8 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -92,7 +94,11 @@ public:
     // Front of the output as spans for one gather write; they stay valid
     // until consume_output(), even if more is queued meanwhile.
     std::span<const std::span<const std::byte>> pending_output() { return out_.front_spans(); }
-    void consume_output(std::size_t n) noexcept { out_.consume(n); }
+    void consume_output(std::size_t n) noexcept
+    {
+        out_.consume(n);
+        sent_ += n;
+    }
 
     // ---- time ----
 
@@ -215,6 +221,8 @@ private:
     output_queue out_;
     std::vector<std::byte> scratch_;
     std::vector<std::byte> sealed_scratch_;
+    std::uint64_t sent_ = 0;              // output octets consumed so far
+    std::deque<std::uint64_t> pong_ends_; // where each PONG not yet sent ends, counted as sent_
 
     // time
     time_point handshake_deadline_;

@@ -28,7 +28,8 @@ struct subscribe {
 struct cancel {
     frame topic;
 };
-// The peer pinged us; the codec has already queued the PONG.
+// The peer pinged us; the codec has already queued the PONG (unless 16
+// it queued before are still waiting to go out).
 struct ping {
     std::chrono::milliseconds ttl;
     frame context;

@@ -48,8 +48,9 @@ struct greeting_result {
 // Examines up to the first 64 bytes received. Fails as early as the bytes
 // allow: a first octet other than 0xFF (ZMTP 1.0, HTTP, scanners) fails at
 // once; a ZMTP 1.0-style signature fails at 10 octets; a major version below
-// 3 (ZMTP 2.0) fails at 11 octets. The padding and, for the caller to decide,
-// as-server are not checked (docs/libzmq-wire.md facts 2 and 4).
+// 3 (ZMTP 2.0) fails at 11 octets. The padding is not checked, nor is which
+// of 0 and 1 as-server is, for the caller to decide (docs/libzmq-wire.md
+// facts 2 and 4); any other as-server octet is malformed_greeting.
 greeting_result parse_greeting(std::span<const std::byte> bytes);
 
 // Whether `name` is a valid mechanism name (1..20 of A-Z 0-9 - _ . +).

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: MPL-2.0
+// Hostile catalogue, the items only a real socket can show (docs/
+// reliability.md maps every item to its test): raw TCP peers on loopback
+// against a bound zmtp socket. Each attack ends that connection with a
+// reason naming the peer, and a well-behaved peer on the same socket is
+// served afterwards (the canary, reliability invariant 3).
+#include "helpers.hpp"
+#include "zmtp/socket.hpp"
+#include "zmtp/wire/command.hpp"
+#include "zmtp/wire/greeting.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <functional>
+#include <list>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
+using zmtp::asio_test::run_until;
+using event_type = zmtp::asio::monitor_event_type;
+
+namespace {
+
+std::vector<std::byte> hex_bytes(std::initializer_list<unsigned> octets)
+{
+    std::vector<std::byte> out;
+    for (unsigned o : octets)
+        out.push_back(static_cast<std::byte>(o));
+    return out;
+}
+
+// A PUSH peer's greeting and READY, from the wire encoders.
+std::vector<std::byte> push_handshake()
+{
+    const auto g = zmtp::wire::encode_greeting({});
+    std::vector<std::byte> out(g.begin(), g.end());
+    zmtp::metadata m;
+    m.add("Socket-Type", "PUSH");
+    zmtp::wire::append_ready(out, m);
+    return out;
+}
+
+// A bound socket of `type` under attack, with what its monitor reported.
+struct target {
+    net::io_context io;
+    zmtp::socket sock;
+    std::vector<zmtp::monitor_event> ended; // handshake_failed and disconnected
+    std::size_t handshakes = 0;
+    std::string bound;
+    std::list<zmtp::socket> canaries; // alive to the end: their leaving is no attack
+
+    explicit target(zmtp::socket_type type = zmtp::socket_type::pull,
+                    std::chrono::milliseconds handshake_timeout = 10s)
+        : sock(io, type)
+    {
+        sock.options().handshake_timeout = handshake_timeout;
+        sock.set_monitor([this](const zmtp::monitor_event& e) {
+            if (e.type == event_type::handshake_failed || e.type == event_type::disconnected)
+                ended.push_back(e);
+            handshakes += e.type == event_type::handshake_succeeded;
+        });
+        bound = sock.bind("tcp://127.0.0.1:0");
+    }
+
+    tcp::endpoint endpoint() const
+    {
+        return {net::ip::make_address("127.0.0.1"),
+                static_cast<unsigned short>(std::stoi(bound.substr(bound.rfind(':') + 1)))};
+    }
+
+    // A raw TCP connection to the socket.
+    tcp::socket raw()
+    {
+        tcp::socket s(io);
+        s.connect(endpoint());
+        return s;
+    }
+
+    // Waits until `n` connections have ended; each with an error, a reason
+    // and the peer's address.
+    bool wait_ended(std::size_t n, std::chrono::milliseconds limit = 10'000ms)
+    {
+        if (!run_until(io, [&] { return ended.size() >= n; }, limit))
+            return false;
+        for (const auto& e : ended) {
+            CAPTURE(e.reason);
+            CHECK(e.error);
+            CHECK_FALSE(e.reason.empty());
+            CHECK(e.peer.starts_with("tcp://127.0.0.1:"));
+        }
+        return true;
+    }
+
+    // A well-behaved PUSH peer delivers `text` to this PULL socket.
+    std::string canary(const std::string& text = "canary")
+    {
+        auto& push = canaries.emplace_back(io, zmtp::socket_type::push);
+        push.connect(bound);
+        zmtp::message m;
+        m.push_back(zmtp::frame(text));
+        if (push.try_send(m))
+            return "try_send failed";
+        std::optional<std::string> got;
+        sock.async_receive([&](zmtp::asio::error_code ec, zmtp::message in) {
+            got = ec ? "error: " + ec.message() : std::string(in.front().str());
+        });
+        if (!run_until(io, [&] { return got.has_value(); }, 10'000ms))
+            return "not served";
+        return *got;
+    }
+};
+
+void write_all(tcp::socket& s, const std::vector<std::byte>& bytes)
+{
+    net::write(s, net::buffer(bytes.data(), bytes.size()));
+}
+
+// Closes with RST instead of FIN.
+void reset(tcp::socket& s)
+{
+    s.set_option(net::socket_base::linger(true, 0));
+    s.close();
+}
+
+} // namespace
+
+TEST_CASE("hostile 1: a silent connection is dropped at the handshake deadline; a good peer is served meanwhile and after")
+{
+    target t(zmtp::socket_type::pull, 500ms);
+    auto silent = t.raw();
+    CHECK(t.canary("during") == "during");
+    REQUIRE(t.wait_ended(1));
+    CHECK(t.ended[0].type == event_type::handshake_failed);
+    CHECK(t.ended[0].error == zmtp::error::handshake_timeout);
+    CHECK(t.canary("after") == "after");
+}
+
+TEST_CASE("hostile 5 and 6: 200 connections reset or closed before or during the greeting each end cleanly")
+{
+    target t;
+    constexpr std::size_t cycles = 200;
+    const auto g = zmtp::wire::encode_greeting({});
+    for (std::size_t i = 0; i < cycles; ++i) {
+        auto s = t.raw();
+        if (i % 3 == 1)
+            net::write(s, net::buffer(g.data(), 10)); // hostile 6: the signature, then FIN
+        if (i % 2)
+            reset(s);
+        else
+            s.close();
+        t.io.restart();
+        t.io.poll();
+    }
+    REQUIRE(t.wait_ended(cycles));
+    CHECK(t.ended.size() == cycles);
+    CHECK(t.canary() == "canary");
+}
+
+TEST_CASE("hostile 7: a message cut short by the stream's end is never delivered, over TCP")
+{
+    target t;
+    for (const auto& tail : {hex_bytes({0x00}), hex_bytes({0x02, 0, 0, 0, 0}),
+                             hex_bytes({0x00, 0x0a, 'a', 'b', 'c'}), hex_bytes({0x01, 0x01, 'a'})}) {
+        auto s = t.raw();
+        auto in = push_handshake();
+        in.insert(in.end(), tail.begin(), tail.end());
+        write_all(s, in);
+        s.close();
+    }
+    REQUIRE(t.wait_ended(4));
+    for (const auto& e : t.ended)
+        CHECK(e.error == zmtp::error::connection_closed);
+    // The first message the socket delivers is the canary's.
+    CHECK(t.canary() == "canary");
+}
+
+TEST_CASE("hostile 13: an HTTP request to a bound PUSH never becomes a peer: the good PULL gets every message")
+{
+    target t(zmtp::socket_type::push);
+    auto http = t.raw();
+    const std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    net::write(http, net::buffer(request));
+    REQUIRE(t.wait_ended(1));
+    CHECK(t.ended[0].error == zmtp::error::not_zmtp);
+
+    zmtp::socket pull(t.io, zmtp::socket_type::pull);
+    pull.connect(t.bound);
+    REQUIRE(run_until(t.io, [&] { return t.handshakes == 1; }, 10'000ms));
+    for (int i = 0; i < 10; ++i) {
+        zmtp::message m;
+        m.push_back(zmtp::frame(std::to_string(i)));
+        REQUIRE_FALSE(t.sock.try_send(m));
+    }
+    std::vector<std::string> got;
+    std::function<void()> next = [&] {
+        pull.async_receive([&](zmtp::asio::error_code ec, zmtp::message in) {
+            if (ec)
+                return;
+            got.emplace_back(in.front().str());
+            if (got.size() < 10)
+                next();
+        });
+    };
+    next();
+    REQUIRE(run_until(t.io, [&] { return got.size() == 10; }, 10'000ms));
+    for (int i = 0; i < 10; ++i)
+        CHECK(got[static_cast<std::size_t>(i)] == std::to_string(i));
+}
+
+TEST_CASE("hostile 16, 26, 27, 29, 34, 38 and 96 over TCP: each malformed input ends only its own connection")
+{
+    target t;
+    const std::vector<std::pair<zmtp::error, std::vector<std::byte>>> attacks = {
+        {zmtp::error::not_zmtp, hex_bytes({0xff, 0, 0, 0, 0x20, 0, 0, 0, 0, 0, 0, 0x85, 0x85})},
+        {zmtp::error::malformed_frame, hex_bytes({0xf8, 0x02, 'r', 'b'})},
+        {zmtp::error::malformed_frame, hex_bytes({0x02, 0x80, 0, 0, 0, 0, 0, 0, 0})},
+        {zmtp::error::malformed_frame, hex_bytes({0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xda})},
+        {zmtp::error::malformed_frame, hex_bytes({0x05, 0x06, 0x04, 'X', 'Y', 'Z', 'W', 0})},
+        {zmtp::error::malformed_command, hex_bytes({0x04, 0x00})},
+        {zmtp::error::malformed_command, hex_bytes({0x04, 0x05, 0x04, 'P', 'I', 'N', 'G'})},
+    };
+    std::vector<tcp::socket> peers;
+    for (std::size_t i = 0; i < attacks.size(); ++i) {
+        peers.push_back(t.raw());
+        auto in = i == 0 ? std::vector<std::byte>{} : push_handshake();
+        in.insert(in.end(), attacks[i].second.begin(), attacks[i].second.end());
+        write_all(peers.back(), in);
+        REQUIRE(t.wait_ended(i + 1));
+        CAPTURE(i);
+        CHECK(t.ended[i].error == attacks[i].first);
+    }
+    CHECK(t.canary() == "canary");
+}
+
+TEST_CASE("hostile 9: a peer that resets while 4 MiB wait for it costs no SIGPIPE and only its connection")
+{
+    target t(zmtp::socket_type::push);
+    auto s = t.raw();
+    const auto g = zmtp::wire::encode_greeting({});
+    std::vector<std::byte> in(g.begin(), g.end());
+    zmtp::metadata m;
+    m.add("Socket-Type", "PULL");
+    zmtp::wire::append_ready(in, m);
+    write_all(s, in);
+    REQUIRE(run_until(t.io, [&] { return t.handshakes == 1; }, 10'000ms));
+    for (unsigned i = 0; i < 4; ++i) {
+        auto big = zmtp::asio_test::single(1024 * 1024, i);
+        REQUIRE_FALSE(t.sock.try_send(big));
+    }
+    zmtp::asio_test::run_for(t.io, 50ms);
+    reset(s);
+    REQUIRE(t.wait_ended(1));
+
+    zmtp::socket pull(t.io, zmtp::socket_type::pull);
+    pull.connect(t.bound);
+    REQUIRE(run_until(t.io, [&] { return t.handshakes == 2; }, 10'000ms));
+    zmtp::message last;
+    last.push_back(zmtp::frame("after the reset"));
+    REQUIRE_FALSE(t.sock.try_send(last));
+    std::optional<std::string> got;
+    std::function<void()> next = [&] {
+        pull.async_receive([&](zmtp::asio::error_code ec, zmtp::message msg) {
+            if (ec)
+                return;
+            if (msg.front().str() == "after the reset")
+                got = std::string(msg.front().str());
+            else
+                next();
+        });
+    };
+    next();
+    REQUIRE(run_until(t.io, [&] { return got.has_value(); }, 10'000ms));
+}
+
+TEST_CASE("hostile 118: an unfinished handshake does not occupy a PAIR's slot")
+{
+    target t(zmtp::socket_type::pair);
+    auto squatter = t.raw();
+    const auto g = zmtp::wire::encode_greeting({});
+    net::write(squatter, net::buffer(g.data(), g.size())); // greeting, never READY
+
+    zmtp::socket good(t.io, zmtp::socket_type::pair);
+    good.connect(t.bound);
+    zmtp::message m;
+    m.push_back(zmtp::frame("paired"));
+    REQUIRE_FALSE(good.try_send(m));
+    std::optional<std::string> got;
+    t.sock.async_receive([&](zmtp::asio::error_code ec, zmtp::message in) {
+        got = ec ? "error" : std::string(in.front().str());
+    });
+    REQUIRE(run_until(t.io, [&] { return got.has_value(); }, 10'000ms));
+    CHECK(*got == "paired");
+}
