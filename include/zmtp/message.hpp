@@ -182,6 +182,13 @@ public:
     // fewer if storage must grow first (call reserve_more()).
     std::span<std::byte> writable() noexcept;
     void commit(std::size_t n) noexcept { filled_ += n; }
+    // The bytes written so far, still writable (a sealed frame is opened in
+    // place); they do not move when finish() hands them to a frame larger
+    // than inline_capacity.
+    std::span<std::byte> written() noexcept
+    {
+        return {block_ ? block_->bytes() : inline_, filled_};
+    }
     // Grow storage to hold at least `at_least` more bytes (bounded by remaining()).
     void reserve_more(std::size_t at_least);
     void append(std::span<const std::byte> bytes);
