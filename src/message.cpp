@@ -2,15 +2,113 @@
 #include "zmtp/message.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <utility>
 
 namespace zmtp {
 
+namespace {
+
+// Storage for large frames is kept for reuse: freshly allocated pages
+// fault in one by one as the first copy writes them, which costs more than
+// the copy itself. Blocks of at least pool_min bytes are rounded up to a
+// size class and, when freed, kept (up to pool_max_bytes in all) for the
+// next frame of the same class, whichever thread frees or allocates it.
+constexpr std::size_t pool_min = 64 * 1024;
+constexpr std::size_t pool_max_bytes = 32 * 1024 * 1024;
+constexpr std::size_t pool_max_blocks = 256;
+
+// Eight classes per power of two: at most 1/8 more than asked for, and a
+// 64 KiB frame with its framing (a sealed one) stays below 128 KiB, where
+// malloc would map and unmap fresh pages for every block the pool misses.
+std::size_t size_class(std::size_t capacity) noexcept
+{
+    if (capacity < pool_min)
+        return capacity;
+    const std::size_t step = (std::size_t{1} << (std::bit_width(capacity) - 1)) / 8;
+    return (capacity + step - 1) / step * step;
+}
+
+class block_pool {
+public:
+    // A kept block of exactly this size class, or null.
+    void* take(std::size_t capacity) noexcept
+    {
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = count_; i-- > 0;) {
+            if (kept_[i].capacity == capacity) {
+                void* raw = kept_[i].raw;
+                kept_[i] = kept_[--count_];
+                bytes_ -= capacity;
+                return raw;
+            }
+        }
+        return nullptr;
+    }
+    // Keeps the block if there is room; false when the caller must free it.
+    bool give(void* raw, std::size_t capacity) noexcept
+    {
+        std::lock_guard lock(mutex_);
+        if (count_ == pool_max_blocks || bytes_ + capacity > pool_max_bytes)
+            return false;
+        kept_[count_++] = {raw, capacity};
+        bytes_ += capacity;
+        return true;
+    }
+    std::size_t bytes() noexcept
+    {
+        std::lock_guard lock(mutex_);
+        return bytes_;
+    }
+    void release() noexcept
+    {
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 0; i < count_; ++i)
+            ::operator delete(kept_[i].raw);
+        count_ = 0;
+        bytes_ = 0;
+    }
+
+private:
+    struct entry {
+        void* raw;
+        std::size_t capacity;
+    };
+    std::mutex mutex_;
+    std::array<entry, pool_max_blocks> kept_{};
+    std::size_t count_ = 0;
+    std::size_t bytes_ = 0;
+};
+
+// Never destroyed: frames in static storage may be freed after it would be.
+block_pool& pool() noexcept
+{
+    static block_pool* const p = new block_pool;
+    return *p;
+}
+
+} // namespace
+
+std::size_t frame::pooled_bytes() noexcept
+{
+    return pool().bytes();
+}
+
+void frame::release_pooled() noexcept
+{
+    pool().release();
+}
+
 frame::block* frame::block::allocate(std::size_t capacity)
 {
-    void* raw = ::operator new(sizeof(block) + capacity);
+    capacity = size_class(capacity);
+    void* raw = capacity >= pool_min ? pool().take(capacity) : nullptr;
+    if (!raw)
+        raw = ::operator new(sizeof(block) + capacity);
     auto* b = static_cast<block*>(raw);
     b->refs.store(1, std::memory_order_relaxed);
     b->kind = holder::storage;
@@ -26,7 +124,10 @@ void frame::block::destroy(block* b) noexcept
         b->free_owner(b);
         return;
     }
+    const std::size_t capacity = b->capacity;
     b->~block();
+    if (capacity >= pool_min && pool().give(b, capacity))
+        return;
     ::operator delete(static_cast<void*>(b));
 }
 

@@ -244,6 +244,7 @@ std::vector<std::byte> session::encode_frame(bool more, bool command, std::span<
 {
     std::vector<std::byte> out;
     if (sealed && mechanism) {
+        out.resize(mechanism->sealed_size(body.size()));
         mechanism->seal(more, command, body, out);
     } else {
         std::byte header[wire::max_frame_header_size];

@@ -7,6 +7,8 @@
 // the bytes instead of duplicating them. A frame can also hold bytes it
 // does not own, without copying them (frame::borrow, or a std::string or
 // std::vector<std::byte> moved in), and give a moved-in container back.
+// The storage of large frames (64 KiB and up) is recycled: a freed block is
+// kept, up to 32 MiB in all, for the next frame of its size class.
 #pragma once
 
 #include "zmtp/wire/metadata.hpp"
@@ -83,6 +85,11 @@ public:
 
     // True when the bytes live in a shared heap block (for tests and stats).
     bool shares_storage() const noexcept { return block_ != nullptr; }
+    // Bytes of freed large-frame storage kept for reuse (at most 32 MiB,
+    // shared by all threads; for tests and stats).
+    static std::size_t pooled_bytes() noexcept;
+    // Frees the storage kept for reuse (as malloc_trim would).
+    static void release_pooled() noexcept;
 
     friend bool operator==(const frame& a, const frame& b) noexcept
     {
@@ -175,6 +182,13 @@ public:
     // fewer if storage must grow first (call reserve_more()).
     std::span<std::byte> writable() noexcept;
     void commit(std::size_t n) noexcept { filled_ += n; }
+    // The bytes written so far, still writable (a sealed frame is opened in
+    // place); they do not move when finish() hands them to a frame larger
+    // than inline_capacity.
+    std::span<std::byte> written() noexcept
+    {
+        return {block_ ? block_->bytes() : inline_, filled_};
+    }
     // Grow storage to hold at least `at_least` more bytes (bounded by remaining()).
     void reserve_more(std::size_t at_least);
     void append(std::span<const std::byte> bytes);

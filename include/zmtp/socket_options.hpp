@@ -56,10 +56,14 @@ struct socket_options {
     std::size_t send_hwm = 1000;
     std::size_t receive_hwm = 1000;
     // Bytes queued per peer in each direction, beside the message counts;
-    // 0 means no limit. A queue takes a message while it holds fewer bytes
-    // than this, so a message of any size goes through an empty queue.
-    std::size_t send_hwm_bytes = 0;
-    std::size_t receive_hwm_bytes = 0;
+    // 0 means no limit (libzmq has no such limit). A queue takes a message
+    // while it holds fewer bytes than this, so a message of any size goes
+    // through an empty queue. The default never binds before the message
+    // HWM for messages of up to 64 KiB (1000 of them are 62.5 MiB), and
+    // keeps a stream of large messages from queueing gigabytes.
+    static constexpr std::size_t default_hwm_bytes = 64 * 1024 * 1024;
+    std::size_t send_hwm_bytes = default_hwm_bytes;
+    std::size_t receive_hwm_bytes = default_hwm_bytes;
     // How long close() keeps delivering queued messages; negative: until
     // they are delivered (ZMQ_LINGER).
     std::chrono::milliseconds linger{-1};

@@ -19,6 +19,8 @@ constexpr std::uint16_t max_advertised_ttl_ds = 655;
 constexpr std::size_t max_waiting_pongs = 16;
 // A body still to come is read into at most this much new storage at a time.
 constexpr std::size_t body_read_step = 256 * 1024;
+// Sealed frames at least this large are opened in their frame's storage.
+constexpr std::size_t sealed_in_place_threshold = 2048;
 
 } // namespace
 
@@ -68,7 +70,7 @@ std::size_t codec::feed_frames(std::span<const std::byte> bytes)
                 const bool sealed = phase_ == phase::sealed_body;
                 phase_ = phase::header;
                 if (sealed)
-                    open_sealed();
+                    open_sealed(command_body_, frame());
                 else
                     handle_command(command_body_);
             }
@@ -76,7 +78,7 @@ std::size_t codec::feed_frames(std::span<const std::byte> bytes)
         }
         case phase::message_body: {
             const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(body_remaining_, rest.size()));
-            if (!builder_ && n == body_remaining_) {
+            if (!builder_ && n == body_remaining_ && !sealed_) {
                 // The whole body is here: one copy, straight into the frame.
                 used += n;
                 body_remaining_ = 0;
@@ -173,9 +175,14 @@ void codec::begin_frame(const wire::frame_header& h)
                  true);
             return;
         }
+        if (h.size >= sealed_in_place_threshold) {
+            // Received into frame storage (read there directly when large)
+            // and opened in place: the message body is not copied again.
+            phase_ = phase::message_body;
+            return;
+        }
         command_body_.clear();
-        command_body_.reserve(static_cast<std::size_t>(
-            std::min<std::uint64_t>(h.size, options_.limits.max_preallocation)));
+        command_body_.reserve(static_cast<std::size_t>(h.size));
         phase_ = phase::sealed_body;
         return;
     }
@@ -231,11 +238,12 @@ std::error_code codec::check_message_frame(std::uint64_t size)
     return {};
 }
 
-// A whole sealed frame is in command_body_: open it and handle what it holds.
-void codec::open_sealed()
+// A whole sealed frame is in `wire_body` (command_body_, or the storage of
+// `storage` when large): open it in place and handle what it holds.
+void codec::open_sealed(std::span<std::byte> wire_body, frame storage)
 {
     security::mechanism::opened_frame inner;
-    if (auto ec = mechanism_->open(command_body_, current_.command, inner)) {
+    if (auto ec = mechanism_->open(wire_body, current_.command, inner)) {
         fail(ec, mechanism_->reason().empty() ? "sealed frame refused: " + ec.message() : mechanism_->reason(),
              true);
         return;
@@ -256,7 +264,14 @@ void codec::open_sealed()
         return;
     if (options_.trace)
         trace_frame(trace_record::direction::in, h, {});
-    finish_message_frame(frame(inner.body));
+    if (storage.empty()) {
+        finish_message_frame(frame(inner.body));
+        return;
+    }
+    // The plaintext stays where it was opened, inside the sealed frame.
+    finish_message_frame(frame::borrow(inner.body, [keep = std::move(storage)]() mutable noexcept {
+        keep = frame();
+    }));
 }
 
 std::span<std::byte> codec::body_target()
@@ -280,12 +295,15 @@ void codec::commit_body(std::size_t n, time_point now)
 }
 
 // The storage of the body being received, made on first use: no larger
-// than max_preallocation until the bytes arrive.
+// than max_preallocation (plus a sealed frame's overhead, so that a sealed
+// message of that size needs no regrowth) until the bytes arrive.
 frame_builder& codec::body_builder()
 {
-    if (!builder_)
-        builder_.emplace(current_.size,
-                         std::min<std::uint64_t>(current_.size, options_.limits.max_preallocation));
+    if (!builder_) {
+        const std::uint64_t most =
+            options_.limits.max_preallocation + (sealed_ ? mechanism_->seal_overhead() : 0);
+        builder_.emplace(current_.size, std::min<std::uint64_t>(current_.size, most));
+    }
     return *builder_;
 }
 
@@ -296,9 +314,13 @@ void codec::body_received(std::size_t n)
     if (body_remaining_ != 0)
         return;
     phase_ = phase::header;
-    frame f = std::move(*builder_).finish();
+    const std::span<std::byte> bytes = builder_->written();
+    frame f = std::move(*builder_).finish(); // beyond inline_capacity when sealed: bytes stay put
     builder_.reset();
-    finish_message_frame(std::move(f));
+    if (sealed_)
+        open_sealed(bytes, std::move(f));
+    else
+        finish_message_frame(std::move(f));
 }
 
 void codec::finish_message_frame(frame f)
@@ -501,13 +523,17 @@ void codec::queue_frames(const std::vector<std::byte>& frames)
         const auto body = rest.subspan(r.value.header_size, r.value.size);
         if (options_.trace)
             trace_frame(trace_record::direction::out, r.value, body);
-        if (sealed_) {
-            sealed_scratch_.clear();
-            mechanism_->seal(r.value.more, r.value.command, body, sealed_scratch_);
-            out_.append_copy(sealed_scratch_);
-        }
+        if (sealed_)
+            seal_frame(r.value.more, r.value.command, body);
         rest = rest.subspan(r.value.header_size + r.value.size);
     }
+}
+
+// Seals straight into the output: the body's one copy.
+void codec::seal_frame(bool more, bool command, std::span<const std::byte> body)
+{
+    if (const std::size_t n = mechanism_->sealed_size(body.size()))
+        mechanism_->seal(more, command, body, out_.append_uninitialized(n));
 }
 
 void codec::trace_frame(trace_record::direction dir, const wire::frame_header& h,
@@ -552,9 +578,7 @@ std::error_code codec::send(const message& m)
     for (std::size_t i = 0; i <= last; ++i) {
         const frame& f = m[i];
         if (sealed_) {
-            sealed_scratch_.clear();
-            mechanism_->seal(i != last, false, f.bytes(), sealed_scratch_);
-            out_.append_copy(sealed_scratch_);
+            seal_frame(i != last, false, f.bytes());
             if (options_.trace)
                 trace_frame(trace_record::direction::out,
                             {i != last, false, f.size(), f.size() > 255 ? 9u : 2u}, {});

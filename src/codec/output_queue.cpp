@@ -35,20 +35,36 @@ void output_queue::append_copy(std::span<const std::byte> bytes)
 {
     if (bytes.empty())
         return;
-    std::byte* p = stage(bytes.size());
-    std::memcpy(p, bytes.data(), bytes.size());
-    total_ += bytes.size();
+    const std::span<std::byte> space = append_uninitialized(bytes.size());
+    std::memcpy(space.data(), bytes.data(), bytes.size());
+}
+
+std::span<std::byte> output_queue::append_uninitialized(std::size_t n)
+{
+    if (n == 0)
+        return {};
+    total_ += n;
+    if (n >= reference_threshold) {
+        frame_builder b(n, n);
+        const std::span<std::byte> space = b.writable(); // all n: beyond inline_capacity
+        b.commit(n);
+        frame f = std::move(b).finish(); // the bytes stay where they are
+        segments_.push_back({space.data(), n, std::move(f), false});
+        return space;
+    }
+    std::byte* p = stage(n);
     // Merge with the previous staged segment when the bytes are adjacent in
     // the same chunk (two chunks may sit back to back in memory, but are
     // consumed and recycled separately).
     if (!segments_.empty() && p != chunks_.back().bytes.get()) {
         segment& last = segments_.back();
         if (last.staged && last.data + last.size == p) {
-            last.size += bytes.size();
-            return;
+            last.size += n;
+            return {p, n};
         }
     }
-    segments_.push_back({p, bytes.size(), frame(), true});
+    segments_.push_back({p, n, frame(), true});
+    return {p, n};
 }
 
 void output_queue::append_frame(const frame& f)

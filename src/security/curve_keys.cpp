@@ -20,10 +20,18 @@ void ensure_sodium()
 
 } // namespace
 
+curve_secret_key::curve_secret_key(const std::array<std::byte, 32>& bytes) : bytes_(bytes), set_(true)
+{
+    ensure_sodium();
+    crypto_scalarmult_base(reinterpret_cast<unsigned char*>(public_.data()),
+                           reinterpret_cast<const unsigned char*>(bytes_.data()));
+}
+
 curve_secret_key& curve_secret_key::operator=(const curve_secret_key& other) noexcept
 {
     if (this != &other) {
         bytes_ = other.bytes_;
+        public_ = other.public_;
         set_ = other.set_;
     }
     return *this;
@@ -32,15 +40,6 @@ curve_secret_key& curve_secret_key::operator=(const curve_secret_key& other) noe
 curve_secret_key::~curve_secret_key()
 {
     sodium_memzero(bytes_.data(), bytes_.size());
-}
-
-curve_public_key curve_secret_key::public_key() const
-{
-    ensure_sodium();
-    curve_public_key pub;
-    crypto_scalarmult_base(reinterpret_cast<unsigned char*>(pub.data()),
-                           reinterpret_cast<const unsigned char*>(bytes_.data()));
-    return pub;
 }
 
 curve_key_pair generate_curve_key_pair()

@@ -215,17 +215,22 @@ bool curve_mechanism_base::expect(std::span<const std::byte> body, std::string_v
 // long), then `07 MESSAGE`, short nonce, box[inner flags + body].
 // Once failed, the keys are wiped: nothing more goes out (RFC 26: no ERROR
 // in answer to a bad MESSAGE).
-void curve_mechanism_base::seal(bool more, bool command, std::span<const std::byte> body,
-                                std::vector<std::byte>& out)
+std::size_t curve_mechanism_base::sealed_size(std::size_t body_size) const noexcept
 {
     if (state() == status::failed)
-        return;
+        return 0;
+    const std::size_t size = message_overhead + body_size;
+    return (size > 255 ? 9 : 2) + size;
+}
+
+void curve_mechanism_base::seal(bool more, bool command, std::span<const std::byte> body,
+                                std::span<std::byte> out)
+{
+    if (out.size() != sealed_size(body.size()) || out.empty())
+        return; // failed (size 0), or not the room the frame needs
     const std::size_t size = message_overhead + body.size();
-    const std::size_t start = out.size();
-    out.resize(start + wire::max_frame_header_size);
-    const std::size_t header = wire::encode_frame_header(out.data() + start, false, false, size);
-    out.resize(start + header + size);
-    std::byte* p = out.data() + start + header;
+    const std::size_t header = wire::encode_frame_header(out.data(), false, false, size);
+    std::byte* p = out.data() + header;
     std::memcpy(p, message_name.data(), message_name.size());
     std::byte* plain = p + message_name.size() + box_header;
     plain[0] = static_cast<std::byte>((more ? inner_more : 0) | (command ? inner_command : 0));

@@ -26,7 +26,12 @@ void mechanism::on_auth_result(const auth_result&, std::vector<std::byte>&)
 }
 
 // Mechanisms that do not seal traffic are never asked to.
-void mechanism::seal(bool, bool, std::span<const std::byte>, std::vector<std::byte>&) {}
+std::size_t mechanism::sealed_size(std::size_t) const noexcept
+{
+    return 0;
+}
+
+void mechanism::seal(bool, bool, std::span<const std::byte>, std::span<std::byte>) {}
 
 std::error_code mechanism::open(std::span<std::byte>, bool, opened_frame&)
 {

@@ -235,6 +235,33 @@ TEST_CASE("PLAIN and CURVE with libzmq: each pattern, zmtp as client or server, 
                 }
 }
 
+TEST_CASE("CURVE with libzmq: large frames both ways (sealed whole into the output, opened in place)")
+{
+    const keys k;
+    const security_setup curve = setups(k).at(1);
+    std::string patterned(1 << 20, '\0');
+    for (std::size_t i = 0; i < patterned.size(); ++i)
+        patterned[i] = static_cast<char>('a' + i % 23);
+    const frames message{patterned.substr(0, 100'000), "small", patterned, patterned.substr(7, 3000)};
+    for (const bool zmtp_sends : {true, false}) {
+        SUBCASE(zmtp_sends ? "zmtp sends" : "libzmq sends")
+        {
+            zmtp::test::zmq_context ctx;
+            io_thread iot;
+            // zmtp is the CURVE server and authenticates the client itself.
+            zmtp_end ours(iot.io, zmtp_sends ? socket_type::push : socket_type::pull);
+            zmq_end theirs(ctx, zmtp_sends ? socket_type::pull : socket_type::push);
+            ours.configure(curve.zmtp_server);
+            curve.zmq_client(theirs);
+            theirs.connect(ours.bind("tcp"));
+            for (int i = 0; i < 3; ++i) {
+                REQUIRE((zmtp_sends ? ours.send(message) : theirs.send(message)));
+                CHECK((zmtp_sends ? theirs.recv() : ours.recv()) == message);
+            }
+        }
+    }
+}
+
 TEST_CASE("libzmq's User-Id reaches zmtp's messages; zmtp's authenticator sees the libzmq client's key")
 {
     const keys k;

@@ -423,7 +423,7 @@ inline opened_copy open_frame(mechanism& m, const frame& f)
 
 inline bytes sealed(mechanism& m, bool more, bool command, std::string_view payload)
 {
-    bytes out;
+    bytes out(m.sealed_size(payload.size()));
     m.seal(more, command, as_span(payload), out);
     return out;
 }

@@ -27,6 +27,13 @@ std::string text(std::size_t n, char base = 'a')
     return s;
 }
 
+// A frame holding a copy of text(n, base), in storage of its own.
+frame copied(std::size_t n, char base = 'a')
+{
+    const std::string s = text(n, base);
+    return frame(std::string_view(s));
+}
+
 } // namespace
 
 TEST_CASE("empty frame")
@@ -340,4 +347,60 @@ TEST_CASE("frames from a moved std::string or std::vector, taken back without a 
         CHECK(a.view() == "short");
         CHECK(b.size() == 4);
     }
+}
+
+TEST_CASE("the storage of large frames is reused, within a bound")
+{
+    constexpr std::size_t mib = 1024 * 1024;
+    frame::release_pooled();
+    REQUIRE(frame::pooled_bytes() == 0);
+    SUBCASE("a freed block serves the next frame of its size class")
+    {
+        frame a = copied(mib);
+        const std::byte* storage = a.data();
+        a = frame();
+        CHECK(frame::pooled_bytes() == mib);
+        const std::string second = text(mib - 100, 'A');
+        reset_alloc_stats();
+        frame b{std::string_view(second)};
+        CHECK(zmtp::test::current_alloc_stats().count == 0);
+        CHECK(b.data() == storage);
+        CHECK(b.view() == second);
+        CHECK(frame::pooled_bytes() == 0);
+    }
+    SUBCASE("a block of another size class is not used")
+    {
+        frame a = copied(mib);
+        a = frame();
+        const frame b = copied(200 * 1024);
+        CHECK(b.view() == text(200 * 1024));
+        CHECK(frame::pooled_bytes() == mib);
+    }
+    SUBCASE("small frames are not kept")
+    {
+        frame a = copied(1000);
+        a = frame();
+        CHECK(frame::pooled_bytes() == 0);
+    }
+    SUBCASE("at most 32 MiB is kept")
+    {
+        std::vector<frame> many;
+        for (int i = 0; i < 40; ++i)
+            many.push_back(copied(mib));
+        many.clear();
+        CHECK(frame::pooled_bytes() == 32 * mib);
+    }
+    SUBCASE("a received frame's builder draws from the pool")
+    {
+        frame a = copied(mib);
+        const std::byte* storage = a.data();
+        a = frame();
+        frame_builder b(mib, mib);
+        b.append(frame(text(mib, 'B')).bytes());
+        frame f = std::move(b).finish();
+        CHECK(f.data() == storage);
+        CHECK(f.view() == text(mib, 'B'));
+    }
+    frame::release_pooled();
+    CHECK(frame::pooled_bytes() == 0);
 }

@@ -162,7 +162,8 @@ private:
     void handle_command(std::span<const std::byte> body);
     void after_mechanism();
     std::error_code check_message_frame(std::uint64_t size);
-    void open_sealed();
+    void open_sealed(std::span<std::byte> wire_body, frame storage);
+    void seal_frame(bool more, bool command, std::span<const std::byte> body);
     void handle_traffic_command(std::span<const std::byte> body);
     void complete_handshake(const metadata& announced);
     // Queues whole frames built in scratch_ (commands), tracing them.
@@ -202,7 +203,7 @@ private:
     std::size_t header_have_ = 0;
     wire::frame_header current_;
     std::uint64_t body_remaining_ = 0;
-    std::vector<std::byte> command_body_; // also the body of a sealed frame
+    std::vector<std::byte> command_body_; // also the body of a small sealed frame
     std::optional<frame_builder> builder_;
     message partial_;
     std::size_t partial_bytes_ = 0;
@@ -220,7 +221,6 @@ private:
     // output
     output_queue out_;
     std::vector<std::byte> scratch_;
-    std::vector<std::byte> sealed_scratch_;
     std::uint64_t sent_ = 0;              // output octets consumed so far
     std::deque<std::uint64_t> pong_ends_; // where each PONG not yet sent ends, counted as sent_
 

@@ -27,6 +27,10 @@ public:
     static constexpr std::size_t max_spans = 64;
 
     void append_copy(std::span<const std::byte> bytes);
+    // Queues `n` bytes the caller writes into the span returned, before the
+    // next front_spans(): small ones staged in a chunk, large ones in a
+    // frame's own (recycled) storage, so they are written there once.
+    std::span<std::byte> append_uninitialized(std::size_t n);
     void append_frame(const frame& f); // copies or references per reference_threshold
 
     bool empty() const noexcept { return segments_.empty(); }

@@ -15,10 +15,11 @@ namespace zmtp::security {
 using curve_public_key = std::array<std::byte, 32>;
 
 // A secret key; its bytes are wiped when it is destroyed or overwritten.
+// Its public key is derived once, when it is made, not per connection.
 class curve_secret_key {
 public:
     curve_secret_key() = default;
-    explicit curve_secret_key(const std::array<std::byte, 32>& bytes) noexcept : bytes_(bytes), set_(true) {}
+    explicit curve_secret_key(const std::array<std::byte, 32>& bytes);
     curve_secret_key(const curve_secret_key& other) noexcept = default;
     curve_secret_key& operator=(const curve_secret_key& other) noexcept;
     ~curve_secret_key();
@@ -26,10 +27,11 @@ public:
     bool empty() const noexcept { return !set_; }
     const std::array<std::byte, 32>& bytes() const noexcept { return bytes_; }
     // The matching public key.
-    curve_public_key public_key() const;
+    const curve_public_key& public_key() const noexcept { return public_; }
 
 private:
     std::array<std::byte, 32> bytes_{};
+    curve_public_key public_{};
     bool set_ = false;
 };
 

@@ -102,9 +102,10 @@ class curve_mechanism_base : public mechanism {
 public:
     std::string_view name() const noexcept override { return "CURVE"; }
     bool seals_traffic() const noexcept override { return state() == status::ready; }
-    // Appends nothing once failed: the keys are gone.
+    // Seals nothing once failed (sealed_size 0): the keys are gone.
+    std::size_t sealed_size(std::size_t body_size) const noexcept override;
     void seal(bool more, bool command, std::span<const std::byte> body,
-              std::vector<std::byte>& out) override;
+              std::span<std::byte> out) override;
     std::error_code open(std::span<std::byte> wire_body, bool frame_was_command,
                          opened_frame& out) override;
     std::size_t seal_overhead() const noexcept override;

@@ -50,10 +50,14 @@ public:
 
     // Whether frames after the handshake are sealed (seal() / open()).
     virtual bool seals_traffic() const noexcept { return false; }
-    // Appends one whole wire frame that carries `body` with the given
-    // inner flags.
+    // The size of the whole wire frame that carries a body of `body_size`
+    // octets; 0 when nothing can be sealed (the mechanism failed).
+    virtual std::size_t sealed_size(std::size_t body_size) const noexcept;
+    // Writes that wire frame, carrying `body` with the given inner flags,
+    // into `out` (exactly sealed_size(body.size()) octets): the body is
+    // copied once, into its place in the output, and sealed there.
     virtual void seal(bool more, bool command, std::span<const std::byte> body,
-                      std::vector<std::byte>& out);
+                      std::span<std::byte> out);
     struct opened_frame {
         bool more = false;
         bool command = false;
