@@ -312,17 +312,10 @@ void socket_core::close(time_point now)
         peers_.erase(p);
     }
     last_found_ = nullptr;
-    if (lingering_ != 0 && options_.linger.count() > 0) {
+    if (lingering_ != 0 && options_.linger.count() > 0)
         linger_until_ = now + options_.linger;
-        emit(action::kind::timer).at = linger_until_;
-    }
-    const auto aborted = std::make_error_code(std::errc::operation_canceled);
-    for (auto& s : senders_)
-        done(action::kind::send_done, s.tok, aborted);
-    senders_.clear();
-    for (token t : receivers_)
-        done(action::kind::receive_done, t, aborted);
-    receivers_.clear();
+    cancel_all();
+    rearm();
 }
 
 void socket_core::link_flushed(peer_id p)
@@ -333,14 +326,18 @@ void socket_core::link_flushed(peer_id p)
     erase(*pr);
     if (--lingering_ == 0 && linger_until_ != time_point::max()) {
         linger_until_ = time_point::max();
-        emit(action::kind::timer).at = linger_until_;
+        rearm();
     }
 }
 
 void socket_core::timer(time_point now)
 {
-    if (now < linger_until_)
+    armed_ = time_point::max(); // the timer that called has fired
+    expire_waits(now);
+    if (now < linger_until_) {
+        rearm();
         return;
+    }
     linger_until_ = time_point::max();
     std::vector<peer_id> late;
     for (auto& [id, pr] : peers_)
@@ -351,6 +348,7 @@ void socket_core::timer(time_point now)
         erase(*find(p));
     }
     lingering_ = 0;
+    rearm();
 }
 
 // ---------------------------------------------------------------- messages
@@ -392,24 +390,28 @@ std::error_code socket_core::try_receive(message& m)
     return ec;
 }
 
-void socket_core::send(token t, message m)
+void socket_core::send(token t, message m, time_point now)
 {
     if (closed_) {
         done(action::kind::send_done, t, make_error_code(error::socket_closed));
         return;
     }
-    senders_.push_back({t, std::move(m)});
+    senders_.push_back({t, std::move(m), deadline_of(now, options_.send_timeout)});
     serve_senders();
+    if (!senders_.empty() && senders_.back().tok == t)
+        arm(senders_.back().deadline);
 }
 
-void socket_core::receive(token t)
+void socket_core::receive(token t, time_point now)
 {
     if (closed_) {
         done(action::kind::receive_done, t, make_error_code(error::socket_closed));
         return;
     }
-    receivers_.push_back(t);
+    receivers_.push_back({t, deadline_of(now, options_.receive_timeout)});
     serve_receivers();
+    if (!receivers_.empty() && receivers_.back().tok == t)
+        arm(receivers_.back().deadline);
 }
 
 std::error_code socket_core::subscribe(std::span<const std::byte> topic, bool on)
@@ -450,7 +452,7 @@ void socket_core::serve_receivers()
         const auto ec = strategy().receive(m, *this);
         if (ec == error::would_block)
             break;
-        payload(done(action::kind::receive_done, receivers_.front(), ec)) = std::move(m);
+        payload(done(action::kind::receive_done, receivers_.front().tok, ec)) = std::move(m);
         receivers_.pop_front();
     }
     serving_ = false;

@@ -47,17 +47,18 @@ struct core_end {
     std::vector<peer_id> released;
     std::optional<fake_clock::time_point> timer_at;
     socket_core::token next_token = 1;
+    const fake_clock* clock = nullptr; // the net's: sends and receives start at its now
 
     socket_core::token send(message m)
     {
         const auto t = next_token++;
-        core.send(t, std::move(m));
+        core.send(t, std::move(m), clock->now());
         return t;
     }
     socket_core::token receive()
     {
         const auto t = next_token++;
-        core.receive(t);
+        core.receive(t, clock->now());
         return t;
     }
     // The next message the application can take, if any.
@@ -99,7 +100,9 @@ public:
 
     core_end& make(socket_type t, std::string name)
     {
-        return ends_.emplace_back(t, std::move(name));
+        core_end& e = ends_.emplace_back(t, std::move(name));
+        e.clock = &clock;
+        return e;
     }
 
     // A connection between a connect()'s peer `pa` of `a` and a new

@@ -202,33 +202,56 @@ public:
 
     // Completes once the message is queued for a peer (or dropped, for
     // types that drop). Signature: void(error_code).
+    //
+    // Cancellation (the token's cancellation slot, any type, or cancel()):
+    // a send still waiting for room completes with operation_aborted and
+    // queued none of its message; one that completed without error queued
+    // all of it. With options().send_timeout, a send still waiting then
+    // completes with net::error::timed_out, likewise having queued nothing.
     template <class Token = net::default_completion_token_t<executor_type>>
     auto async_send(message m, Token&& token = {})
     {
         return net::async_initiate<Token, void(error_code)>(
             [](auto handler, std::shared_ptr<detail::socket_impl> impl, message msg) {
+                detail::send_handler h(std::move(handler));
+                const auto t = impl->watch(h.get_cancellation_slot());
                 auto ex = impl->executor();
-                net::dispatch(ex, [impl = std::move(impl), msg = std::move(msg),
-                                   h = detail::send_handler(std::move(handler))]() mutable {
-                    impl->async_send(std::move(msg), std::move(h));
+                net::dispatch(ex, [impl = std::move(impl), t, msg = std::move(msg),
+                                   h = std::move(h)]() mutable {
+                    impl->async_send(t, std::move(msg), std::move(h));
                 });
             },
             token, impl_, std::move(m));
     }
 
     // Completes with the next message. Signature: void(error_code, message).
+    //
+    // Cancelled (slot or cancel()), it completes with operation_aborted and
+    // takes nothing: a message arriving later goes to the next receive.
+    // With options().receive_timeout, it completes with net::error::timed_out
+    // when no message came in time, likewise taking nothing.
     template <class Token = net::default_completion_token_t<executor_type>>
     auto async_receive(Token&& token = {})
     {
         return net::async_initiate<Token, void(error_code, message)>(
             [](auto handler, std::shared_ptr<detail::socket_impl> impl) {
+                detail::receive_handler h(std::move(handler));
+                const auto t = impl->watch(h.get_cancellation_slot());
                 auto ex = impl->executor();
-                net::dispatch(ex, [impl = std::move(impl),
-                                   h = detail::receive_handler(std::move(handler))]() mutable {
-                    impl->async_receive(std::move(h));
+                net::dispatch(ex, [impl = std::move(impl), t, h = std::move(h)]() mutable {
+                    impl->async_receive(t, std::move(h));
                 });
             },
             token, impl_);
+    }
+
+    // Completes every waiting async_send, async_receive and async_monitor
+    // with operation_aborted, losing nothing (as a cancellation slot does);
+    // the socket stays open.
+    void cancel()
+    {
+        auto ex = impl_->executor();
+        net::dispatch(ex, [impl = impl_] { impl->cancel_all(); });
     }
 
     // Reports connections, handshakes, failures (with reasons) and drops.
@@ -237,17 +260,19 @@ public:
     // The same events as an asynchronous stream: completes with the next
     // one. Events are recorded from the first call on (up to 1024 waiting;
     // later ones are counted in monitor_events_missed()).
-    // Signature: void(error_code, monitor_event).
+    // Signature: void(error_code, monitor_event). Cancelled (slot or
+    // cancel()), it completes with operation_aborted and takes no event.
     template <class Token = net::default_completion_token_t<executor_type>>
     auto async_monitor(Token&& token = {})
     {
         impl_->record_monitor_events(); // from this call on, not from when it reaches the strand
         return net::async_initiate<Token, void(error_code, monitor_event)>(
             [](auto handler, std::shared_ptr<detail::socket_impl> impl) {
+                detail::monitor_handler h(std::move(handler));
+                const auto t = impl->watch(h.get_cancellation_slot());
                 auto ex = impl->executor();
-                net::dispatch(ex, [impl = std::move(impl),
-                                   h = detail::monitor_handler(std::move(handler))]() mutable {
-                    impl->async_monitor(std::move(h));
+                net::dispatch(ex, [impl = std::move(impl), t, h = std::move(h)]() mutable {
+                    impl->async_monitor(t, std::move(h));
                 });
             },
             token, impl_);

@@ -119,9 +119,18 @@ public:
     // ---- the application ----
     std::error_code try_send(message& m);
     std::error_code try_receive(message& m);
-    // Completed by a send_done / receive_done action, in order.
-    void send(token t, message m);
-    void receive(token t);
+    // Completed by a send_done / receive_done action, in order. With a
+    // send_timeout / receive_timeout, one still waiting at `now` + timeout
+    // completes with std::errc::timed_out, having queued or taken nothing.
+    // `now` is read only when the timeout is set.
+    void send(token t, message m, time_point now);
+    void receive(token t, time_point now);
+    // A waiting send or receive completes at once with
+    // std::errc::operation_canceled, having queued or taken nothing. False:
+    // `t` is not waiting (it completed, maybe among the actions).
+    bool cancel(token t);
+    // Cancels every waiting send and receive.
+    void cancel_all();
     std::error_code subscribe(std::span<const std::byte> topic, bool on);
     void close(time_point now);
     bool closed() const noexcept { return closed_; }
@@ -198,6 +207,14 @@ private:
             run_deferred();
     }
     void run_deferred();
+    // Timeouts of waiting operations and the linger deadline share one timer.
+    static time_point deadline_of(time_point now, std::chrono::milliseconds timeout) noexcept
+    {
+        return timeout.count() < 0 ? time_point::max() : now + timeout;
+    }
+    void arm(time_point at);
+    void rearm();
+    void expire_waits(time_point now);
     action& with_payload(action& a, message m);
     void serve_senders();
     void serve_receivers();
@@ -232,9 +249,15 @@ private:
     struct waiting_send {
         token tok;
         message msg;
+        time_point deadline;
+    };
+    struct waiting_receive {
+        token tok;
+        time_point deadline;
     };
     std::deque<waiting_send> senders_;
-    std::deque<token> receivers_;
+    std::deque<waiting_receive> receivers_;
+    time_point armed_ = time_point::max(); // the timer last asked of the I/O side
     std::vector<action> actions_;
     std::vector<message> payloads_;
     std::vector<event_details> details_;
