@@ -365,6 +365,9 @@ void socket_impl::execute(const action a)
     case action::kind::timer:
         arm_timer(a.at);
         return;
+    case action::kind::close_done:
+        close_finished();
+        return;
     default:
         break;
     }
@@ -402,6 +405,8 @@ void socket_impl::execute(const action a)
             io->origin->connection_lost();
         break;
     case action::kind::release:
+        if (io->origin) // a peer the close gave up: stop connecting for it
+            stop_connecting(io->origin);
         if (last_io_ == io)
             last_io_ = nullptr;
         io_.erase(p);
@@ -521,17 +526,50 @@ void socket_impl::close()
         notify(monitor_event(monitor_event_type::closed, l->bound()));
     }
     listeners_.clear();
-    for (auto& c : connectors_)
-        c->close();
-    connectors_.clear();
-    for (auto& [id, io] : io_)
-        io.origin = nullptr;
-
+    // Connectors stop with their peers (release), unless the peer lingers
+    // for a connection to deliver what was queued for it.
     core_.close(std::chrono::steady_clock::now());
     run_actions();
+    if (auto self = weak_from_this().lock(); self && core_.closing()) { // none in the destructor
+        hold_.emplace(strand_, net::steady_timer::time_point::max());
+        hold_->async_wait([self](error_code) {});
+    }
 
     // Queued monitor events are still handed out; waiters learn it is over.
     abort_monitor_waiters();
+}
+
+void socket_impl::async_close(send_handler h)
+{
+    close();
+    if (core_.closing())
+        close_waiters_.push_back(std::move(h));
+    else
+        complete(strand_, std::move(h), error_code());
+}
+
+// The linger is over: what it gave up is reported, async_close completes.
+void socket_impl::close_finished()
+{
+    if (const std::size_t n = core_.dropped_at_close()) {
+        monitor_event e(monitor_event_type::dropped_at_close);
+        e.dropped = n;
+        notify(std::move(e));
+    }
+    for (auto& h : std::exchange(close_waiters_, {}))
+        complete(strand_, std::move(h), error_code());
+    if (hold_)
+        hold_->cancel();
+}
+
+void socket_impl::stop_connecting(connector* c)
+{
+    auto it = std::find_if(connectors_.begin(), connectors_.end(),
+                           [c](const auto& k) { return k.get() == c; });
+    if (it == connectors_.end())
+        return;
+    (*it)->close();
+    connectors_.erase(it);
 }
 
 void socket_impl::abort_monitor_waiters()
@@ -559,6 +597,7 @@ std::string_view to_string(monitor_event_type t) noexcept
     case monitor_event_type::disconnected: return "disconnected";
     case monitor_event_type::closed: return "closed";
     case monitor_event_type::message_dropped: return "message_dropped";
+    case monitor_event_type::dropped_at_close: return "dropped_at_close";
     }
     return "unknown";
 }

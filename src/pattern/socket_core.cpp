@@ -125,7 +125,7 @@ void socket_core::enter(peer& pr, peer_state to)
     case peer_state::handshaking:
         if (from == peer_state::draining)
             detach(pr);
-        if (pr.persistent && !pr.attached && !options_.immediate)
+        if (pr.persistent && !pr.attached && !options_.immediate && !closed_)
             attach(pr, true);
         break;
     case peer_state::ready:
@@ -181,7 +181,7 @@ peer_id socket_core::add_accepted(std::string endpoint, std::string address)
 void socket_core::link_started(peer_id p, std::string endpoint, std::string address)
 {
     peer* pr = find(p);
-    if (!pr || closed_)
+    if (!pr || (closed_ && !pr->flush_when_ready))
         return;
     pr->endpoint = std::move(endpoint);
     pr->address = std::move(address);
@@ -197,6 +197,12 @@ void socket_core::handshake_done(peer_id p, std::string identity)
     if (!pr || pr->state != peer_state::handshaking)
         return;
     pr->identity = std::move(identity);
+    if (closed_) { // a peer kept for linger: it gets what was queued for it
+        enter(*pr, peer_state::lingering);
+        monitor(peer_event::handshake_succeeded, *pr);
+        emit(action::kind::flush_and_close, p);
+        return;
+    }
     if (!strategy().accepts({false, pr->identity})) {
         monitor(peer_event::handshake_failed, *pr, make_error_code(error::invalid_state),
                 type_ == socket_type::pair ? "refused: the PAIR socket already has a peer"
@@ -293,29 +299,50 @@ void socket_core::close(time_point now)
     if (closed_)
         return;
     closed_ = true;
-    // Linger: ready peers get what is queued for them, for up to `linger`.
+    // Linger: ready peers get what is queued for them, for up to `linger`;
+    // a connect()'s peer with messages queued and no connection yet gets
+    // them once it has one.
     const bool linger = options_.linger.count() != 0;
     std::vector<peer_id> going;
     for (auto& [id, pr] : peers_) {
-        if (pr->state == peer_state::ready && linger) {
+        pr->attached = false; // the strategy is not used after close
+        if (linger && pr->state == peer_state::ready) {
             enter(*pr, peer_state::lingering);
             emit(action::kind::flush_and_close, id);
             ++lingering_;
-            continue;
+        } else if (linger && pr->persistent && !pr->out.empty() && pr->state != peer_state::ready) {
+            if (pr->state == peer_state::draining)
+                pr->state = peer_state::pending; // nobody reads any more
+            pr->flush_when_ready = true;
+            ++lingering_;
+        } else {
+            going.push_back(id);
         }
-        if (pr->state == peer_state::handshaking || pr->state == peer_state::ready)
-            emit(action::kind::abort, id);
-        going.push_back(id);
     }
-    for (peer_id p : going) {
-        emit(action::kind::release, p);
-        peers_.erase(p);
-    }
-    last_found_ = nullptr;
+    for (peer_id p : going)
+        drop_at_close(*find(p));
     if (lingering_ != 0 && options_.linger.count() > 0)
         linger_until_ = now + options_.linger;
     cancel_all();
     rearm();
+    if (lingering_ == 0)
+        finish_close();
+}
+
+// A peer the close gives up: its connection is cut, its queue counted.
+void socket_core::drop_at_close(peer& pr)
+{
+    if (pr.state == peer_state::handshaking || pr.state == peer_state::ready
+        || pr.state == peer_state::lingering)
+        emit(action::kind::abort, pr.id);
+    dropped_at_close_ += pr.out.size();
+    erase(pr);
+}
+
+void socket_core::finish_close()
+{
+    if (!std::exchange(close_done_, true))
+        emit(action::kind::close_done);
 }
 
 void socket_core::link_flushed(peer_id p)
@@ -324,10 +351,13 @@ void socket_core::link_flushed(peer_id p)
     if (!pr || pr->state != peer_state::lingering)
         return;
     erase(*pr);
-    if (--lingering_ == 0 && linger_until_ != time_point::max()) {
+    if (--lingering_ != 0)
+        return;
+    if (linger_until_ != time_point::max()) {
         linger_until_ = time_point::max();
         rearm();
     }
+    finish_close();
 }
 
 void socket_core::timer(time_point now)
@@ -341,14 +371,12 @@ void socket_core::timer(time_point now)
     linger_until_ = time_point::max();
     std::vector<peer_id> late;
     for (auto& [id, pr] : peers_)
-        if (pr->state == peer_state::lingering)
-            late.push_back(id);
-    for (peer_id p : late) {
-        emit(action::kind::abort, p);
-        erase(*find(p));
-    }
+        late.push_back(id); // after close, every peer left lingers
+    for (peer_id p : late)
+        drop_at_close(*find(p));
     lingering_ = 0;
     rearm();
+    finish_close();
 }
 
 // ---------------------------------------------------------------- messages

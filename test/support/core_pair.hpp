@@ -46,6 +46,7 @@ struct core_end {
     std::vector<peer_id> lost;
     std::vector<peer_id> released;
     std::optional<fake_clock::time_point> timer_at;
+    bool close_done = false;
     socket_core::token next_token = 1;
     const fake_clock* clock = nullptr; // the net's: sends and receives start at its now
 
@@ -237,6 +238,7 @@ private:
                 e.events.push_back({a.event, m.endpoint, m.routing_id, m.reason, a.ec});
                 break;
             }
+            case kind::close_done: e.close_done = true; break;
             case kind::timer:
                 if (a.at == fake_clock::time_point::max())
                     e.timer_at.reset();

@@ -37,6 +37,7 @@ namespace zmtp::asio {
 struct socket_stats {
     std::size_t peers = 0;    // peers whose handshake completed
     std::size_t dropped = 0;  // messages dropped (full or unroutable peers)
+    std::size_t dropped_at_close = 0; // messages still queued that the close gave up (linger)
 };
 
 class socket {
@@ -283,11 +284,15 @@ public:
     // (zmtp-cat --trace); peers made afterwards are traced.
     void set_tracer(detail::socket_impl::trace_callback cb) { impl_->set_tracer(std::move(cb)); }
 
-    socket_stats stats() const noexcept { return {impl_->peer_count(), impl_->dropped()}; }
+    socket_stats stats() const noexcept
+    {
+        return {impl_->peer_count(), impl_->dropped(), impl_->dropped_at_close()};
+    }
 
-    // Stops listening and connecting, hands queued messages to their
-    // connections for up to options().linger, and fails waiting operations
-    // with operation_aborted.
+    // Stops listening and connecting (but for a connect()'s peer that has
+    // messages queued, while the linger lasts), hands queued messages to
+    // their connections for up to options().linger, and fails waiting
+    // operations with operation_aborted.
     // Later calls fail with error::socket_closed.
     void close()
     {
@@ -295,6 +300,27 @@ public:
             return; // moved from
         auto ex = impl_->executor();
         net::dispatch(ex, [impl = impl_] { impl->close(); });
+    }
+
+    // close(), completing once the linger is over: with linger -1 when
+    // every queued message, also those for a connect()'s peer not reached
+    // yet, was written to its connection; with linger N at most N ms later
+    // (what is left is dropped); with 0 at once. stats().dropped_at_close
+    // and a dropped_at_close monitor event count what was given up. Until
+    // then the socket keeps connecting for such peers, and keeps itself
+    // alive even when this object is gone. Signature: void(error_code).
+    template <class Token = net::default_completion_token_t<executor_type>>
+    auto async_close(Token&& token = {})
+    {
+        return net::async_initiate<Token, void(error_code)>(
+            [](auto handler, std::shared_ptr<detail::socket_impl> impl) {
+                auto ex = impl->executor();
+                net::dispatch(ex, [impl = std::move(impl),
+                                   h = detail::send_handler(std::move(handler))]() mutable {
+                    impl->async_close(std::move(h));
+                });
+            },
+            token, impl_);
     }
 
 private:

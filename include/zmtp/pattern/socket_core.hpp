@@ -13,6 +13,9 @@
 //   ready        attached to the strategy; messages flow
 //   draining     the connection is gone, received messages are still read
 //   lingering    the socket closed; what was queued is being flushed
+//
+// A close with linger keeps a connect()'s peer that has messages queued but
+// no connection yet (pending or handshaking): it lingers once it has one.
 #pragma once
 
 #include "zmtp/message.hpp"
@@ -70,6 +73,8 @@ public:
             monitor,            // report `event` with details(); an empty `ec` on handshake_failed
                                 // or disconnected: the error the connection reported
             timer,              // call timer() at `at`; time_point::max(): no timer needed
+            close_done,         // the close is over: linger satisfied or given up
+                                // (dropped_at_close() counts what was lost)
         };
         kind what;
         bool on = false;
@@ -134,6 +139,8 @@ public:
     std::error_code subscribe(std::span<const std::byte> topic, bool on);
     void close(time_point now);
     bool closed() const noexcept { return closed_; }
+    // Closed, and still delivering for linger.
+    bool closing() const noexcept { return closed_ && !close_done_; }
 
     // ---- output ----
     // Actions decided since the last clear_actions(), in order. Calls made
@@ -165,6 +172,8 @@ public:
     const peer_state* state(peer_id p) const;
     std::size_t peer_count() const noexcept; // ready and draining peers
     std::size_t dropped() const noexcept { return dropped_; }
+    // Messages still queued for peers when the close gave them up.
+    std::size_t dropped_at_close() const noexcept { return dropped_at_close_; }
     // The id the next new peer gets.
     peer_id next_id() const noexcept { return next_peer_; }
 
@@ -175,6 +184,7 @@ private:
         bool persistent = false; // a connect()'s peer: survives its connections
         bool attached = false;   // the strategy knows it
         bool read_paused = false;
+        bool flush_when_ready = false; // closed while not connected: lingers once it is
         std::deque<message> out;
         std::deque<message> in;
         std::size_t out_bytes = 0; // for the byte high-water marks
@@ -207,6 +217,8 @@ private:
             run_deferred();
     }
     void run_deferred();
+    void drop_at_close(peer& pr);
+    void finish_close();
     // Timeouts of waiting operations and the linger deadline share one timer.
     static time_point deadline_of(time_point now, std::chrono::milliseconds timeout) noexcept
     {
@@ -264,6 +276,8 @@ private:
     std::size_t lingering_ = 0;
     time_point linger_until_ = time_point::max();
     std::size_t dropped_ = 0;
+    std::size_t dropped_at_close_ = 0;
+    bool close_done_ = false;
     bool report_drops_ = false;
     bool serving_ = false;
     bool closed_ = false;

@@ -124,7 +124,10 @@ public:
     void set_tracer(trace_callback cb) { tracer_ = std::move(cb); }
     std::size_t peer_count() const noexcept { return core_.peer_count(); }
     std::size_t dropped() const noexcept { return core_.dropped(); }
+    std::size_t dropped_at_close() const noexcept { return core_.dropped_at_close(); }
     void close();
+    // close(), completing `h` once the linger is over.
+    void async_close(send_handler h);
 
     // A stream the user connected becomes a new peer (socket::attach).
     // Returns the name monitor events give it: `name`, or "attached:N".
@@ -164,6 +167,8 @@ private:
     void pump(peer_id p, io_peer& io, bool all);
     void arm_timer(pattern::socket_core::time_point at);
     void abort_monitor_waiters();
+    void close_finished();
+    void stop_connecting(connector* c);
 
     // link_owner
     void link_ready(peer_id p) override;
@@ -188,6 +193,11 @@ private:
     std::deque<std::pair<token, monitor_handler>> monitor_waiters_;
     std::size_t monitor_missed_ = 0;
     trace_callback tracer_;
+    std::deque<send_handler> close_waiters_;
+    // While closing, a wait that never ends holds the socket alive (peers
+    // still linger, maybe with no timer): a handler, so that an io_context
+    // destroyed first still frees the socket.
+    std::optional<net::steady_timer> hold_;
     bool running_ = false; // run_actions() is on the stack
 };
 
@@ -195,8 +205,8 @@ template <class Stream>
 peer_id socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
                            std::weak_ptr<listener> accepted_by, transport_facts facts)
 {
-    if (core_.closed())
-        return 0;
+    if (core_.closed() && (p == 0 || !core_.state(p)))
+        return 0; // only a peer lingering for its connection goes on
     codec_options config = codec_config();
     config.peer_address = address;
     config.transport_properties = std::move(facts.properties);
