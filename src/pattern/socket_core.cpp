@@ -286,6 +286,11 @@ void socket_core::remove(peer_id p)
     peer* pr = find(p);
     if (!pr)
         return;
+    if (closed_) { // after close, every peer left lingers: it is given up
+        drop_at_close(*pr);
+        linger_ended_for_one();
+        return;
+    }
     if (pr->state == peer_state::handshaking || pr->state == peer_state::ready)
         emit(action::kind::abort, p);
     erase(*pr);
@@ -351,6 +356,11 @@ void socket_core::link_flushed(peer_id p)
     if (!pr || pr->state != peer_state::lingering)
         return;
     erase(*pr);
+    linger_ended_for_one();
+}
+
+void socket_core::linger_ended_for_one()
+{
     if (--lingering_ != 0)
         return;
     if (linger_until_ != time_point::max()) {

@@ -99,3 +99,17 @@ TEST_CASE("core close: linger 0 gives up at once; a close with nothing queued is
     CHECK(idle.close_done);
     CHECK(idle.core.dropped_at_close() == 0);
 }
+
+TEST_CASE("core close: a lingering peer removed (disconnect) is given up; the close is over")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    push.core.options().linger = 1000ms;
+    const auto p = closed_with_queue(net, push);
+    CHECK_FALSE(push.close_done);
+    push.core.remove(p);
+    net.settle();
+    CHECK(push.close_done);
+    CHECK(push.core.dropped_at_close() == 2);
+    CHECK_FALSE(push.timer_at);
+}

@@ -218,6 +218,7 @@ private:
     }
     void run_deferred();
     void drop_at_close(peer& pr);
+    void linger_ended_for_one();
     void finish_close();
     // Timeouts of waiting operations and the linger deadline share one timer.
     static time_point deadline_of(time_point now, std::chrono::milliseconds timeout) noexcept
