@@ -21,6 +21,13 @@ bool is_subscription(const message& m)
     return b == std::byte{1} || b == std::byte{0};
 }
 
+// The library's detail ("bind tcp://...: reason", or a reason that names
+// the endpoint) as a "cannot ..." line.
+std::string cannot(const std::string& detail)
+{
+    return detail.starts_with("cannot ") ? detail : "cannot " + detail;
+}
+
 } // namespace
 
 session::session(net::io_context& io, settings s)
@@ -67,9 +74,10 @@ void session::start()
 
     for (const std::string& b : cfg_.binds) {
         error_code ec;
-        const std::string bound = sock_.bind(b, ec);
+        std::string detail;
+        const std::string bound = sock_.bind(b, ec, &detail);
         if (ec) {
-            note("cannot bind " + b + ": " + ec.message());
+            note(cannot(detail));
             finish(1);
         }
         // ipc:// and tls+ipc:// socket files; not Linux abstract names (@NAME).
@@ -84,9 +92,10 @@ void session::start()
     for (const std::string& c : cfg_.connects) {
         connect_up_.emplace(c, 0);
         error_code ec;
-        sock_.connect(c, ec);
+        std::string detail;
+        sock_.connect(c, ec, &detail);
         if (ec) {
-            note("cannot connect to " + c + ": " + ec.message());
+            note(cannot(detail));
             finish(1);
         }
     }

@@ -67,6 +67,12 @@ struct socket_options {
     // How long close() keeps delivering queued messages; negative: until
     // they are delivered (ZMQ_LINGER).
     std::chrono::milliseconds linger{-1};
+    // How long async_send and async_receive wait before they complete with
+    // asio::error::timed_out, having queued or taken nothing; negative:
+    // forever (ZMQ_SNDTIMEO, ZMQ_RCVTIMEO). 0 completes at once when the
+    // operation cannot be done now.
+    std::chrono::milliseconds send_timeout{-1};
+    std::chrono::milliseconds receive_timeout{-1};
     // Delay before reconnecting, doubling after each failure up to
     // reconnect_ivl_max, with ±50 % jitter (ZMQ_RECONNECT_IVL[_MAX]).
     std::chrono::milliseconds reconnect_ivl{100};

@@ -20,13 +20,31 @@ using action = pattern::socket_core::action;
 // that the HWM, not the connection, holds the backlog.
 constexpr std::size_t pump_bytes = 256 * 1024;
 
-// The core cancels waiting operations with the generic ECANCELED; Asio
-// users compare with operation_aborted.
+// The core cancels waiting operations with the generic ECANCELED and times
+// them out with ETIMEDOUT; Asio users compare with Asio's values.
 error_code as_error(std::error_code ec)
 {
     if (ec == std::errc::operation_canceled)
         return net::error::operation_aborted;
+    if (ec == std::errc::timed_out)
+        return net::error::timed_out;
     return to_error_code(ec);
+}
+
+// Completes an operation on `strand`: its cancellation slot is cleared
+// first, as the slot may be used for the owner's next operation.
+template <class Handler, class... Args>
+void complete(const net::any_io_executor& strand, Handler h, Args&&... args)
+{
+    h.get_cancellation_slot().clear();
+    net::post(strand, net::append(std::move(h), std::forward<Args>(args)...));
+}
+
+// A send or receive with a timeout needs the time; one without does not
+// read the clock.
+pattern::socket_core::time_point now_if(std::chrono::milliseconds timeout)
+{
+    return timeout.count() < 0 ? pattern::socket_core::time_point() : std::chrono::steady_clock::now();
 }
 
 error_code parse_error(const std::exception& e, std::string& reason)
@@ -107,9 +125,9 @@ void socket_impl::notify(monitor_event e)
     if (!monitor_queued_)
         return;
     if (!monitor_waiters_.empty()) {
-        monitor_handler h = std::move(monitor_waiters_.front());
+        monitor_handler h = std::move(monitor_waiters_.front().second);
         monitor_waiters_.pop_front();
-        net::post(strand_, net::append(std::move(h), error_code(), std::move(e)));
+        complete(strand_, std::move(h), error_code(), std::move(e));
     } else if (monitor_queue_.size() < monitor_queue_limit) {
         monitor_queue_.push_back(std::move(e));
     } else {
@@ -117,17 +135,17 @@ void socket_impl::notify(monitor_event e)
     }
 }
 
-void socket_impl::async_monitor(monitor_handler h)
+void socket_impl::async_monitor(token t, monitor_handler h)
 {
     if (!monitor_queue_.empty()) {
         monitor_event e = std::move(monitor_queue_.front());
         monitor_queue_.pop_front();
-        net::post(strand_, net::append(std::move(h), error_code(), std::move(e)));
+        complete(strand_, std::move(h), error_code(), std::move(e));
     } else if (core_.closed()) {
-        net::post(strand_, net::append(std::move(h), to_error_code(error::socket_closed),
-                                       monitor_event(monitor_event_type::closed)));
+        complete(strand_, std::move(h), to_error_code(error::socket_closed),
+                 monitor_event(monitor_event_type::closed));
     } else {
-        monitor_waiters_.push_back(std::move(h));
+        monitor_waiters_.emplace_back(t, std::move(h));
     }
 }
 
@@ -254,20 +272,49 @@ error_code socket_impl::try_receive(message& m)
     return to_error_code(ec);
 }
 
-void socket_impl::async_send(message m, send_handler h)
+void socket_impl::async_send(token t, message m, send_handler h)
 {
-    const token t = next_token_++;
     senders_.emplace_back(t, std::move(h));
-    core_.send(t, std::move(m));
+    core_.send(t, std::move(m), now_if(core_.options().send_timeout));
     run_actions();
 }
 
-void socket_impl::async_receive(receive_handler h)
+void socket_impl::async_receive(token t, receive_handler h)
 {
-    const token t = next_token_++;
     receivers_.emplace_back(t, std::move(h));
-    core_.receive(t);
+    core_.receive(t, now_if(core_.options().receive_timeout));
     run_actions();
+}
+
+void socket_impl::cancel(token t)
+{
+    if (core_.cancel(t)) {
+        run_actions();
+        return;
+    }
+    auto it = std::find_if(monitor_waiters_.begin(), monitor_waiters_.end(),
+                           [t](const auto& w) { return w.first == t; });
+    if (it == monitor_waiters_.end())
+        return; // complete already
+    monitor_handler h = std::move(it->second);
+    monitor_waiters_.erase(it);
+    complete(strand_, std::move(h), error_code(net::error::operation_aborted),
+             monitor_event(monitor_event_type::closed));
+}
+
+void socket_impl::cancel_all()
+{
+    core_.cancel_all();
+    run_actions();
+    abort_monitor_waiters();
+}
+
+void op_canceller::operator()(net::cancellation_type type) const
+{
+    if (type == net::cancellation_type::none)
+        return;
+    if (auto self = impl.lock())
+        net::post(self->executor(), [self, t = tok] { self->cancel(t); });
 }
 
 // ---------------------------------------------------------------- actions
@@ -293,14 +340,14 @@ void socket_impl::execute(const action a)
         auto it = std::find_if(senders_.begin(), senders_.end(), [&](const auto& s) { return s.first == a.tok; });
         send_handler h = std::move(it->second);
         senders_.erase(it);
-        net::post(strand_, net::append(std::move(h), as_error(a.ec)));
+        complete(strand_, std::move(h), as_error(a.ec));
         return;
     }
     case action::kind::receive_done: {
         auto it = std::find_if(receivers_.begin(), receivers_.end(), [&](const auto& r) { return r.first == a.tok; });
         receive_handler h = std::move(it->second);
         receivers_.erase(it);
-        net::post(strand_, net::append(std::move(h), as_error(a.ec), std::move(core_.payload(a))));
+        complete(strand_, std::move(h), as_error(a.ec), std::move(core_.payload(a)));
         return;
     }
     case action::kind::monitor: {
@@ -316,7 +363,10 @@ void socket_impl::execute(const action a)
         return;
     }
     case action::kind::timer:
-        arm_linger_timer(a.at);
+        arm_timer(a.at);
+        return;
+    case action::kind::close_done:
+        close_finished();
         return;
     default:
         break;
@@ -355,6 +405,8 @@ void socket_impl::execute(const action a)
             io->origin->connection_lost();
         break;
     case action::kind::release:
+        if (io->origin) // a peer the close gave up: stop connecting for it
+            stop_connecting(io->origin);
         if (last_io_ == io)
             last_io_ = nullptr;
         io_.erase(p);
@@ -375,18 +427,20 @@ void socket_impl::pump(peer_id p, io_peer& io, bool all)
         });
 }
 
-// Keeps the socket alive until the linger time is over (or the core says
-// it needs no timer): it aborts what has not flushed by then.
-void socket_impl::arm_linger_timer(pattern::socket_core::time_point at)
+// The core's one timer, for the timeouts of waiting operations and the
+// linger time. It keeps the socket alive until it fires or the core says
+// it needs no timer: after close(), the linger aborts what has not
+// flushed by then.
+void socket_impl::arm_timer(pattern::socket_core::time_point at)
 {
-    if (!linger_timer_)
-        linger_timer_.emplace(strand_);
+    if (!timer_)
+        timer_.emplace(strand_);
     if (at == pattern::socket_core::time_point::max()) {
-        linger_timer_->cancel();
+        timer_->cancel();
         return;
     }
-    linger_timer_->expires_at(at);
-    linger_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    timer_->expires_at(at);
+    timer_->async_wait([self = shared_from_this()](error_code ec) {
         if (ec)
             return;
         self->core_.timer(std::chrono::steady_clock::now());
@@ -472,20 +526,57 @@ void socket_impl::close()
         notify(monitor_event(monitor_event_type::closed, l->bound()));
     }
     listeners_.clear();
-    for (auto& c : connectors_)
-        c->close();
-    connectors_.clear();
-    for (auto& [id, io] : io_)
-        io.origin = nullptr;
-
+    // Connectors stop with their peers (release), unless the peer lingers
+    // for a connection to deliver what was queued for it.
     core_.close(std::chrono::steady_clock::now());
     run_actions();
+    if (auto self = weak_from_this().lock(); self && core_.closing()) { // none in the destructor
+        hold_.emplace(strand_, net::steady_timer::time_point::max());
+        hold_->async_wait([self](error_code) {});
+    }
 
     // Queued monitor events are still handed out; waiters learn it is over.
-    const error_code aborted = net::error::operation_aborted;
-    for (auto& m : monitor_waiters_)
-        net::post(strand_, net::append(std::move(m), aborted, monitor_event(monitor_event_type::closed)));
-    monitor_waiters_.clear();
+    abort_monitor_waiters();
+}
+
+void socket_impl::async_close(send_handler h)
+{
+    close();
+    if (core_.closing())
+        close_waiters_.push_back(std::move(h));
+    else
+        complete(strand_, std::move(h), error_code());
+}
+
+// The linger is over: what it gave up is reported, async_close completes.
+void socket_impl::close_finished()
+{
+    if (const std::size_t n = core_.dropped_at_close()) {
+        monitor_event e(monitor_event_type::dropped_at_close);
+        e.dropped = n;
+        notify(std::move(e));
+    }
+    for (auto& h : std::exchange(close_waiters_, {}))
+        complete(strand_, std::move(h), error_code());
+    if (hold_)
+        hold_->cancel();
+}
+
+void socket_impl::stop_connecting(connector* c)
+{
+    auto it = std::find_if(connectors_.begin(), connectors_.end(),
+                           [c](const auto& k) { return k.get() == c; });
+    if (it == connectors_.end())
+        return;
+    (*it)->close();
+    connectors_.erase(it);
+}
+
+void socket_impl::abort_monitor_waiters()
+{
+    for (auto& [t, h] : std::exchange(monitor_waiters_, {}))
+        complete(strand_, std::move(h), error_code(net::error::operation_aborted),
+                 monitor_event(monitor_event_type::closed));
 }
 
 } // namespace zmtp::asio::detail
@@ -506,6 +597,7 @@ std::string_view to_string(monitor_event_type t) noexcept
     case monitor_event_type::disconnected: return "disconnected";
     case monitor_event_type::closed: return "closed";
     case monitor_event_type::message_dropped: return "message_dropped";
+    case monitor_event_type::dropped_at_close: return "dropped_at_close";
     }
     return "unknown";
 }

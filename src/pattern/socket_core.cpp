@@ -125,7 +125,7 @@ void socket_core::enter(peer& pr, peer_state to)
     case peer_state::handshaking:
         if (from == peer_state::draining)
             detach(pr);
-        if (pr.persistent && !pr.attached && !options_.immediate)
+        if (pr.persistent && !pr.attached && !options_.immediate && !closed_)
             attach(pr, true);
         break;
     case peer_state::ready:
@@ -181,7 +181,7 @@ peer_id socket_core::add_accepted(std::string endpoint, std::string address)
 void socket_core::link_started(peer_id p, std::string endpoint, std::string address)
 {
     peer* pr = find(p);
-    if (!pr || closed_)
+    if (!pr || (closed_ && !pr->flush_when_ready))
         return;
     pr->endpoint = std::move(endpoint);
     pr->address = std::move(address);
@@ -197,6 +197,12 @@ void socket_core::handshake_done(peer_id p, std::string identity)
     if (!pr || pr->state != peer_state::handshaking)
         return;
     pr->identity = std::move(identity);
+    if (closed_) { // a peer kept for linger: it gets what was queued for it
+        enter(*pr, peer_state::lingering);
+        monitor(peer_event::handshake_succeeded, *pr);
+        emit(action::kind::flush_and_close, p);
+        return;
+    }
     if (!strategy().accepts({false, pr->identity})) {
         monitor(peer_event::handshake_failed, *pr, make_error_code(error::invalid_state),
                 type_ == socket_type::pair ? "refused: the PAIR socket already has a peer"
@@ -282,6 +288,11 @@ void socket_core::remove(peer_id p)
     peer* pr = find(p);
     if (!pr)
         return;
+    if (closed_) { // after close, every peer left lingers: it is given up
+        drop_at_close(*pr);
+        linger_ended_for_one();
+        return;
+    }
     if (pr->state == peer_state::handshaking || pr->state == peer_state::ready)
         emit(action::kind::abort, p);
     erase(*pr);
@@ -295,36 +306,50 @@ void socket_core::close(time_point now)
     if (closed_)
         return;
     closed_ = true;
-    // Linger: ready peers get what is queued for them, for up to `linger`.
+    // Linger: ready peers get what is queued for them, for up to `linger`;
+    // a connect()'s peer with messages queued and no connection yet gets
+    // them once it has one.
     const bool linger = options_.linger.count() != 0;
     std::vector<peer_id> going;
     for (auto& [id, pr] : peers_) {
-        if (pr->state == peer_state::ready && linger) {
+        pr->attached = false; // the strategy is not used after close
+        if (linger && pr->state == peer_state::ready) {
             enter(*pr, peer_state::lingering);
             emit(action::kind::flush_and_close, id);
             ++lingering_;
-            continue;
+        } else if (linger && pr->persistent && !pr->out.empty() && pr->state != peer_state::ready) {
+            if (pr->state == peer_state::draining)
+                pr->state = peer_state::pending; // nobody reads any more
+            pr->flush_when_ready = true;
+            ++lingering_;
+        } else {
+            going.push_back(id);
         }
-        if (pr->state == peer_state::handshaking || pr->state == peer_state::ready)
-            emit(action::kind::abort, id);
-        going.push_back(id);
     }
-    for (peer_id p : going) {
-        emit(action::kind::release, p);
-        peers_.erase(p);
-    }
-    last_found_ = nullptr;
-    if (lingering_ != 0 && options_.linger.count() > 0) {
+    for (peer_id p : going)
+        drop_at_close(*find(p));
+    if (lingering_ != 0 && options_.linger.count() > 0)
         linger_until_ = now + options_.linger;
-        emit(action::kind::timer).at = linger_until_;
-    }
-    const auto aborted = std::make_error_code(std::errc::operation_canceled);
-    for (auto& s : senders_)
-        done(action::kind::send_done, s.tok, aborted);
-    senders_.clear();
-    for (token t : receivers_)
-        done(action::kind::receive_done, t, aborted);
-    receivers_.clear();
+    cancel_all();
+    rearm();
+    if (lingering_ == 0)
+        finish_close();
+}
+
+// A peer the close gives up: its connection is cut, its queue counted.
+void socket_core::drop_at_close(peer& pr)
+{
+    if (pr.state == peer_state::handshaking || pr.state == peer_state::ready
+        || pr.state == peer_state::lingering)
+        emit(action::kind::abort, pr.id);
+    dropped_at_close_ += pr.out.size();
+    erase(pr);
+}
+
+void socket_core::finish_close()
+{
+    if (!std::exchange(close_done_, true))
+        emit(action::kind::close_done);
 }
 
 void socket_core::link_flushed(peer_id p)
@@ -333,26 +358,37 @@ void socket_core::link_flushed(peer_id p)
     if (!pr || pr->state != peer_state::lingering)
         return;
     erase(*pr);
-    if (--lingering_ == 0 && linger_until_ != time_point::max()) {
+    linger_ended_for_one();
+}
+
+void socket_core::linger_ended_for_one()
+{
+    if (--lingering_ != 0)
+        return;
+    if (linger_until_ != time_point::max()) {
         linger_until_ = time_point::max();
-        emit(action::kind::timer).at = linger_until_;
+        rearm();
     }
+    finish_close();
 }
 
 void socket_core::timer(time_point now)
 {
-    if (now < linger_until_)
+    armed_ = time_point::max(); // the timer that called has fired
+    expire_waits(now);
+    if (now < linger_until_) {
+        rearm();
         return;
+    }
     linger_until_ = time_point::max();
     std::vector<peer_id> late;
     for (auto& [id, pr] : peers_)
-        if (pr->state == peer_state::lingering)
-            late.push_back(id);
-    for (peer_id p : late) {
-        emit(action::kind::abort, p);
-        erase(*find(p));
-    }
+        late.push_back(id); // after close, every peer left lingers
+    for (peer_id p : late)
+        drop_at_close(*find(p));
     lingering_ = 0;
+    rearm();
+    finish_close();
 }
 
 // ---------------------------------------------------------------- messages
@@ -394,24 +430,28 @@ std::error_code socket_core::try_receive(message& m)
     return ec;
 }
 
-void socket_core::send(token t, message m)
+void socket_core::send(token t, message m, time_point now)
 {
     if (closed_) {
         done(action::kind::send_done, t, make_error_code(error::socket_closed));
         return;
     }
-    senders_.push_back({t, std::move(m)});
+    senders_.push_back({t, std::move(m), deadline_of(now, options_.send_timeout)});
     serve_senders();
+    if (!senders_.empty() && senders_.back().tok == t)
+        arm(senders_.back().deadline);
 }
 
-void socket_core::receive(token t)
+void socket_core::receive(token t, time_point now)
 {
     if (closed_) {
         done(action::kind::receive_done, t, make_error_code(error::socket_closed));
         return;
     }
-    receivers_.push_back(t);
+    receivers_.push_back({t, deadline_of(now, options_.receive_timeout)});
     serve_receivers();
+    if (!receivers_.empty() && receivers_.back().tok == t)
+        arm(receivers_.back().deadline);
 }
 
 std::error_code socket_core::subscribe(std::span<const std::byte> topic, bool on)
@@ -452,7 +492,7 @@ void socket_core::serve_receivers()
         const auto ec = strategy().receive(m, *this);
         if (ec == error::would_block)
             break;
-        payload(done(action::kind::receive_done, receivers_.front(), ec)) = std::move(m);
+        payload(done(action::kind::receive_done, receivers_.front().tok, ec)) = std::move(m);
         receivers_.pop_front();
     }
     serving_ = false;

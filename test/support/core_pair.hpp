@@ -46,18 +46,20 @@ struct core_end {
     std::vector<peer_id> lost;
     std::vector<peer_id> released;
     std::optional<fake_clock::time_point> timer_at;
+    bool close_done = false;
     socket_core::token next_token = 1;
+    const fake_clock* clock = nullptr; // the net's: sends and receives start at its now
 
     socket_core::token send(message m)
     {
         const auto t = next_token++;
-        core.send(t, std::move(m));
+        core.send(t, std::move(m), clock->now());
         return t;
     }
     socket_core::token receive()
     {
         const auto t = next_token++;
-        core.receive(t);
+        core.receive(t, clock->now());
         return t;
     }
     // The next message the application can take, if any.
@@ -99,7 +101,9 @@ public:
 
     core_end& make(socket_type t, std::string name)
     {
-        return ends_.emplace_back(t, std::move(name));
+        core_end& e = ends_.emplace_back(t, std::move(name));
+        e.clock = &clock;
+        return e;
     }
 
     // A connection between a connect()'s peer `pa` of `a` and a new
@@ -234,6 +238,7 @@ private:
                 e.events.push_back({a.event, m.endpoint, m.routing_id, m.reason, a.ec});
                 break;
             }
+            case kind::close_done: e.close_done = true; break;
             case kind::timer:
                 if (a.at == fake_clock::time_point::max())
                     e.timer_at.reset();

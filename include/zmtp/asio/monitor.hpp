@@ -25,6 +25,7 @@ enum class monitor_event_type {
     disconnected,        // a handshaken peer went away: `error`, `reason`
     closed,              // a bound endpoint was closed
     message_dropped,     // a message could not be queued for a peer
+    dropped_at_close,    // the close gave up `dropped` queued messages (linger)
 };
 
 std::string_view to_string(monitor_event_type t) noexcept;
@@ -42,6 +43,7 @@ struct monitor_event {
     error_code error;
     std::string reason;
     std::chrono::milliseconds retry_in{0};
+    std::size_t dropped = 0; // dropped_at_close: how many messages
 };
 
 using monitor_callback = std::function<void(const monitor_event&)>;

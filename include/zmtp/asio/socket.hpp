@@ -37,6 +37,7 @@ namespace zmtp::asio {
 struct socket_stats {
     std::size_t peers = 0;    // peers whose handshake completed
     std::size_t dropped = 0;  // messages dropped (full or unroutable peers)
+    std::size_t dropped_at_close = 0; // messages still queued that the close gave up (linger)
 };
 
 class socket {
@@ -233,33 +234,56 @@ public:
 
     // Completes once the message is queued for a peer (or dropped, for
     // types that drop). Signature: void(error_code).
+    //
+    // Cancellation (the token's cancellation slot, any type, or cancel()):
+    // a send still waiting for room completes with operation_aborted and
+    // queued none of its message; one that completed without error queued
+    // all of it. With options().send_timeout, a send still waiting then
+    // completes with net::error::timed_out, likewise having queued nothing.
     template <class Token = net::default_completion_token_t<executor_type>>
     auto async_send(message m, Token&& token = {})
     {
         return net::async_initiate<Token, void(error_code)>(
             [](auto handler, std::shared_ptr<detail::socket_impl> impl, message msg) {
+                detail::send_handler h(std::move(handler));
+                const auto t = impl->watch(h.get_cancellation_slot());
                 auto ex = impl->executor();
-                net::dispatch(ex, [impl = std::move(impl), msg = std::move(msg),
-                                   h = detail::send_handler(std::move(handler))]() mutable {
-                    impl->async_send(std::move(msg), std::move(h));
+                net::dispatch(ex, [impl = std::move(impl), t, msg = std::move(msg),
+                                   h = std::move(h)]() mutable {
+                    impl->async_send(t, std::move(msg), std::move(h));
                 });
             },
             token, impl_, std::move(m));
     }
 
     // Completes with the next message. Signature: void(error_code, message).
+    //
+    // Cancelled (slot or cancel()), it completes with operation_aborted and
+    // takes nothing: a message arriving later goes to the next receive.
+    // With options().receive_timeout, it completes with net::error::timed_out
+    // when no message came in time, likewise taking nothing.
     template <class Token = net::default_completion_token_t<executor_type>>
     auto async_receive(Token&& token = {})
     {
         return net::async_initiate<Token, void(error_code, message)>(
             [](auto handler, std::shared_ptr<detail::socket_impl> impl) {
+                detail::receive_handler h(std::move(handler));
+                const auto t = impl->watch(h.get_cancellation_slot());
                 auto ex = impl->executor();
-                net::dispatch(ex, [impl = std::move(impl),
-                                   h = detail::receive_handler(std::move(handler))]() mutable {
-                    impl->async_receive(std::move(h));
+                net::dispatch(ex, [impl = std::move(impl), t, h = std::move(h)]() mutable {
+                    impl->async_receive(t, std::move(h));
                 });
             },
             token, impl_);
+    }
+
+    // Completes every waiting async_send, async_receive and async_monitor
+    // with operation_aborted, losing nothing (as a cancellation slot does);
+    // the socket stays open.
+    void cancel()
+    {
+        auto ex = impl_->executor();
+        net::dispatch(ex, [impl = impl_] { impl->cancel_all(); });
     }
 
     // Reports connections, handshakes, failures (with reasons) and drops.
@@ -268,17 +292,19 @@ public:
     // The same events as an asynchronous stream: completes with the next
     // one. Events are recorded from the first call on (up to 1024 waiting;
     // later ones are counted in monitor_events_missed()).
-    // Signature: void(error_code, monitor_event).
+    // Signature: void(error_code, monitor_event). Cancelled (slot or
+    // cancel()), it completes with operation_aborted and takes no event.
     template <class Token = net::default_completion_token_t<executor_type>>
     auto async_monitor(Token&& token = {})
     {
         impl_->record_monitor_events(); // from this call on, not from when it reaches the strand
         return net::async_initiate<Token, void(error_code, monitor_event)>(
             [](auto handler, std::shared_ptr<detail::socket_impl> impl) {
+                detail::monitor_handler h(std::move(handler));
+                const auto t = impl->watch(h.get_cancellation_slot());
                 auto ex = impl->executor();
-                net::dispatch(ex, [impl = std::move(impl),
-                                   h = detail::monitor_handler(std::move(handler))]() mutable {
-                    impl->async_monitor(std::move(h));
+                net::dispatch(ex, [impl = std::move(impl), t, h = std::move(h)]() mutable {
+                    impl->async_monitor(t, std::move(h));
                 });
             },
             token, impl_);
@@ -289,11 +315,15 @@ public:
     // (zmtp-cat --trace); peers made afterwards are traced.
     void set_tracer(detail::socket_impl::trace_callback cb) { impl_->set_tracer(std::move(cb)); }
 
-    socket_stats stats() const noexcept { return {impl_->peer_count(), impl_->dropped()}; }
+    socket_stats stats() const noexcept
+    {
+        return {impl_->peer_count(), impl_->dropped(), impl_->dropped_at_close()};
+    }
 
-    // Stops listening and connecting, hands queued messages to their
-    // connections for up to options().linger, and fails waiting operations
-    // with operation_aborted.
+    // Stops listening and connecting (but for a connect()'s peer that has
+    // messages queued, while the linger lasts), hands queued messages to
+    // their connections for up to options().linger, and fails waiting
+    // operations with operation_aborted.
     // Later calls fail with error::socket_closed.
     void close()
     {
@@ -301,6 +331,27 @@ public:
             return; // moved from
         auto ex = impl_->executor();
         net::dispatch(ex, [impl = impl_] { impl->close(); });
+    }
+
+    // close(), completing once the linger is over: with linger -1 when
+    // every queued message, also those for a connect()'s peer not reached
+    // yet, was written to its connection; with linger N at most N ms later
+    // (what is left is dropped); with 0 at once. stats().dropped_at_close
+    // and a dropped_at_close monitor event count what was given up. Until
+    // then the socket keeps connecting for such peers, and keeps itself
+    // alive even when this object is gone. Signature: void(error_code).
+    template <class Token = net::default_completion_token_t<executor_type>>
+    auto async_close(Token&& token = {})
+    {
+        return net::async_initiate<Token, void(error_code)>(
+            [](auto handler, std::shared_ptr<detail::socket_impl> impl) {
+                auto ex = impl->executor();
+                net::dispatch(ex, [impl = std::move(impl),
+                                   h = detail::send_handler(std::move(handler))]() mutable {
+                    impl->async_close(std::move(h));
+                });
+            },
+            token, impl_);
     }
 
 private:

@@ -13,6 +13,9 @@
 //   ready        attached to the strategy; messages flow
 //   draining     the connection is gone, received messages are still read
 //   lingering    the socket closed; what was queued is being flushed
+//
+// A close with linger keeps a connect()'s peer that has messages queued but
+// no connection yet (pending or handshaking): it lingers once it has one.
 #pragma once
 
 #include "zmtp/message.hpp"
@@ -70,6 +73,8 @@ public:
             monitor,            // report `event` with details(); an empty `ec` on handshake_failed
                                 // or disconnected: the error the connection reported
             timer,              // call timer() at `at`; time_point::max(): no timer needed
+            close_done,         // the close is over: linger satisfied or given up
+                                // (dropped_at_close() counts what was lost)
         };
         kind what;
         bool on = false;
@@ -119,12 +124,23 @@ public:
     // ---- the application ----
     std::error_code try_send(message& m);
     std::error_code try_receive(message& m);
-    // Completed by a send_done / receive_done action, in order.
-    void send(token t, message m);
-    void receive(token t);
+    // Completed by a send_done / receive_done action, in order. With a
+    // send_timeout / receive_timeout, one still waiting at `now` + timeout
+    // completes with std::errc::timed_out, having queued or taken nothing.
+    // `now` is read only when the timeout is set.
+    void send(token t, message m, time_point now);
+    void receive(token t, time_point now);
+    // A waiting send or receive completes at once with
+    // std::errc::operation_canceled, having queued or taken nothing. False:
+    // `t` is not waiting (it completed, maybe among the actions).
+    bool cancel(token t);
+    // Cancels every waiting send and receive.
+    void cancel_all();
     std::error_code subscribe(std::span<const std::byte> topic, bool on);
     void close(time_point now);
     bool closed() const noexcept { return closed_; }
+    // Closed, and still delivering for linger.
+    bool closing() const noexcept { return closed_ && !close_done_; }
 
     // ---- output ----
     // Actions decided since the last clear_actions(), in order. Calls made
@@ -159,6 +175,8 @@ public:
     // SERVER's and PEER's routing id of a peer, from when it is added
     // (a connect()'s peer too); 0 for other types.
     std::uint32_t numeric_routing_id(peer_id p);
+    // Messages still queued for peers when the close gave them up.
+    std::size_t dropped_at_close() const noexcept { return dropped_at_close_; }
     // The id the next new peer gets.
     peer_id next_id() const noexcept { return next_peer_; }
 
@@ -169,6 +187,7 @@ private:
         bool persistent = false; // a connect()'s peer: survives its connections
         bool attached = false;   // the strategy knows it
         bool read_paused = false;
+        bool flush_when_ready = false; // closed while not connected: lingers once it is
         std::deque<message> out;
         std::deque<message> in;
         std::size_t out_bytes = 0; // for the byte high-water marks
@@ -201,6 +220,17 @@ private:
             run_deferred();
     }
     void run_deferred();
+    void drop_at_close(peer& pr);
+    void linger_ended_for_one();
+    void finish_close();
+    // Timeouts of waiting operations and the linger deadline share one timer.
+    static time_point deadline_of(time_point now, std::chrono::milliseconds timeout) noexcept
+    {
+        return timeout.count() < 0 ? time_point::max() : now + timeout;
+    }
+    void arm(time_point at);
+    void rearm();
+    void expire_waits(time_point now);
     action& with_payload(action& a, message m);
     void serve_senders();
     void serve_receivers();
@@ -235,15 +265,23 @@ private:
     struct waiting_send {
         token tok;
         message msg;
+        time_point deadline;
+    };
+    struct waiting_receive {
+        token tok;
+        time_point deadline;
     };
     std::deque<waiting_send> senders_;
-    std::deque<token> receivers_;
+    std::deque<waiting_receive> receivers_;
+    time_point armed_ = time_point::max(); // the timer last asked of the I/O side
     std::vector<action> actions_;
     std::vector<message> payloads_;
     std::vector<event_details> details_;
     std::size_t lingering_ = 0;
     time_point linger_until_ = time_point::max();
     std::size_t dropped_ = 0;
+    std::size_t dropped_at_close_ = 0;
+    bool close_done_ = false;
     bool report_drops_ = false;
     bool serving_ = false;
     bool closed_ = false;

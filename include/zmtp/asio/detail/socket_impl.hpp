@@ -13,11 +13,14 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <list>
 #include <map>
@@ -26,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace zmtp::asio::detail {
 
@@ -35,6 +39,19 @@ using monitor_handler = net::any_completion_handler<void(error_code, monitor_eve
 
 class listener;
 class connector;
+class socket_impl;
+
+// Installed in an operation's cancellation slot: the cancellation (any
+// type: a cancelled operation has done nothing) is posted to the socket's
+// strand, never run inline, so that completing the operation there may
+// clear the slot that is calling.
+struct op_canceller {
+    op_canceller(std::weak_ptr<socket_impl> i, std::uint64_t t) : impl(std::move(i)), tok(t) {}
+    void operator()(net::cancellation_type type) const;
+
+    std::weak_ptr<socket_impl> impl;
+    std::uint64_t tok;
+};
 
 // What a transport learnt of a peer before ZMTP began (TLS): properties for
 // the peer's metadata and the authenticator (TLS-Subject), and when its own
@@ -66,9 +83,27 @@ public:
 
     error_code try_send(message& m);
     error_code try_receive(message& m);
+
+    // Asynchronous operations are named by a token taken, with the
+    // handler's cancellation slot, where they are initiated (any thread):
+    // a cancellation emitted before the operation reaches the strand
+    // follows it there. The slot is the any_completion_handler's (it puts
+    // its own handler in the one it was given).
+    using token = pattern::socket_core::token;
+    token watch(net::cancellation_slot slot)
+    {
+        const token t = next_token_.fetch_add(1, std::memory_order_relaxed);
+        if (slot.is_connected())
+            slot.template emplace<op_canceller>(weak_from_this(), t);
+        return t;
+    }
     // Completes `h` once the message is queued (or it fails).
-    void async_send(message m, send_handler h);
-    void async_receive(receive_handler h);
+    void async_send(token t, message m, send_handler h);
+    void async_receive(token t, receive_handler h);
+    // Completes operation `t` with operation_aborted if it still waits.
+    void cancel(token t);
+    // Completes every waiting operation with operation_aborted.
+    void cancel_all();
 
     void set_monitor(monitor_callback cb)
     {
@@ -78,7 +113,7 @@ public:
     // Completes with the next monitor event. From the first call on, events
     // wait in a queue of up to `monitor_queue_limit` (older ones are kept,
     // newer ones counted as missed).
-    void async_monitor(monitor_handler h);
+    void async_monitor(token t, monitor_handler h);
     // Starts recording monitor events at once (any thread).
     void record_monitor_events() noexcept { monitor_queued_.store(true); }
     static constexpr std::size_t monitor_queue_limit = 1024;
@@ -93,7 +128,10 @@ public:
     // routing id a PEER gave it.
     pattern::peer_id next_peer() const noexcept { return core_.next_id(); }
     std::uint32_t numeric_routing_id(pattern::peer_id p) { return core_.numeric_routing_id(p); }
+    std::size_t dropped_at_close() const noexcept { return core_.dropped_at_close(); }
     void close();
+    // close(), completing `h` once the linger is over.
+    void async_close(send_handler h);
 
     // A stream the user connected becomes a new peer (socket::attach).
     // Returns the name monitor events give it: `name`, or "attached:N".
@@ -131,7 +169,10 @@ private:
     void run_all_actions();
     void execute(pattern::socket_core::action a);
     void pump(peer_id p, io_peer& io, bool all);
-    void arm_linger_timer(pattern::socket_core::time_point at);
+    void arm_timer(pattern::socket_core::time_point at);
+    void abort_monitor_waiters();
+    void close_finished();
+    void stop_connecting(connector* c);
 
     // link_owner
     void link_ready(peer_id p) override;
@@ -146,17 +187,21 @@ private:
     io_peer* last_io_ = nullptr;
     std::list<std::shared_ptr<listener>> listeners_;
     std::list<std::shared_ptr<connector>> connectors_;
-    using token = pattern::socket_core::token;
-    token next_token_ = 1;
+    std::atomic<token> next_token_{1};
     std::deque<std::pair<token, send_handler>> senders_;
     std::deque<std::pair<token, receive_handler>> receivers_;
-    std::optional<net::steady_timer> linger_timer_;
+    std::optional<net::steady_timer> timer_; // the core's: timeouts and linger
     monitor_callback monitor_;
     std::atomic<bool> monitor_queued_{false}; // set by the caller's thread
     std::deque<monitor_event> monitor_queue_;
-    std::deque<monitor_handler> monitor_waiters_;
+    std::deque<std::pair<token, monitor_handler>> monitor_waiters_;
     std::size_t monitor_missed_ = 0;
     trace_callback tracer_;
+    std::deque<send_handler> close_waiters_;
+    // While closing, a wait that never ends holds the socket alive (peers
+    // still linger, maybe with no timer): a handler, so that an io_context
+    // destroyed first still frees the socket.
+    std::optional<net::steady_timer> hold_;
     bool running_ = false; // run_actions() is on the stack
 };
 
@@ -164,8 +209,8 @@ template <class Stream>
 peer_id socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
                            std::weak_ptr<listener> accepted_by, transport_facts facts)
 {
-    if (core_.closed())
-        return 0;
+    if (core_.closed() && (p == 0 || !core_.state(p)))
+        return 0; // only a peer lingering for its connection goes on
     codec_options config = codec_config();
     config.peer_address = address;
     config.transport_properties = std::move(facts.properties);
