@@ -2,7 +2,7 @@
 """zmtp-cat's draft socket types against libzmq 4.3.5 built with its draft
 API (the npm zeromq 6.8.0 package, driven by node/draft_peer.js): every
 pair (CLIENT/SERVER, SCATTER/GATHER, RADIO/DISH), zmtp on either side,
-binding or connecting, over tcp and ipc. libzmq 4.3.5's npm build has no
+binding or connecting, over tcp, ipc and ws://. libzmq 4.3.5's npm build has no
 PEER or CHANNEL; those are tested zmtp-cat to zmtp-cat here, and zmtp to
 zmtp in test/asio.
 
@@ -138,12 +138,14 @@ def run_case(node, n, pair, transport, zmtp_binds, results):
     try:
         args = [CAT, cat_type, "--timeout", str(WAIT * 1000)] + cat_args
         if zmtp_binds:
-            ep = "tcp://127.0.0.1:0" if transport == "tcp" else "ipc://%s/z%d.sock" % (TMP, n)
+            ep = {"tcp": "tcp://127.0.0.1:0", "ws": "ws://127.0.0.1:0/zmq",
+                  "ipc": "ipc://%s/z%d.sock" % (TMP, n)}[transport]
             cat = Proc(args + ["--bind", ep])
             node.request(case=n, type=node_type, connect=cat.bound())
             node.answer(n)
         else:
-            ep = "tcp://127.0.0.1:*" if transport == "tcp" else "ipc://%s/n%d.sock" % (TMP, n)
+            ep = {"tcp": "tcp://127.0.0.1:*", "ws": "ws://127.0.0.1:*/zmq",
+                  "ipc": "ipc://%s/n%d.sock" % (TMP, n)}[transport]
             node.request(case=n, type=node_type, bind=ep)
             cat = Proc(args + ["--connect", node.answer(n)["endpoint"]])
         if stdin is not None:
@@ -172,7 +174,8 @@ def run_zmtp_pair(n, cat_type, transport, results):
     name = "%s(zmtp) - %s(zmtp) over %s" % (cat_type, cat_type, transport)
     procs = []
     try:
-        ep = "tcp://127.0.0.1:0" if transport == "tcp" else "ipc://%s/p%d.sock" % (TMP, n)
+        ep = {"tcp": "tcp://127.0.0.1:0", "ws": "ws://127.0.0.1:0/zmq",
+              "ipc": "ipc://%s/p%d.sock" % (TMP, n)}[transport]
         timeout = ["--timeout", str(WAIT * 1000)]
         echo = Proc([CAT, cat_type, "--echo", "--bind", ep] + timeout)
         procs.append(echo)
@@ -203,7 +206,7 @@ def main():
     threads = []
     n = 0
     for pair in PAIRS:
-        for transport in ("tcp", "ipc"):
+        for transport in ("tcp", "ipc", "ws"):
             for zmtp_binds in (True, False):
                 n += 1
                 t = threading.Thread(target=run_case,
@@ -211,7 +214,7 @@ def main():
                 t.start()
                 threads.append(t)
     for cat_type in ("peer", "channel"):
-        for transport in ("tcp", "ipc"):
+        for transport in ("tcp", "ipc", "ws"):
             n += 1
             t = threading.Thread(target=run_zmtp_pair, args=(n, cat_type, transport, results))
             t.start()
