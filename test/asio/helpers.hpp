@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
@@ -86,6 +87,27 @@ bool run_while_progressing(net::io_context& io, Pred done, Progress progress,
         last = now;
     }
     return true;
+}
+
+// The 127.0.0.1 endpoint of a bound "tcp://127.0.0.1:PORT".
+inline net::ip::tcp::endpoint loopback_endpoint(const std::string& bound)
+{
+    const auto colon = bound.rfind(':');
+    return {net::ip::make_address("127.0.0.1"),
+            static_cast<unsigned short>(std::stoi(bound.substr(colon + 1)))};
+}
+
+// Closes with RST instead of FIN.
+inline void reset_close(net::ip::tcp::socket& s)
+{
+    s.set_option(net::socket_base::linger(true, 0));
+    s.close();
+}
+
+// The first `n` bytes of `v` as text.
+inline std::string text_of(const std::vector<char>& v, std::size_t n)
+{
+    return std::string(v.data(), n);
 }
 
 // Runs `io` for `d` (or until out of work).

@@ -25,11 +25,6 @@ using conn = zmtp::asio::connection<test_stream>;
 
 namespace {
 
-std::string text(const std::vector<char>& v, std::size_t n)
-{
-    return std::string(v.data(), n);
-}
-
 // Reads messages until an error; collects their first frames.
 struct reader {
     std::vector<std::string> got;
@@ -72,7 +67,7 @@ TEST_CASE("test stream: bytes arrive in order, cut at most at max_read")
             if (ec)
                 return;
             largest = std::max(largest, n);
-            got += text(buf, n);
+            got += text_of(buf, n);
             if (got.size() < 10)
                 next();
         });
@@ -109,7 +104,7 @@ TEST_CASE("test stream: the peer reads buffered bytes, then eof; writes to it fa
     net::async_read(b, net::buffer(buf), [&](error_code ec, std::size_t) { read = ec; });
     REQUIRE(run_until(io, [&] { return read.has_value(); }));
     CHECK(!*read);
-    CHECK(text(buf, 4) == "tail");
+    CHECK(text_of(buf, 4) == "tail");
     read.reset();
     b.async_read_some(net::buffer(buf), [&](error_code ec, std::size_t) { read = ec; });
     REQUIRE(run_until(io, [&] { return read.has_value(); }));

@@ -124,13 +124,6 @@ void write_all(tcp::socket& s, const std::vector<std::byte>& bytes)
     net::write(s, net::buffer(bytes.data(), bytes.size()));
 }
 
-// Closes with RST instead of FIN.
-void reset(tcp::socket& s)
-{
-    s.set_option(net::socket_base::linger(true, 0));
-    s.close();
-}
-
 } // namespace
 
 TEST_CASE("hostile 1: a silent connection is dropped at the handshake deadline; a good peer is served meanwhile and after")
@@ -154,7 +147,7 @@ TEST_CASE("hostile 5 and 6: 200 connections reset or closed before or during the
         if (i % 3 == 1)
             net::write(s, net::buffer(g.data(), 10)); // hostile 6: the signature, then FIN
         if (i % 2)
-            reset(s);
+            zmtp::asio_test::reset_close(s);
         else
             s.close();
         t.io.restart();
@@ -257,7 +250,7 @@ TEST_CASE("hostile 9: a peer that resets while 4 MiB wait for it costs no SIGPIP
         REQUIRE_FALSE(t.sock.try_send(big));
     }
     zmtp::asio_test::run_for(t.io, 50ms);
-    reset(s);
+    zmtp::asio_test::reset_close(s);
     REQUIRE(t.wait_ended(1));
 
     zmtp::socket pull(t.io, zmtp::socket_type::pull);

@@ -47,18 +47,6 @@ const std::string null_greeting = [] {
     return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }();
 
-tcp::endpoint endpoint_of(const std::string& bound)
-{
-    return {net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(bound.substr(bound.rfind(':') + 1)))};
-}
-
-// Closes with RST instead of FIN.
-void reset(tcp::socket& s)
-{
-    s.set_option(net::socket_base::linger(true, 0));
-    s.close();
-}
-
 enum class ending { fin_before_a_byte, fin_mid_greeting, rst_mid_greeting };
 
 } // namespace
@@ -83,7 +71,7 @@ TEST_CASE("a connection whose peer ends its stream mid-handshake releases everyt
         if (how != ending::fin_before_a_byte)
             net::write(client, net::buffer(null_greeting.data(), 11));
         if (how == ending::rst_mid_greeting)
-            reset(client);
+            zmtp::asio_test::reset_close(client);
         else
             client.close();
         REQUIRE(run_until(io, [&] { return result.has_value(); }, 10'000ms));
@@ -139,7 +127,7 @@ TEST_CASE("a flood of 2,000 partial greetings from one client does not lock out 
         if (flooded == 2000)
             return;
         flood.emplace_back(client_io);
-        flood.back().async_connect(endpoint_of(bound), [&](zmtp::asio::error_code ec) {
+        flood.back().async_connect(zmtp::asio_test::loopback_endpoint(bound), [&](zmtp::asio::error_code ec) {
             if (ec)
                 return void(flood_error = ec);
             net::async_write(flood.back(), net::buffer(null_greeting.data(), 1 + flooded % 20),
@@ -199,12 +187,12 @@ TEST_CASE("every failed handshake names the peer's address, also after a reset")
     std::vector<std::string> sent_from;
     for (int i = 0; i < 4; ++i) {
         tcp::socket s(io);
-        s.connect(endpoint_of(bound));
+        s.connect(zmtp::asio_test::loopback_endpoint(bound));
         const auto local = s.local_endpoint();
         sent_from.push_back("tcp://127.0.0.1:" + std::to_string(local.port()));
         if (i % 2)
             net::write(s, net::buffer(null_greeting.data(), 5));
-        reset(s);
+        zmtp::asio_test::reset_close(s);
     }
     REQUIRE(run_until(io, [&] { return failures.size() == 4; }, 10'000ms));
     for (const auto& e : failures) {
@@ -224,7 +212,7 @@ TEST_CASE("a greeting naming NULL followed by other octets is refused over TCP")
     });
     const std::string bound = pull.bind("tcp://127.0.0.1:0");
     tcp::socket s(io);
-    s.connect(endpoint_of(bound));
+    s.connect(zmtp::asio_test::loopback_endpoint(bound));
     std::string g = null_greeting;
     g.replace(17, 3, "XYZ"); // NULL \0 XYZ
     net::write(s, net::buffer(g));

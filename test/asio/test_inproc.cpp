@@ -52,11 +52,6 @@ struct io_result {
     bool done() const { return ec.has_value(); }
 };
 
-std::string text(const std::vector<char>& v, std::size_t n)
-{
-    return std::string(v.data(), n);
-}
-
 std::vector<char> patterned(std::size_t size, unsigned seed)
 {
     std::vector<char> v(size);
@@ -84,7 +79,7 @@ TEST_CASE("memory_stream: a read takes what is there, in pieces as small as its 
         b.async_read_some(net::buffer(small), r.handler());
         REQUIRE(run_until(io, [&] { return r.done(); }));
         CHECK(!*r.ec);
-        CHECK(text(small, r.n) == expected);
+        CHECK(text_of(small, r.n) == expected);
     }
     CHECK(b.available() == 0);
 
@@ -100,8 +95,8 @@ TEST_CASE("memory_stream: a read takes what is there, in pieces as small as its 
     REQUIRE(run_until(io, [&] { return w2.done() && r2.done(); }));
     CHECK(w2.n == 7);
     CHECK(r2.n == 7);
-    CHECK(text(first, 3) == "abc");
-    CHECK(text(second, 4) == "defg");
+    CHECK(text_of(first, 3) == "abc");
+    CHECK(text_of(second, 4) == "defg");
 }
 
 TEST_CASE("memory_stream: a waiting read gets the next write directly; empty operations complete at once")
@@ -125,7 +120,7 @@ TEST_CASE("memory_stream: a waiting read gets the next write directly; empty ope
     io_result w;
     a.async_write_some(net::buffer(std::string_view("hello")), w.handler());
     REQUIRE(run_until(io, [&] { return w.done() && r.done(); }));
-    CHECK(text(buf, r.n) == "hello");
+    CHECK(text_of(buf, r.n) == "hello");
     CHECK(b.available() == 0);
 
     // A second read while one waits is refused.
@@ -216,7 +211,7 @@ TEST_CASE("memory_stream: close — the other end reads what was written, then e
     b.async_read_some(net::buffer(buf), r1.handler());
     REQUIRE(run_until(io, [&] { return r1.done(); }));
     CHECK(!*r1.ec);
-    CHECK(text(buf, r1.n) == "last wor");
+    CHECK(text_of(buf, r1.n) == "last wor");
     io_result r2;
     b.async_read_some(net::buffer(buf), r2.handler());
     REQUIRE(run_until(io, [&] { return r2.done(); }));
@@ -274,7 +269,7 @@ TEST_CASE("memory_stream: cancellation through cancel() and through a cancellati
     a.async_write_some(net::buffer(std::string_view("ok")), w.handler());
     REQUIRE(run_until(io, [&] { return r2.done() && w.done(); }));
     CHECK(!*r2.ec);
-    CHECK(text(buf, r2.n) == "ok");
+    CHECK(text_of(buf, r2.n) == "ok");
 
     // A write waiting for room, cancelled: none of its bytes arrive.
     io_result fill, waiting;
@@ -292,7 +287,7 @@ TEST_CASE("memory_stream: cancellation through cancel() and through a cancellati
     io_result r3;
     b.async_read_some(net::buffer(buf), r3.handler());
     REQUIRE(run_until(io, [&] { return r3.done(); }));
-    CHECK(text(buf, r3.n) == "1234");
+    CHECK(text_of(buf, r3.n) == "1234");
     CHECK(b.available() == 0);
 }
 

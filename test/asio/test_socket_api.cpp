@@ -3,6 +3,7 @@
 // asynchronous stream, the receive HWM holding a sender back, nothing lost
 // from a peer that sends and hangs up, calls after close(), and errors that
 // name the endpoint and the reason.
+#include "helpers.hpp"
 #include "zmtp/socket.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -31,19 +32,9 @@ using namespace std::chrono_literals;
 using zmtp::asio::error_code;
 using zmtp::message;
 using zmtp::socket_type;
+using zmtp::asio_test::run_until;
 
 namespace {
-
-template <class Done>
-bool run_until(net::io_context& io, Done done, std::chrono::milliseconds limit = 3000ms)
-{
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-        io.restart();
-        io.run_for(5ms);
-    }
-    return done();
-}
 
 message text(const std::string& s)
 {

@@ -18,27 +18,9 @@
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
+using zmtp::asio_test::run_until;
 
 namespace {
-
-tcp::endpoint endpoint_of(const std::string& bound)
-{
-    const auto colon = bound.rfind(':');
-    return {net::ip::make_address("127.0.0.1"),
-            static_cast<unsigned short>(std::stoi(bound.substr(colon + 1)))};
-}
-
-// Runs `io` until `done` or the deadline (scaled); true if done.
-template <class Done>
-bool run_until(net::io_context& io, Done done, std::chrono::milliseconds limit)
-{
-    const auto deadline = std::chrono::steady_clock::now() + zmtp::asio_test::scaled(limit);
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-        io.restart();
-        io.run_for(5ms);
-    }
-    return done();
-}
 
 // A PULL bound with `limit` handshakes in progress, `silent` raw TCP
 // connections that never send a byte, then a PUSH that sends one message.
@@ -61,7 +43,7 @@ std::optional<std::vector<std::string>> failures_until_delivery(std::size_t limi
     std::vector<tcp::socket> mute;
     for (int i = 0; i < silent; ++i) {
         mute.emplace_back(io);
-        mute.back().connect(endpoint_of(bound));
+        mute.back().connect(zmtp::asio_test::loopback_endpoint(bound));
     }
     run_until(io, [] { return false; }, 50ms); // let the listener accept them
 
