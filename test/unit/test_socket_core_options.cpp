@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 using zmtp::error;
 using zmtp::frame;
@@ -131,11 +132,11 @@ TEST_CASE("req_correlate: the request-id frame, in host byte order, one more per
     CHECK((*in)[3].str() == "q1");
 
     // A wrong id, no id, then the right one.
-    for (message reply : {message{frame("R"), id_frame(id + 1), frame(), frame("wrong")},
-                          message{"R", "", "no id"},
-                          message{frame("R"), id_frame(id), frame(), frame("a1")}}) {
+    std::vector<message> replies{message{frame("R"), id_frame(id + 1), frame(), frame("wrong")},
+                                 message{"R", "", "no id"},
+                                 message{frame("R"), id_frame(id), frame(), frame("a1")}};
+    for (message& reply : replies)
         REQUIRE_FALSE(router.core.try_send(reply));
-    }
     net.settle();
     CHECK(req.take() == message{"a1"});
     CHECK(req.take() == std::nullopt);
