@@ -5,6 +5,7 @@
 #include "zmtp/pattern/socket_core.hpp"
 
 #include "core_pair.hpp"
+#include "strategy_helpers.hpp"
 
 #include <doctest/doctest.h>
 
@@ -94,6 +95,36 @@ TEST_CASE("conflate: a PUSH never blocks, its peer gets the last message; severa
     net.join(push, p, pull);
     CHECK(pull.take() == message{"4"});
     CHECK(pull.take() == std::nullopt);
+}
+
+TEST_CASE("conflate: a SUB keeps the last matching message; a DEALER the last of each peer")
+{
+    core_net net;
+    auto& pub = net.make(socket_type::pub, "pub");
+    auto& sub = net.make(socket_type::sub, "sub");
+    sub.core.options().conflate = true;
+    REQUIRE_FALSE(sub.core.subscribe(zmtp::test::topic("a"), true));
+    connect(net, sub, pub);
+    for (const char* s : {"a1", "a2", "a3", "b4"}) {
+        message m{s};
+        REQUIRE_FALSE(pub.core.try_send(m));
+    }
+    net.settle();
+    CHECK(sub.take() == message{"a3"});
+    CHECK(sub.take() == std::nullopt);
+
+    auto& dealer = net.make(socket_type::dealer, "dealer");
+    auto& router = net.make(socket_type::router, "router");
+    dealer.core.options().conflate = true;
+    dealer.core.options().routing_id = "D";
+    connect(net, dealer, router);
+    for (const char* s : {"r1", "r2"}) {
+        message m{"D", s};
+        REQUIRE_FALSE(router.core.try_send(m));
+    }
+    net.settle();
+    CHECK(dealer.take() == message{"r2"});
+    CHECK(dealer.take() == std::nullopt);
 }
 
 TEST_CASE("conflate: ignored by the types libzmq ignores it on (PAIR blocks at its HWM)")
