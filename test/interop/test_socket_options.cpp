@@ -61,6 +61,26 @@ TEST_CASE("conflate: a zmtp PULL keeps only the last of what a libzmq PUSH sent"
     CHECK_FALSE(pull.recv(50ms));
 }
 
+TEST_CASE("conflate: a zmtp SUB keeps the last message a libzmq PUB published")
+{
+    zmq_context ctx;
+    io_thread iot;
+    zmtp_end sub(iot.io, socket_type::sub);
+    sub.configure([](zmtp::socket_options& o) { o.conflate = true; });
+    monitor_log log(sub);
+    auto pub = std::make_unique<zmq_end>(ctx, socket_type::pub);
+    pub->set(ZMQ_LINGER, 5000);
+    sub.subscribe("t", true);
+    sub.connect(pub->bind("tcp"));
+    REQUIRE(sync_subscription(*pub, sub, "t-probe"));
+    for (int i = 0; i < 10; ++i)
+        REQUIRE(pub->send({"t" + std::to_string(i)}));
+    pub.reset();
+    REQUIRE(disconnected(log));
+    CHECK(sub.recv() == frames{"t9"});
+    CHECK_FALSE(sub.recv(50ms));
+}
+
 TEST_CASE("conflate: a zmtp PUSH whose libzmq PULL comes late delivers only the last message")
 {
     zmq_context ctx;
