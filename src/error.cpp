@@ -68,7 +68,7 @@ public:
         case error::would_block: return "no peer can take a message now";
         case error::host_unreachable: return "no peer with that routing id";
         case error::operation_not_supported: return "operation not supported by this socket type";
-        case error::multipart_not_supported: return "this socket type sends single-part messages only";
+        case error::multipart_not_supported: return "this socket sends single-part messages only (a draft type, or conflate)";
         case error::invalid_state: return "operation not allowed in the socket's current state";
         case error::socket_closed: return "socket is closed";
         case error::not_ready: return "connection is not ready";

@@ -49,7 +49,7 @@ enum class error {
 
     // local_misuse: the caller got it wrong
     operation_not_supported,  // e.g. receive on PUSH, send on SUB
-    multipart_not_supported,  // a draft socket type (CLIENT, RADIO, ...) sent several frames
+    multipart_not_supported,  // several frames sent by a draft type (CLIENT, RADIO, ...) or with conflate
     invalid_state,            // e.g. REQ sending twice without a reply between
     socket_closed,            // the socket was closed
     not_ready,                // send before the handshake completed

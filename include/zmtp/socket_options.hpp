@@ -82,6 +82,30 @@ struct socket_options {
     codec_limits limits;                             // limits.max_message_size: ZMQ_MAXMSGSIZE
     // ROUTER: an unroutable message is an error instead of being dropped.
     bool router_mandatory = false;
+    // ROUTER: a peer announcing an Identity already in use takes it over;
+    // the old peer's connection is closed, what it sent is still read
+    // under a generated id (ZMQ_ROUTER_HANDOVER). Off: the newcomer is
+    // refused.
+    bool router_handover = false;
+    // ROUTER, DEALER: an empty message goes to each peer first thing when
+    // its connection is up, so that a ROUTER learns of it (ZMQ_PROBE_ROUTER).
+    bool probe_router = false;
+    // ROUTER: the routing id the peer of the next connect() gets, instead
+    // of the Identity it announces; connect() takes it and clears it
+    // (ZMQ_CONNECT_ROUTING_ID). A connect() of another type with it set
+    // fails with invalid_argument.
+    std::string connect_routing_id;
+    // REQ: a new request may be sent before the reply to the last one
+    // came; that reply is then dropped (ZMQ_REQ_RELAXED).
+    bool req_relaxed = false;
+    // REQ: each request starts with a request-id frame, and only a reply
+    // carrying it back counts (ZMQ_REQ_CORRELATE; docs/libzmq-wire.md).
+    bool req_correlate = false;
+    // PUSH, PULL, DEALER, PUB, SUB: each peer's queues keep only the last
+    // message, in both directions, whatever the HWMs; sending several
+    // frames is an error (ZMQ_CONFLATE). Ignored by other types, as libzmq
+    // does.
+    bool conflate = false;
     // XPUB: pass on every subscription, not only the first for a topic.
     bool xpub_verbose = false;
     // Queue messages only for peers whose handshake completed (ZMQ_IMMEDIATE).

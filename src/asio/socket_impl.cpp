@@ -191,6 +191,13 @@ void socket_impl::connect(std::string_view text, error_code& ec, std::string& re
     }
     if ((ec = check_security(reason)))
         return;
+    if (const std::string& id = core_.options().connect_routing_id; !id.empty()
+        && (core_.type() != socket_type::router || id.size() > 255 || id.front() == '\0')) {
+        reason = "cannot connect to " + std::string(text)
+            + ": connect_routing_id is for ROUTER sockets, 1 to 255 octets, not starting with a zero octet";
+        ec = to_error_code(error::invalid_argument);
+        return;
+    }
     std::shared_ptr<connector> c;
     try {
         const endpoint ep = parse_endpoint(text);

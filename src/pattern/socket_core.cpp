@@ -103,7 +103,7 @@ socket_core::peer& socket_core::add(std::string endpoint)
 
 void socket_core::attach(peer& pr, bool pending)
 {
-    strategy().attach(pr.id, {pending, pending ? std::string() : pr.identity}, *this);
+    strategy().attach(pr.id, {pending, pending ? std::string() : routing_identity(pr)}, *this);
     pr.attached = true;
 }
 
@@ -165,6 +165,8 @@ peer_id socket_core::add_connect(std::string endpoint)
 {
     peer& pr = add(std::move(endpoint));
     pr.persistent = true;
+    if (type_ == socket_type::router)
+        pr.assigned_id = std::exchange(options_.connect_routing_id, {});
     enter(pr, peer_state::pending);
     serve_senders();
     return pr.id;
@@ -203,7 +205,7 @@ void socket_core::handshake_done(peer_id p, std::string identity)
         emit(action::kind::flush_and_close, p);
         return;
     }
-    if (!strategy().accepts({false, pr->identity})) {
+    if (!strategy().accepts({false, routing_identity(*pr)})) {
         monitor(peer_event::handshake_failed, *pr, make_error_code(error::invalid_state),
                 type_ == socket_type::pair ? "refused: the PAIR socket already has a peer"
                                            : "refused: routing id already in use");
@@ -215,8 +217,13 @@ void socket_core::handshake_done(peer_id p, std::string identity)
             erase(*pr);
         return;
     }
+    if (type_ == socket_type::router && options_.router_handover)
+        hand_over(*pr);
     enter(*pr, peer_state::ready);
     monitor(peer_event::handshake_succeeded, *pr);
+    // The probe goes before anything queued while the peer was not up.
+    if (options_.probe_router && (type_ == socket_type::router || type_ == socket_type::dealer))
+        pr->out.push_front(message{frame()});
     if (!pr->out.empty())
         emit_write(p);
     serve_senders();
@@ -228,11 +235,19 @@ bool socket_core::message_read(peer_id p, message& m)
     peer* pr = find(p);
     if (!pr || pr->state != peer_state::ready)
         return false;
+    if (conflating() && m.size() != 1) {
+        announce_drops(1); // conflation keeps single-part messages only
+        return true;
+    }
     const std::size_t before = strategy().dropped();
     if (!strategy().incoming(p, m, *this)) {
         count_drops(before); // a draft type's multipart message, XPUB's overflow
         serve_receivers(); // XPUB may have turned it into something to read
         return true;
+    }
+    if (conflating()) { // the last message replaces what was not taken
+        pr->in.clear();
+        pr->in_bytes = 0;
     }
     pr->in_bytes += bytes_of(m);
     pr->in.push_back(std::move(m));
@@ -281,6 +296,28 @@ void socket_core::link_closed(peer_id p, std::string reason)
     }
     serve_senders();
     serve_receivers();
+}
+
+// ROUTER_HANDOVER: the ready peer that holds the newcomer's routing id
+// loses its connection, as if it had closed; what it sent is still read
+// (the strategy gives it a generated id when the newcomer is attached).
+void socket_core::hand_over(const peer& newcomer)
+{
+    const std::string& id = routing_identity(newcomer);
+    if (id.empty())
+        return;
+    for (auto& [p, pr] : peers_) {
+        if (pr->state != peer_state::ready || strategy().routing_id_of(p) != id)
+            continue;
+        monitor(peer_event::disconnected, *pr, {}, "routing id taken over by a new connection");
+        emit(action::kind::abort, p);
+        emit(action::kind::lost, p);
+        pr->read_paused = false;
+        enter(*pr, peer_state::draining);
+        if (pr->in.empty())
+            retire(*pr);
+        return;
+    }
 }
 
 void socket_core::remove(peer_id p)
@@ -395,10 +432,14 @@ void socket_core::timer(time_point now)
 
 void socket_core::count_drops(std::size_t before)
 {
-    const std::size_t now = strategy().dropped();
-    dropped_ += now - before;
+    announce_drops(strategy().dropped() - before);
+}
+
+void socket_core::announce_drops(std::size_t n)
+{
+    dropped_ += n;
     if (report_drops_)
-        for (std::size_t i = before; i < now; ++i) {
+        for (std::size_t i = 0; i < n; ++i) {
             action& a = emit(action::kind::monitor);
             a.event = peer_event::message_dropped;
             a.extra = static_cast<std::uint32_t>(details_.size());
@@ -412,6 +453,8 @@ std::error_code socket_core::try_send(message& m)
         return make_error_code(error::socket_closed);
     if (!senders_.empty())
         return make_error_code(error::would_block); // keep the order of waiting sends
+    if (const auto ec = check_send(m))
+        return ec;
     const std::size_t before = strategy().dropped();
     const auto ec = strategy().send(m, *this);
     count_drops(before);
@@ -434,6 +477,10 @@ void socket_core::send(token t, message m, time_point now)
 {
     if (closed_) {
         done(action::kind::send_done, t, make_error_code(error::socket_closed));
+        return;
+    }
+    if (const auto ec = check_send(m)) {
+        done(action::kind::send_done, t, ec);
         return;
     }
     senders_.push_back({t, std::move(m), deadline_of(now, options_.send_timeout)});
@@ -461,6 +508,25 @@ std::error_code socket_core::subscribe(std::span<const std::byte> topic, bool on
     const auto ec = strategy().subscribe(topic, on, *this);
     after_strategy();
     return ec;
+}
+
+bool socket_core::conflating() const noexcept
+{
+    switch (type_) {
+    case socket_type::push:
+    case socket_type::pull:
+    case socket_type::dealer:
+    case socket_type::pub:
+    case socket_type::sub: return options_.conflate;
+    default: return false;
+    }
+}
+
+std::error_code socket_core::check_send(const message& m) const
+{
+    if (conflating() && m.size() > 1)
+        return make_error_code(error::multipart_not_supported);
+    return {};
 }
 
 // Completes waiting sends, in order, while the strategy accepts them.
@@ -525,6 +591,8 @@ bool socket_core::writable(peer_id p) const
     const peer* pr = find(p);
     if (!pr || pr->state == peer_state::draining)
         return false;
+    if (conflating())
+        return true;
     return (options_.send_hwm == 0 || pr->out.size() < options_.send_hwm)
         && (options_.send_hwm_bytes == 0 || pr->out_bytes < options_.send_hwm_bytes);
 }
@@ -534,6 +602,10 @@ void socket_core::write(peer_id p, message m)
     peer* pr = find(p);
     if (!pr)
         return;
+    if (conflating()) { // the last message replaces what was not sent
+        pr->out.clear();
+        pr->out_bytes = 0;
+    }
     pr->out_bytes += bytes_of(m);
     pr->out.push_back(std::move(m));
     if (pr->state == peer_state::ready)

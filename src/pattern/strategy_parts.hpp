@@ -147,6 +147,9 @@ public:
     }
 };
 
+// REQ, REP and ROUTER (reqrep_strategies.cpp).
+std::unique_ptr<strategy> make_reqrep_strategy(socket_type type, const socket_options& options);
+
 // SERVER, PEER, RADIO and DISH (draft_strategies.cpp).
 std::unique_ptr<strategy> make_draft_strategy(socket_type type, const socket_options& options);
 

@@ -13,6 +13,9 @@
 // - async_read / async_read_event: one at a time. Input, including the
 //   peer's PINGs (answered with PONG) and the handshake, is processed only
 //   while a read is outstanding: keep one outstanding, as with Beast.
+//   Cancelled (terminal, through the token's cancellation slot, e.g. an
+//   `||` with a timer), a read completes with operation_aborted and the
+//   connection goes on: the next read continues where it stopped.
 // - async_write: any number may be outstanding; messages leave in the order
 //   of the calls, and everything queued meanwhile leaves in one gather
 //   write. Writes issued before the handshake completes are held and sent
@@ -213,12 +216,16 @@ private:
                 s->read_end += n;
                 s->last_read_filled = s->read_end == s->read_capacity;
                 s->read_time = clock::now(); // one clock read per read, not per event
+                if (cancelled(self, ec))
+                    return done(self, true, ec);
                 if (ec)
                     on_stream_error(ec);
                 break;
             case step::read_body:
                 s->protocol.commit_body(n, clock::now());
                 s->after_codec();
+                if (cancelled(self, ec))
+                    return done(self, true, ec);
                 if (ec)
                     on_stream_error(ec);
                 break;
@@ -283,6 +290,16 @@ private:
                                           std::move(self));
                 return;
             }
+        }
+
+        // The stream read ended because this read was cancelled (its slot):
+        // the read completes with operation_aborted and the connection goes
+        // on; what the stream gave is kept for the next read.
+        template <class Self>
+        bool cancelled(Self& self, error_code ec) const
+        {
+            return ec == net::error::operation_aborted && self.cancelled() != net::cancellation_type::none
+                && !s->closed && !s->protocol.is_failed();
         }
 
         void on_stream_error(error_code ec)

@@ -99,7 +99,9 @@ public:
     void report_drops(bool on) noexcept { report_drops_ = on; }
 
     // ---- events from the I/O side ----
-    // A connect()'s peer: pending until link_started(), kept across reconnects.
+    // A connect()'s peer: pending until link_started(), kept across
+    // reconnects. A ROUTER's takes options().connect_routing_id (and
+    // clears it) as its routing id.
     peer_id add_connect(std::string endpoint);
     // An accepted (or attached) connection: a new peer, handshaking.
     peer_id add_accepted(std::string endpoint, std::string address);
@@ -195,6 +197,7 @@ private:
         std::string endpoint;
         std::string address;
         std::string identity;
+        std::string assigned_id; // ROUTER: from connect_routing_id, used instead of identity
     };
 
     pattern::strategy& strategy();
@@ -207,6 +210,15 @@ private:
     void enter(peer& pr, peer_state to);
     void attach(peer& pr, bool pending);
     void detach(peer& pr);
+    void hand_over(const peer& newcomer);
+    static const std::string& routing_identity(const peer& pr) noexcept
+    {
+        return pr.assigned_id.empty() ? pr.identity : pr.assigned_id;
+    }
+    // ZMQ_CONFLATE applies to this type: queues keep only the last message.
+    bool conflating() const noexcept;
+    std::error_code check_send(const message& m) const;
+    void announce_drops(std::size_t n);
     void retire(peer& pr);
     void erase(peer& pr);
     action& emit(action::kind k, peer_id p = 0);
@@ -243,8 +255,9 @@ private:
     }
     bool in_full(const peer& pr) const noexcept
     {
-        return (options_.receive_hwm != 0 && pr.in.size() >= options_.receive_hwm)
-            || (options_.receive_hwm_bytes != 0 && pr.in_bytes >= options_.receive_hwm_bytes);
+        return !conflating()
+            && ((options_.receive_hwm != 0 && pr.in.size() >= options_.receive_hwm)
+            || (options_.receive_hwm_bytes != 0 && pr.in_bytes >= options_.receive_hwm_bytes));
     }
 
     // peer_queues
