@@ -30,8 +30,8 @@ const char* transport_name(transport t);
 const char* impl_name(impl i);
 const char* mechanism_name(mechanism m);
 
-void print_environment(std::FILE* out, int reps, bool quick);
-void print_json(std::FILE* out, const bench_case& c);
+void print_environment(std::FILE* out, int reps, bool quick, int busy);
+void print_json(std::FILE* out, const bench_case& c, int busy);
 void print_table(std::FILE* out, const std::vector<bench_case>& cases);
 void print_ratios(std::FILE* out, const std::vector<bench_case>& cases);
 // Names every implementation that produced no number; true if any.
