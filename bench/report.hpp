@@ -25,6 +25,11 @@ struct bench_case {
     std::chrono::milliseconds duration{0};
 };
 
+// Messages one run of `i` in case `c` sends: zmtp's co_await rows run at
+// about 100 k/s with small messages, so they send at most 200,000 (rates
+// are per second; runs stay within a few seconds).
+std::size_t run_messages(const bench_case& c, impl i);
+
 const char* scenario_name(scenario s);
 const char* transport_name(transport t);
 const char* impl_name(impl i);

@@ -345,7 +345,8 @@ int main_(int argc, char** argv)
             // Interleaved, starting with a different implementation each time.
             for (std::size_t k = 0; k < c.impls.size(); ++k) {
                 const std::size_t at = (k + static_cast<std::size_t>(rep)) % c.impls.size();
-                job j{c.what, c.via, c.size, c.frames, c.messages, dir, ++seq, c.mech, c.duration};
+                job j{c.what, c.via,  c.size, c.frames, run_messages(c, c.impls[at]),
+                      dir,    ++seq, c.mech, c.duration};
                 c.samples[at].push_back(o.fork ? run_child(c.impls[at], j) : run_here(c.impls[at], j));
             }
         }
