@@ -3,13 +3,14 @@
 // blocking sockets), in the same run, interleaved, medians of several
 // repetitions.
 //
-//   zmtp-bench [--reps N] [--quick] [--only SCENARIO] [--impl zmtp|libzmq|floor]
+//   zmtp-bench [--reps N] [--quick] [--only SCENARIO] [--impl NAME]
 //              [--size BYTES] [--transport tcp|ipc|tls+tcp|inproc] [--mechanism null|curve]
 //              [--busy N] [--no-fork]
 //
 // --busy N runs N CPU-bound threads (in a process of their own) beside
 // every run: the machines zmtp runs on are rarely idle. --no-fork runs
-// everything in this process (for profilers; libzmq-procs still forks).
+// everything in this process (for profilers; libzmq-procs still forks its
+// peers); then nothing bounds a run that hangs.
 //
 // Each run executes in a child process (fork) so that its peak RSS is its
 // own and a run that hangs is killed after its time limit. Prints one JSON
@@ -192,7 +193,8 @@ struct options {
 {
     std::fprintf(code ? stderr : stdout,
                  "usage: zmtp-bench [--reps N] [--quick] [--only SCENARIO] "
-                 "[--impl zmtp|libzmq|floor|zmtp-tcp|zmtp-null|zmtp-ipc] [--size BYTES] "
+                 "[--impl zmtp|zmtp-try|libzmq|libzmq-procs|floor|zmtp-tcp|zmtp-null|zmtp-ipc]\n"
+                 "       [--size BYTES] "
                  "[--transport tcp|ipc|tls+tcp|inproc] [--mechanism null|curve] "
                  "[--busy N] [--no-fork]\n"
                  "scenarios: push_pull push_pull_3frame req_rep pub_sub_4 idle_memory "
