@@ -30,10 +30,14 @@ enum class transport { tcp, ipc, tls_tcp, inproc };
 // The security mechanism of both ends.
 enum class mechanism { null, curve };
 
+// zmtp: application loops as users write them (co_await async_send /
+// async_receive); zmtp_try: the same taking try_send / try_receive first.
+// libzmq: both peers in one process and context; libzmq_procs: a process
+// and context per peer, as libzmq's perf tools run; ratios use the faster.
 // zmtp_tcp: zmtp over plain tcp, what zmtp over TLS is compared with;
 // zmtp_null: zmtp with the NULL mechanism, what zmtp with CURVE is;
 // zmtp_ipc: zmtp over ipc, what zmtp over inproc is.
-enum class impl { zmtp, libzmq, floor, zmtp_tcp, zmtp_null, zmtp_ipc };
+enum class impl { zmtp, zmtp_try, libzmq, libzmq_procs, floor, zmtp_tcp, zmtp_null, zmtp_ipc };
 
 struct job {
     scenario what = scenario::push_pull;
@@ -45,6 +49,7 @@ struct job {
     int seq = 0;              // makes endpoint names unique
     mechanism mech = mechanism::null;
     std::chrono::milliseconds duration{0}; // handshake: how long to keep connecting
+    bool try_first = false;   // zmtp: try_send / try_receive before waiting
 };
 
 // Plain data: written through a pipe by the child process.
@@ -64,6 +69,7 @@ inline constexpr std::size_t subscribers = 4;
 // One run, inside the current process.
 sample run_zmtp(const job& j);
 sample run_libzmq(const job& j);
+sample run_libzmq_procs(const job& j);
 sample run_floor(const job& j);
 
 // ---- helpers shared by the implementations (common.cpp) ----
@@ -77,10 +83,14 @@ inline double seconds(clock::duration d)
 
 // Fills msgs_per_s and mb_per_s for `messages` of `size` bytes in `elapsed`.
 void set_rate(sample& s, std::size_t messages, std::size_t size, clock::duration elapsed);
+// Fills the rate and delivered_fraction of a fan-out run: `delivered`
+// messages summed over the subscribers, of j.messages to each.
+void set_fan_out(sample& s, const job& j, std::size_t delivered, clock::duration elapsed);
 // Fills p50_us and p99_us from round-trip times (sorted in place).
 void set_latency(sample& s, std::vector<double>& round_trips_us);
-// The process's peak resident set so far, in KiB.
-long peak_rss_kb();
+// The process's peak resident set so far, in KiB (with `children`: plus
+// that of its largest waited-for child, the other peer of a run).
+long peak_rss_kb(bool children = false);
 // The endpoint of a job's listener: tcp://127.0.0.1:0, ipc://DIR/NAME,
 // tls+tcp://127.0.0.1:0 or inproc://NAME.
 std::string endpoint(const job& j, const char* name);

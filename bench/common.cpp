@@ -18,6 +18,13 @@ void set_rate(sample& s, std::size_t messages, std::size_t size, clock::duration
     s.ok = true;
 }
 
+void set_fan_out(sample& s, const job& j, std::size_t delivered, clock::duration elapsed)
+{
+    set_rate(s, delivered, j.size, elapsed);
+    s.delivered_fraction = static_cast<double>(delivered) /
+                           static_cast<double>(j.messages * subscribers);
+}
+
 void set_latency(sample& s, std::vector<double>& us)
 {
     if (us.empty())
@@ -36,11 +43,13 @@ void set_latency(sample& s, std::vector<double>& us)
     s.ok = true;
 }
 
-long peak_rss_kb()
+long peak_rss_kb(bool children)
 {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
+    rusage self{}, kids{};
+    getrusage(RUSAGE_SELF, &self);
+    if (children)
+        getrusage(RUSAGE_CHILDREN, &kids);
+    return self.ru_maxrss + kids.ru_maxrss;
 }
 
 std::string endpoint(const job& j, const char* name)

@@ -3,9 +3,10 @@
 // one- or eight-byte size, body), through plain blocking sockets with one
 // sender and one receiver thread. No protocol state, no queues, no
 // allocation per message: what the kernel and memcpy alone cost. The
-// sender batches small frames into 64 KiB writes and sends large bodies
-// from where they are (writev); the receiver reads 64 KiB at a time and
-// copies each body out, or reads a large body straight into place.
+// sender gathers frames into writev calls of up to 1 MiB (small bodies
+// copied beside their headers, large ones referenced where they are); the
+// receiver reads 256 KiB at a time and uses each body where it lies, or
+// reads a large body straight into place.
 #include "bench.hpp"
 #include "waiting.hpp"
 
@@ -117,8 +118,10 @@ void connect_pair(const job& j, fd_guard& client, fd_guard& server)
     }
 }
 
-constexpr std::size_t batch = 64 * 1024;
-constexpr std::size_t direct = 8 * 1024; // bodies this large are not copied to the batch
+constexpr std::size_t copy_area = 256 * 1024; // small frames and all headers go here
+constexpr std::size_t direct = 8 * 1024;      // bodies this large are referenced, not copied
+constexpr std::size_t batch_bytes = 1024 * 1024; // one writev carries up to this much
+constexpr std::size_t max_iov = 64;
 
 void write_all(int fd, iovec* iov, int count)
 {
@@ -142,15 +145,18 @@ void write_all(int fd, iovec* iov, int count)
     }
 }
 
+// Gathers frames into as few writev calls as it can: small bodies are
+// copied next to their headers, large ones are referenced where they are,
+// and one call carries up to batch_bytes.
 class frame_writer {
 public:
-    explicit frame_writer(int fd) : fd_(fd), buf_(batch + 16) {}
+    explicit frame_writer(int fd) : fd_(fd), buf_(copy_area) {}
 
     void add(const std::byte* body, std::size_t n, bool more)
     {
-        if (used_ + 9 + n > batch && used_ > 0 && n < direct)
+        const bool copied = n < direct;
+        if (used_ + 9 + (copied ? n : 0) > buf_.size() || iov_.size() + 2 > max_iov)
             flush();
-        // header
         const auto flags = static_cast<std::uint8_t>((more ? 1 : 0) | (n > 255 ? 2 : 0));
         buf_[used_++] = std::byte{flags};
         if (n > 255) {
@@ -159,37 +165,59 @@ public:
         } else {
             buf_[used_++] = static_cast<std::byte>(n);
         }
-        if (n < direct) {
+        if (copied) {
             std::memcpy(buf_.data() + used_, body, n);
             used_ += n;
-            return;
+        } else {
+            cut();
+            iov_.push_back({const_cast<std::byte*>(body), n});
+            referenced_ += n;
         }
-        iovec iov[2] = {{buf_.data(), used_}, {const_cast<std::byte*>(body), n}};
-        write_all(fd_, iov, 2);
-        used_ = 0;
+        if (used_ + referenced_ >= batch_bytes)
+            flush();
     }
 
     void flush()
     {
-        if (used_ == 0)
-            return;
-        iovec iov{buf_.data(), used_};
-        write_all(fd_, &iov, 1);
-        used_ = 0;
+        cut();
+        if (!iov_.empty())
+            write_all(fd_, iov_.data(), static_cast<int>(iov_.size()));
+        iov_.clear();
+        used_ = cut_ = referenced_ = 0;
     }
 
 private:
+    // Ends the current run of copied bytes as one iovec.
+    void cut()
+    {
+        if (used_ > cut_)
+            iov_.push_back({buf_.data() + cut_, used_ - cut_});
+        cut_ = used_;
+    }
+
     int fd_;
     std::vector<std::byte> buf_;
-    std::size_t used_ = 0;
+    std::vector<iovec> iov_;
+    std::size_t used_ = 0, cut_ = 0, referenced_ = 0;
 };
 
+struct frame_view {
+    const std::byte* data;
+    std::size_t size;
+    bool more;
+};
+
+// Reads copy_area bytes at a time and hands out frames where they lie; a
+// large body not yet read goes straight into place.
 class frame_reader {
 public:
-    frame_reader(int fd, std::size_t largest) : fd_(fd), buf_(batch), body_(std::max<std::size_t>(largest, 1)) {}
+    frame_reader(int fd, std::size_t largest)
+        : fd_(fd), buf_(copy_area), body_(std::max<std::size_t>(largest, 1))
+    {
+    }
 
-    // Reads the next frame into body(); returns its size and MORE flag.
-    std::pair<std::size_t, bool> next()
+    // The next frame; valid until the next call.
+    frame_view next()
     {
         fill(2);
         const auto flags = static_cast<std::uint8_t>(buf_[pos_]);
@@ -205,22 +233,19 @@ public:
         }
         if (n > body_.size())
             throw std::runtime_error("frame larger than expected");
-        const std::size_t here = std::min(n, have_ - pos_);
-        std::memcpy(body_.data(), buf_.data() + pos_, here);
-        pos_ += here;
-        if (here < n) {
-            if (n - here >= direct) {
-                read_exact(body_.data() + here, n - here);
-            } else {
-                fill(n - here);
-                std::memcpy(body_.data() + here, buf_.data() + pos_, n - here);
-                pos_ += n - here;
-            }
+        const bool more = (flags & 1) != 0;
+        if (n >= direct && have_ - pos_ < n) {
+            const std::size_t here = have_ - pos_;
+            std::memcpy(body_.data(), buf_.data() + pos_, here);
+            pos_ = have_;
+            read_exact(body_.data() + here, n - here);
+            return {body_.data(), n, more};
         }
-        return {n, (flags & 1) != 0};
+        fill(n);
+        const std::byte* at = buf_.data() + pos_;
+        pos_ += n;
+        return {at, n, more};
     }
-
-    const std::byte* body() const { return body_.data(); }
 
 private:
     // Makes at least `k` unread bytes available in the buffer.
@@ -301,7 +326,7 @@ sample throughput(const job& j)
         frame_reader in(server.get(), *std::max_element(sizes.begin(), sizes.end()));
         for (std::size_t i = 0; i < total; ++i) {
             std::size_t frames = 1;
-            while (in.next().second)
+            while (in.next().more)
                 ++frames;
             if (frames != sizes.size())
                 throw std::runtime_error("wrong frame count");
@@ -345,8 +370,8 @@ sample latency(const job& j)
         frame_reader in(server.get(), j.size);
         frame_writer out(server.get());
         for (std::size_t i = 0; i < total; ++i) {
-            const auto got = in.next();
-            out.add(in.body(), got.first, got.second);
+            const frame_view got = in.next();
+            out.add(got.data, got.size, got.more);
             out.flush();
         }
     });
@@ -357,7 +382,7 @@ sample latency(const job& j)
             const auto t0 = clock::now();
             out.add(body.data(), j.size, false);
             out.flush();
-            const std::size_t got = in.next().first;
+            const std::size_t got = in.next().size;
             const auto t1 = clock::now();
             if (got != j.size)
                 throw std::runtime_error("wrong reply size");

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MPL-2.0
-// The scenarios over libzmq's C API, the usual way: one application
-// thread per socket calling zmq_send / zmq_msg_recv, libzmq's I/O thread
-// behind them. Every receive and send has a timeout, so no wait is
-// unbounded.
+// The scenarios over libzmq's C API with both peers in one process and one
+// context: one application thread per socket calling zmq_send /
+// zmq_msg_recv (into a reused zmq_msg_t), libzmq's I/O thread behind them.
+// The arrangement with a process per peer is libzmq_procs.cpp.
 #include "bench.hpp"
 #include "curve.hpp"
 #include "tls.hpp"
 #include "waiting.hpp"
-
-#include <zmq.h>
+#include "zmq_env.hpp"
 
 #include <algorithm>
 #include <array>
@@ -22,101 +21,6 @@
 
 namespace bench {
 namespace {
-
-[[noreturn]] void zmq_failed(const char* what)
-{
-    throw std::runtime_error(std::string(what) + ": " + zmq_strerror(zmq_errno()));
-}
-
-void check(int rc, const char* what)
-{
-    if (rc < 0)
-        zmq_failed(what);
-}
-
-int limit_ms()
-{
-    return static_cast<int>(run_limit.count());
-}
-
-// A context and its sockets, closed (linger 0) and terminated on scope exit.
-class zmq_env {
-public:
-    zmq_env() : ctx_(zmq_ctx_new())
-    {
-        if (!ctx_)
-            zmq_failed("zmq_ctx_new");
-    }
-    zmq_env(const zmq_env&) = delete;
-    zmq_env& operator=(const zmq_env&) = delete;
-    ~zmq_env()
-    {
-        for (void* s : sockets_)
-            zmq_close(s);
-        zmq_ctx_term(ctx_);
-    }
-
-    void* context() const { return ctx_; }
-
-    void* make(int type)
-    {
-        void* s = zmq_socket(ctx_, type);
-        if (!s)
-            zmq_failed("zmq_socket");
-        sockets_.push_back(s);
-        const int zero = 0, ms = limit_ms();
-        check(zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero), "ZMQ_LINGER");
-        check(zmq_setsockopt(s, ZMQ_RCVTIMEO, &ms, sizeof ms), "ZMQ_RCVTIMEO");
-        check(zmq_setsockopt(s, ZMQ_SNDTIMEO, &ms, sizeof ms), "ZMQ_SNDTIMEO");
-        return s;
-    }
-
-    // Closes one socket before the others (linger 0).
-    void close(void* s)
-    {
-        sockets_.erase(std::find(sockets_.begin(), sockets_.end(), s));
-        zmq_close(s);
-    }
-
-    // Binds and returns the endpoint really bound (with its port).
-    static std::string bind(void* s, const std::string& ep)
-    {
-        check(zmq_bind(s, ep.c_str()), "zmq_bind");
-        char buf[256];
-        std::size_t len = sizeof buf;
-        check(zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, buf, &len), "ZMQ_LAST_ENDPOINT");
-        return std::string(buf);
-    }
-
-private:
-    void* ctx_;
-    std::vector<void*> sockets_;
-};
-
-// Receives one whole message; returns its total size and frame count.
-std::pair<std::size_t, std::size_t> receive(void* s, zmq_msg_t& part)
-{
-    std::size_t bytes = 0, frames = 0;
-    for (;;) {
-        if (zmq_msg_recv(&part, s, 0) < 0)
-            zmq_failed("zmq_msg_recv");
-        bytes += zmq_msg_size(&part);
-        ++frames;
-        if (!zmq_msg_more(&part))
-            return {bytes, frames};
-    }
-}
-
-void send(void* s, const std::byte* body, const std::vector<std::size_t>& sizes)
-{
-    std::size_t at = 0;
-    for (std::size_t i = 0; i < sizes.size(); ++i) {
-        const int flags = i + 1 < sizes.size() ? ZMQ_SNDMORE : 0;
-        if (zmq_send(s, body + at, sizes[i], flags) < 0)
-            zmq_failed("zmq_send");
-        at += sizes[i];
-    }
-}
 
 // Runs `f` on a thread; its exception, if any, is kept in `done`.
 template <class F> std::thread spawn(countdown& done, F f)
@@ -134,7 +38,7 @@ template <class F> std::thread spawn(countdown& done, F f)
 sample join_all(countdown& done, std::vector<std::thread>& threads)
 {
     sample s;
-    // Every thread's calls time out after run_limit, so joining is bounded.
+    // A thread that never returns is ended with the run's process.
     for (auto& t : threads)
         t.join();
     if (auto e = done.error(); !e.empty())
@@ -170,16 +74,14 @@ sample throughput(const job& j)
     std::vector<std::thread> threads;
 
     threads.push_back(spawn(done, [&] {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
+        zmq_part part;
         for (std::size_t i = 0; i < total; ++i) {
-            if (receive(pull, part).second != sizes.size())
+            if (receive(pull, part.get()).second != sizes.size())
                 throw std::runtime_error("wrong frame count");
             if (i == 0)
                 first = clock::now();
         }
         last = clock::now();
-        zmq_msg_close(&part);
     }));
     threads.push_back(spawn(done, [&] {
         for (std::size_t i = 0; i < total; ++i)
@@ -245,6 +147,7 @@ sample fan_out(const job& j)
 {
     zmq_env env;
     void* pub = env.make(ZMQ_PUB);
+    no_drop(pub);
     const std::string ep = zmq_env::bind(pub, endpoint(j, "zmq-pub"));
     std::array<void*, subscribers> subs{};
     for (auto& sub : subs) {
@@ -260,49 +163,16 @@ sample fan_out(const job& j)
     countdown done(static_cast<int>(subscribers) + 1);
     std::vector<std::thread> threads;
 
-    for (std::size_t k = 0; k < subscribers; ++k) {
+    for (std::size_t k = 0; k < subscribers; ++k)
         threads.push_back(spawn(done, [&, k] {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            bool warm_seen = false;
-            for (;;) {
-                if (zmq_msg_recv(&m, subs[k], 0) < 0)
-                    zmq_failed("zmq_msg_recv");
-                const char kind = *static_cast<const char*>(zmq_msg_data(&m));
-                if (kind == 'D') {
-                    ++counts[k];
-                } else if (kind == 'W' && !warm_seen) {
-                    warm_seen = true;
-                    ++warmed;
-                } else if (kind == 'E') {
-                    ends[k] = clock::now();
-                    ++finished;
-                    break;
-                }
-            }
-            zmq_msg_close(&m);
+            counts[k] = subscribe_loop(subs[k], [&] { ++warmed; });
+            ends[k] = clock::now();
+            ++finished;
         }));
-    }
-
     threads.push_back(spawn(done, [&] {
-        std::vector<std::byte> body(j.size, std::byte{0x5a});
-        const std::vector<std::size_t> sizes{j.size};
-        const auto deadline = clock::now() + run_limit;
-        const auto send_until = [&](const std::atomic<std::size_t>& count, char kind) {
-            body.at(0) = static_cast<std::byte>(kind);
-            while (count < subscribers) {
-                if (clock::now() > deadline)
-                    throw std::runtime_error("subscribers did not answer");
-                send(pub, body.data(), sizes);
-                std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            }
-        };
-        send_until(warmed, 'W');
-        body.at(0) = static_cast<std::byte>('D');
-        start = clock::now();
-        for (std::size_t i = 0; i < j.messages; ++i)
-            send(pub, body.data(), sizes);
-        send_until(finished, 'E');
+        start = publish_loop(
+            pub, j, [&] { return warmed == subscribers; },
+            [&] { return finished == subscribers; });
     }));
 
     sample s = join_all(done, threads);
@@ -314,9 +184,7 @@ sample fan_out(const job& j)
         delivered += counts[k];
         end = std::max(end, ends[k]);
     }
-    set_rate(s, delivered, j.size, end - start);
-    s.delivered_fraction = static_cast<double>(delivered) /
-                           static_cast<double>(j.messages * subscribers);
+    set_fan_out(s, j, delivered, end - start);
     return s;
 }
 

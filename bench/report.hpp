@@ -25,13 +25,18 @@ struct bench_case {
     std::chrono::milliseconds duration{0};
 };
 
+// Messages one run of `i` in case `c` sends: zmtp's co_await rows run at
+// about 100 k/s with small messages, so they send at most 200,000 (rates
+// are per second; runs stay within a few seconds).
+std::size_t run_messages(const bench_case& c, impl i);
+
 const char* scenario_name(scenario s);
 const char* transport_name(transport t);
 const char* impl_name(impl i);
 const char* mechanism_name(mechanism m);
 
-void print_environment(std::FILE* out, int reps, bool quick);
-void print_json(std::FILE* out, const bench_case& c);
+void print_environment(std::FILE* out, int reps, bool quick, int busy);
+void print_json(std::FILE* out, const bench_case& c, int busy);
 void print_table(std::FILE* out, const std::vector<bench_case>& cases);
 void print_ratios(std::FILE* out, const std::vector<bench_case>& cases);
 // Names every implementation that produced no number; true if any.

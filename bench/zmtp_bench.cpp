@@ -3,17 +3,21 @@
 // blocking sockets), in the same run, interleaved, medians of several
 // repetitions.
 //
-//   zmtp-bench [--reps N] [--quick] [--only SCENARIO] [--impl zmtp|libzmq|floor]
+//   zmtp-bench [--reps N] [--quick] [--only SCENARIO] [--impl NAME]
 //              [--size BYTES] [--transport tcp|ipc|tls+tcp|inproc] [--mechanism null|curve]
-//              [--no-fork]
+//              [--busy N] [--no-fork]
 //
-// --no-fork runs everything in this process (for profilers).
+// --busy N runs N CPU-bound threads (in a process of their own) beside
+// every run: the machines zmtp runs on are rarely idle. --no-fork runs
+// everything in this process (for profilers; libzmq-procs still forks its
+// peers); then nothing bounds a run that hangs.
 //
 // Each run executes in a child process (fork) so that its peak RSS is its
 // own and a run that hangs is killed after its time limit. Prints one JSON
 // line per result, then a table of medians and a table of ratios. Exits
 // non-zero when a scenario produced no number.
 #include "bench.hpp"
+#include "peer_process.hpp"
 #include "report.hpp"
 #include "tls.hpp"
 #include "waiting.hpp"
@@ -24,13 +28,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bench {
@@ -42,22 +49,33 @@ sample run_here(impl which, const job& j)
     try {
         switch (which) {
         case impl::zmtp: s = run_zmtp(j); break;
+        case impl::zmtp_try: {
+            job fast = j;
+            fast.try_first = true;
+            s = run_zmtp(fast);
+            break;
+        }
         case impl::libzmq: s = run_libzmq(j); break;
+        case impl::libzmq_procs: s = run_libzmq_procs(j); break;
         case impl::floor: s = run_floor(j); break;
+        // The baselines of the zmtp-try rows, on the same fast path.
         case impl::zmtp_tcp: {
             job plain = j;
+            plain.try_first = true;
             plain.via = transport::tcp;
             s = run_zmtp(plain);
             break;
         }
         case impl::zmtp_null: {
             job plain = j;
+            plain.try_first = true;
             plain.mech = mechanism::null;
             s = run_zmtp(plain);
             break;
         }
         case impl::zmtp_ipc: {
             job over_ipc = j;
+            over_ipc.try_first = true;
             over_ipc.via = transport::ipc;
             s = run_zmtp(over_ipc);
             break;
@@ -67,7 +85,7 @@ sample run_here(impl which, const job& j)
         fail(s, e.what());
     }
     if (s.ok && j.what != scenario::idle_memory)
-        s.peak_rss_kb = static_cast<double>(peak_rss_kb());
+        s.peak_rss_kb = static_cast<double>(peak_rss_kb(which == impl::libzmq_procs));
     return s;
 }
 
@@ -140,6 +158,25 @@ sample run_child(impl which, const job& j)
     return s;
 }
 
+// N threads that only compute, until `fd` reads (or reaches its end).
+void spin(int n, int fd)
+{
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n; ++i)
+        threads.emplace_back([&stop] {
+            volatile std::uint64_t x = 1;
+            while (!stop.load(std::memory_order_relaxed))
+                x = x * 6364136223846793005u + 1442695040888963407u;
+        });
+    char c = 0;
+    while (read(fd, &c, 1) < 0 && errno == EINTR) {
+    }
+    stop = true;
+    for (auto& t : threads)
+        t.join();
+}
+
 struct options {
     int reps = 5;
     bool quick = false;
@@ -149,15 +186,17 @@ struct options {
     long size = -1;
     std::string via;
     std::string mech;
+    int busy = 0;
 };
 
 [[noreturn]] void usage(int code)
 {
     std::fprintf(code ? stderr : stdout,
                  "usage: zmtp-bench [--reps N] [--quick] [--only SCENARIO] "
-                 "[--impl zmtp|libzmq|floor|zmtp-tcp|zmtp-null|zmtp-ipc] [--size BYTES] "
+                 "[--impl zmtp|zmtp-try|libzmq|libzmq-procs|floor|zmtp-tcp|zmtp-null|zmtp-ipc]\n"
+                 "       [--size BYTES] "
                  "[--transport tcp|ipc|tls+tcp|inproc] [--mechanism null|curve] "
-                 "[--no-fork]\n"
+                 "[--busy N] [--no-fork]\n"
                  "scenarios: push_pull push_pull_3frame req_rep pub_sub_4 idle_memory "
                  "handshake\n");
     std::exit(code);
@@ -191,6 +230,10 @@ options parse(int argc, char** argv)
             o.via = value();
         } else if (a == "--mechanism") {
             o.mech = value();
+        } else if (a == "--busy") {
+            o.busy = std::atoi(value().c_str());
+            if (o.busy < 0)
+                usage(2);
         } else if (a == "--no-fork") {
             o.fork = false;
         } else if (a == "--help" || a == "-h") {
@@ -206,8 +249,12 @@ options parse(int argc, char** argv)
 
 std::vector<bench_case> plan(const options& o)
 {
-    const std::vector<impl> all{impl::zmtp, impl::libzmq, impl::floor};
-    const std::vector<impl> no_floor{impl::zmtp, impl::libzmq};
+    // Both zmtp styles, both libzmq arrangements, the floor.
+    const std::vector<impl> all{impl::zmtp, impl::zmtp_try, impl::libzmq, impl::libzmq_procs,
+                                impl::floor};
+    const std::vector<impl> no_floor{impl::zmtp, impl::zmtp_try, impl::libzmq,
+                                     impl::libzmq_procs};
+    const std::vector<impl> one_process{impl::zmtp, impl::libzmq};
     std::vector<bench_case> cases;
     // Message counts for runs of roughly 0.3-1 s each.
     const std::pair<std::size_t, std::size_t> sizes[] = {
@@ -218,29 +265,29 @@ std::vector<bench_case> plan(const options& o)
             cases.push_back({scenario::push_pull, via, sz.first, 1, sz.second, all, {}});
     // inproc: zmtp against libzmq's inproc, which hands over message
     // pointers, and against zmtp over ipc (what leaving out the kernel gains).
-    const std::vector<impl> inproc{impl::zmtp, impl::libzmq, impl::zmtp_ipc};
+    const std::vector<impl> inproc{impl::zmtp, impl::zmtp_try, impl::libzmq, impl::zmtp_ipc};
     for (const auto& sz : sizes)
         cases.push_back({scenario::push_pull, transport::inproc, sz.first, 1, sz.second, inproc, {}});
     cases.push_back({scenario::multipart, transport::tcp, 3 * 64, 3, 1'000'000, all, {}});
     cases.push_back({scenario::req_rep, transport::tcp, 1, 1, 40'000, all, {}});
     cases.push_back({scenario::req_rep, transport::tcp, 1024, 1, 40'000, all, {}});
     cases.push_back({scenario::pub_sub, transport::tcp, 64, 1, 1'000'000, no_floor, {}});
-    cases.push_back({scenario::idle_memory, transport::tcp, 0, 1, 1000, no_floor, {}});
+    cases.push_back({scenario::idle_memory, transport::tcp, 0, 1, 1000, one_process, {}});
     // TLS: zmtp over tls+tcp against libzmq through two stunnels, and
     // against zmtp over plain tcp (what TLS costs).
-    const std::vector<impl> tls{impl::zmtp, impl::libzmq, impl::zmtp_tcp};
+    const std::vector<impl> tls{impl::zmtp, impl::zmtp_try, impl::libzmq, impl::zmtp_tcp};
     const std::pair<std::size_t, std::size_t> tls_sizes[] = {
         {16, 1'000'000}, {256, 500'000}, {4096, 100'000}, {65536, 10'000}, {1048576, 500}};
     for (const auto& sz : tls_sizes)
         cases.push_back({scenario::push_pull, transport::tls_tcp, sz.first, 1, sz.second, tls, {}});
     // CURVE: zmtp against libzmq, both with CURVE, and against zmtp with
     // NULL (what the encryption costs); then connections per second.
-    const std::vector<impl> curve{impl::zmtp, impl::libzmq, impl::zmtp_null};
+    const std::vector<impl> curve{impl::zmtp, impl::zmtp_try, impl::libzmq, impl::zmtp_null};
     for (const auto& sz : {std::pair<std::size_t, std::size_t>{64, 500'000}, {65536, 10'000}})
         cases.push_back({scenario::push_pull, transport::tcp, sz.first, 1, sz.second, curve, {},
                          mechanism::curve});
     const std::chrono::milliseconds connecting{2000};
-    cases.push_back({scenario::handshake, transport::tcp, 0, 1, 0, no_floor, {}, mechanism::null,
+    cases.push_back({scenario::handshake, transport::tcp, 0, 1, 0, one_process, {}, mechanism::null,
                      connecting});
     cases.push_back({scenario::handshake, transport::tcp, 0, 1, 0, curve, {}, mechanism::curve,
                      connecting});
@@ -288,7 +335,11 @@ int main_(int argc, char** argv)
     if (std::any_of(cases.begin(), cases.end(),
                     [](const bench_case& c) { return c.via == transport::tls_tcp; }))
         make_tls_certificates(dir);
-    print_environment(stdout, o.reps, o.quick);
+    // The CPU-bound neighbours, for the whole run; they end with it.
+    std::unique_ptr<peer_process> busy;
+    if (o.busy > 0)
+        busy = std::make_unique<peer_process>([&](int fd) { spin(o.busy, fd); });
+    print_environment(stdout, o.reps, o.quick, o.busy);
     int seq = 0;
     for (auto& c : cases) {
         c.samples.resize(c.impls.size());
@@ -296,11 +347,12 @@ int main_(int argc, char** argv)
             // Interleaved, starting with a different implementation each time.
             for (std::size_t k = 0; k < c.impls.size(); ++k) {
                 const std::size_t at = (k + static_cast<std::size_t>(rep)) % c.impls.size();
-                job j{c.what, c.via, c.size, c.frames, c.messages, dir, ++seq, c.mech, c.duration};
+                job j{c.what, c.via,  c.size, c.frames, run_messages(c, c.impls[at]),
+                      dir,    ++seq, c.mech, c.duration};
                 c.samples[at].push_back(o.fork ? run_child(c.impls[at], j) : run_here(c.impls[at], j));
             }
         }
-        print_json(stdout, c);
+        print_json(stdout, c, o.busy);
         std::fflush(stdout);
     }
     std::error_code ec;

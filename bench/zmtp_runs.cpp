@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MPL-2.0
 // The scenarios over zmtp::socket. Every socket runs on an io_context of
 // its own thread; application loops run as coroutines on the socket's
-// executor and take the non-blocking path (try_send / try_receive) first,
-// waiting (async_send / async_receive) only when it would block.
+// executor and co_await async_send / async_receive, as the README shows;
+// with j.try_first (the zmtp-try rows) they take the non-blocking path
+// (try_send / try_receive) first and wait only when it would block.
 #include "bench.hpp"
 #include "curve.hpp"
 #include "tls.hpp"
@@ -13,7 +14,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
@@ -142,7 +142,7 @@ sample throughput(const job& j)
     net::co_spawn(pull.get_executor(), [&]() -> net::awaitable<void> {
         zmtp::message m;
         for (std::size_t i = 0; i < total; ++i) {
-            if (!done_now(pull.try_receive(m)))
+            if (!j.try_first || !done_now(pull.try_receive(m)))
                 m = co_await pull.async_receive(use_awaitable);
             if (m.size() != sizes.size())
                 throw std::runtime_error("wrong frame count");
@@ -155,7 +155,7 @@ sample throughput(const job& j)
     net::co_spawn(push.get_executor(), [&]() -> net::awaitable<void> {
         for (std::size_t i = 0; i < total; ++i) {
             zmtp::message m = make_message(body, sizes);
-            if (!done_now(push.try_send(m)))
+            if (!j.try_first || !done_now(push.try_send(m)))
                 co_await push.async_send(std::move(m), use_awaitable);
         }
     }, finisher(done));
@@ -187,9 +187,9 @@ sample latency(const job& j)
     net::co_spawn(rep.get_executor(), [&]() -> net::awaitable<void> {
         zmtp::message m;
         for (std::size_t i = 0; i < total; ++i) {
-            if (!done_now(rep.try_receive(m)))
+            if (!j.try_first || !done_now(rep.try_receive(m)))
                 m = co_await rep.async_receive(use_awaitable);
-            if (!done_now(rep.try_send(m)))
+            if (!j.try_first || !done_now(rep.try_send(m)))
                 co_await rep.async_send(std::move(m), use_awaitable);
         }
     }, finisher(done));
@@ -199,9 +199,9 @@ sample latency(const job& j)
         for (std::size_t i = 0; i < total; ++i) {
             zmtp::message m = make_message(body, sizes);
             const auto t0 = clock::now();
-            if (!done_now(req.try_send(m)))
+            if (!j.try_first || !done_now(req.try_send(m)))
                 co_await req.async_send(std::move(m), use_awaitable);
-            if (!done_now(req.try_receive(reply)))
+            if (!j.try_first || !done_now(req.try_receive(reply)))
                 reply = co_await req.async_receive(use_awaitable);
             const auto t1 = clock::now();
             if (reply.byte_size() != j.size)
@@ -233,6 +233,7 @@ sample fan_out(const job& j)
     io_threads threads;
     auto& pub_io = threads.add();
     zmtp::socket pub(pub_io, zmtp::socket_type::pub);
+    pub.options().xpub_nodrop = true; // every message to every subscriber, as libzmq's
     const std::string ep = pub.bind(endpoint(j, "zmtp-pub"));
     std::vector<zmtp::socket> subs;
     for (std::size_t k = 0; k < subscribers; ++k) {
@@ -253,7 +254,7 @@ sample fan_out(const job& j)
             bool warm_seen = false;
             zmtp::message m;
             for (;;) {
-                if (!done_now(sub.try_receive(m)))
+                if (!j.try_first || !done_now(sub.try_receive(m)))
                     m = co_await sub.async_receive(use_awaitable);
                 const char kind = static_cast<char>(m.front().data()[0]);
                 if (kind == 'D') {
@@ -279,7 +280,7 @@ sample fan_out(const job& j)
                 if (clock::now() > deadline)
                     throw std::runtime_error("subscribers did not answer");
                 zmtp::message m = marked(kind, j.size);
-                if (!done_now(pub.try_send(m)))
+                if (!j.try_first || !done_now(pub.try_send(m)))
                     co_await pub.async_send(std::move(m), use_awaitable);
                 timer.expires_after(std::chrono::milliseconds(1));
                 co_await timer.async_wait(use_awaitable);
@@ -290,11 +291,8 @@ sample fan_out(const job& j)
         start = clock::now();
         for (std::size_t i = 0; i < j.messages; ++i) {
             zmtp::message m = data; // shares the body, as PUB shares it with every peer
-            if (!done_now(pub.try_send(m)))
+            if (!j.try_first || !done_now(pub.try_send(m)))
                 co_await pub.async_send(std::move(m), use_awaitable);
-            // Let the connections write: this thread also runs their I/O.
-            if (i % 64 == 63)
-                co_await net::post(pub.get_executor(), use_awaitable);
         }
         co_await send_until(finished, 'E');
     }, finisher(done));
@@ -309,9 +307,7 @@ sample fan_out(const job& j)
         delivered += counts[k];
         end = std::max(end, ends[k]);
     }
-    set_rate(s, delivered, j.size, end - start);
-    s.delivered_fraction = static_cast<double>(delivered) /
-                           static_cast<double>(j.messages * subscribers);
+    set_fan_out(s, j, delivered, end - start);
     return s;
 }
 
@@ -335,7 +331,7 @@ sample idle_memory(const job& j)
     net::co_spawn(pull.get_executor(), [&]() -> net::awaitable<void> {
         zmtp::message m;
         for (std::size_t i = 0; i < j.messages; ++i)
-            if (!done_now(pull.try_receive(m)))
+            if (!j.try_first || !done_now(pull.try_receive(m)))
                 m = co_await pull.async_receive(use_awaitable);
     }, finisher(done));
 
@@ -383,10 +379,10 @@ sample handshakes(const job& j)
                 push.options() = client_options;
                 push.connect(ep);
                 zmtp::message hello = marked('H', 1);
-                if (!done_now(push.try_send(hello)))
+                if (!j.try_first || !done_now(push.try_send(hello)))
                     co_await push.async_send(std::move(hello), use_awaitable);
             }, use_awaitable);
-            if (!done_now(pull.try_receive(m)))
+            if (!j.try_first || !done_now(pull.try_receive(m)))
                 m = co_await pull.async_receive(use_awaitable);
             ++count;
             end = clock::now();
