@@ -10,6 +10,12 @@ Usage: /usr/bin/python3 zmtp_spec_conformance.py PATH/TO/zmtp-spec PATH/TO/zmtp-
   the catalogue's `libzmq` notes) fail as recorded.
 * zmtp's own sockets (zmtp-cat; REP with NULL, PLAIN and CURVE): every
   MUST case passes but the one recorded in ZMTP_KNOWN.
+* zmtp-spec --bind against libzmq clients of every type with NULL, PLAIN
+  and CURVE (each makes a new socket when its connection ends; the type is
+  read from its READY or INITIATE) and zmtp-cat clients, one over tls+tcp
+  with zmtp-spec as the TLS server.
+* JeroMQ 0.3.6's REP (ZMTP 2.0 only): the 2.0 cases pass, the ZMTP 3 ones
+  are N/A with the reason.
 * A small raw-socket peer that is right, then wrong in one way at a time
   (no READY, accepts incompatible types, as-server 1, no PONG, PONG without
   the context, accepts frames over its limit, stays open on a mechanism
