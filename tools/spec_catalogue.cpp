@@ -111,12 +111,13 @@ const std::set<std::string, std::less<>> known_ops = {
     "open", "close", "wait", "send", "send_vector", "replay_message", "command", "ping", "pong",
     "subscribe", "cancel", "greeting", "expect_greeting", "expect_bytes", "ready", "expect_ready",
     "handshake", "mechanism", "frame", "message", "expect_close", "expect_open", "expect_command",
-    "expect_message", "expect_no_message", "expect_messages", "drain"};
+    "expect_message", "expect_no_message", "expect_messages", "drain", "legacy_greeting",
+    "expect_legacy_greeting"};
 
 test_case parse_case(const nlohmann::json& j, const std::string& group)
 {
     static const std::set<std::string> known = {"id", "clause", "level", "title", "peers",
-                                                "mechanisms", "mode", "libzmq", "recheck", "steps"};
+                                                "mechanisms", "mode", "libzmq", "recheck", "zmtp2", "steps"};
     for (const auto& [key, value] : j.items())
         if (!known.contains(key))
             throw catalogue_error("unknown key '" + key + "'");
@@ -141,6 +142,7 @@ test_case parse_case(const nlohmann::json& j, const std::string& group)
         throw catalogue_error("mode must be connect, bind or any");
     c.libzmq = j.value("libzmq", std::string());
     c.recheck = j.value("recheck", group == "robustness");
+    c.zmtp2 = j.value("zmtp2", false);
     for (const auto& s : j.at("steps")) {
         c.steps.push_back(parse_step(s.get<std::string>()));
         if (!known_ops.contains(c.steps.back().op))

@@ -48,6 +48,7 @@ struct test_case {
     std::string mode = "connect";        // connect (peer listens), bind, any
     std::string libzmq;                  // where libzmq 4.3 differs, or ""
     bool recheck = false;                // a second connection must be served
+    bool zmtp2 = false;                  // applies to a ZMTP 2.0 peer too
     std::vector<step> steps;
 };
 

@@ -6,6 +6,7 @@
 
 #include "zmtp/wire/command.hpp"
 #include "zmtp/wire/frame.hpp"
+#include "zmtp/wire/legacy.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -95,8 +96,9 @@ runner::outcome runner::op_greeting(const step& s)
         const auto pad = from_hex(s.get("padding_hex"));
         std::copy_n(pad.begin(), std::min<std::size_t>(pad.size(), 8), bytes.begin() + 1);
     }
-    const auto length = static_cast<std::size_t>(s.number("length", 64));
-    send_pieces(c, std::span(bytes).first(std::min(length, bytes.size())), s);
+    const auto length = std::min(static_cast<std::size_t>(s.number("length", 64)), bytes.size());
+    const auto skip = std::min(static_cast<std::size_t>(s.number("skip", 0)), length);
+    send_pieces(c, std::span(bytes).subspan(skip, length - skip), s);
     return outcome::next();
 }
 
@@ -261,10 +263,18 @@ runner::outcome runner::op_handshake(const step& s)
             return o;
         return op_expect_ready(on_same(s, "expect_ready"));
     }
+    return run_mechanism(c, s);
+}
+
+// The PLAIN or CURVE handshake after the greetings.
+runner::outcome runner::run_mechanism(session& c, const step& s)
+{
     const auto peer = peer_or_config(c, cfg_);
-    if (!peer)
+    // A server announces its type after the client's, which the probe
+    // learns this way (the connection ends before the type matters).
+    if (!peer && !cfg_.bind)
         return outcome::na("the peer's socket type is unknown (give --type)");
-    const auto mine = partner(*peer);
+    const auto mine = peer ? partner(*peer) : socket_type::dealer;
     metadata local;
     local.add("Socket-Type", std::string(to_string(mine)));
     if (announces_identity(mine))
@@ -342,6 +352,48 @@ runner::outcome runner::op_mechanism(const step& s)
     }
     c.send(out, deadline(s));
     return outcome::next();
+}
+
+// A ZMTP 2.0 greeting (RFC 15): signature, revision 01, our socket-type
+// octet, and an empty identity frame.
+runner::outcome runner::op_legacy_greeting(const step& s)
+{
+    auto& c = conn(s);
+    const auto peer = peer_or_config(c, cfg_);
+    const auto octet = wire::v2_socket_type_octet(peer ? partner(*peer) : socket_type::dealer);
+    if (!octet)
+        return outcome::na("the peer's type has no ZMTP 2.0 form");
+    // The padding octets are 1 + the identity's length, as libzmq sends them.
+    std::vector<std::byte> bytes{std::byte{0xff}, {}, {}, {}, {}, {}, {}, {}, std::byte{0x01}, std::byte{0x7f},
+                                 std::byte{0x01}, std::byte{*octet}, std::byte{0x00}, std::byte{0x00}};
+    send_pieces(c, bytes, s);
+    return outcome::next();
+}
+
+// The peer's ZMTP 2.0 greeting and identity frame. A ZMTP 3 peer that
+// serves 2.0 peers sends its own major version in the revision octet.
+runner::outcome runner::op_expect_legacy_greeting(const step& s)
+{
+    auto& c = conn(s);
+    std::vector<std::byte> g, header, identity;
+    auto r = c.read_exact(wire::v2_greeting_size, g, deadline(s));
+    if (r.state == read_result::status::ok)
+        r = c.read_exact(2, header, deadline(s));
+    if (r.state != read_result::status::ok)
+        return outcome::fail(std::string(r.state == read_result::status::closed ? "the peer closed" : "timed out") +
+                             " before its ZMTP 2.0 greeting and identity arrived");
+    if (wire::classify_signature(g) != wire::signature_kind::versioned || g[10] == std::byte{0})
+        return outcome::fail("not a ZMTP 2.0 greeting: " + hex(g));
+    const auto type = wire::socket_type_from_v2(std::to_integer<std::uint8_t>(g[11]));
+    if (!type)
+        return outcome::fail("unknown ZMTP 2.0 socket-type octet in " + hex(g));
+    if (header[0] != std::byte{0})
+        return outcome::fail("the identity frame's flags are " + hex(header) + ", expected 00 (final, short)");
+    if (c.read_exact(std::to_integer<std::size_t>(header[1]), identity, deadline(s)).state != read_result::status::ok)
+        return outcome::fail("the identity frame was cut short");
+    c.peer_properties.add("Socket-Type", std::string(to_string(*type)));
+    return outcome::next("ZMTP 2.0 greeting, revision " + std::to_string(std::to_integer<int>(g[10])) + ", " +
+                         std::string(to_string(*type)) + ", identity '" + printable(identity) + "'");
 }
 
 } // namespace zmtp::spec

@@ -4,6 +4,7 @@
 #include "zmtp/security/mechanism_factory.hpp"
 #include "zmtp/wire/command.hpp"
 #include "zmtp/wire/frame.hpp"
+#include "zmtp/wire/legacy.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -52,6 +53,8 @@ std::string not_applicable(const test_case& c, const config& cfg)
 {
     if (c.mode != "any" && (c.mode == "bind") != cfg.bind)
         return c.mode == "bind" ? "tests clients (--bind)" : "tests servers (--connect)";
+    if (cfg.zmtp2 && !c.zmtp2)
+        return "a ZMTP 3 case: the peer speaks ZMTP 2.0 only (RFC 15)";
     if (!c.mechanisms.empty() &&
         std::find(c.mechanisms.begin(), c.mechanisms.end(), cfg.mechanism) == c.mechanisms.end())
         return "not for mechanism " + cfg.mechanism;
@@ -101,9 +104,10 @@ runner::outcome runner::open(const std::string& name)
     const auto until = clock::now() + cfg_.timeout * 4;
     std::unique_ptr<raw_stream> stream;
     if (cfg_.bind) {
-        stream = listener_->accept(until);
+        std::string why;
+        stream = listener_->accept(until, why);
         if (!stream)
-            return outcome::fail("no client connected within " + std::to_string((cfg_.timeout * 4).count()) + " ms");
+            return outcome::fail(why + " (waited " + std::to_string((cfg_.timeout * 4).count()) + " ms)");
     } else {
         stream = std::make_unique<raw_stream>(io_);
         if (const auto ec = stream->connect(cfg_.endpoint, until, cfg_.tls))
@@ -116,39 +120,56 @@ runner::outcome runner::open(const std::string& name)
     return outcome::next();
 }
 
-std::optional<socket_type> runner::probe(std::string& why)
+probe_result runner::probe()
 {
+    probe_result p;
     conns_.clear();
-    if (auto o = open("a"); o.state != outcome::kind::next) {
-        why = o.evidence;
-        return std::nullopt;
-    }
-    for (const auto* text : {"greeting()", "expect_greeting()"}) {
-        if (auto o = exec(parse_step(text)); o.state != outcome::kind::next) {
-            why = o.evidence;
-            return std::nullopt;
-        }
-    }
+    const auto fail = [&](std::string why) {
+        conns_.clear();
+        p.why = std::move(why);
+        return p;
+    };
+    if (auto o = open("a"); o.state != outcome::kind::next)
+        return fail(o.evidence);
     auto& a = *conns_["a"];
-    frame f;
-    wire::command_view cmd;
-    if (const auto r = a.read_frame(f, clock::now() + cfg_.timeout); r.state != read_result::status::ok ||
-        !f.command || wire::parse_command(f.body, cmd) || cmd.name != "READY") {
-        why = "the peer sent no READY before ours (give --type)";
-        return std::nullopt;
+    // The signature and major version first, as libzmq sends them: a ZMTP
+    // 2.0 peer answers with its revision and type before it could misread
+    // the rest of a ZMTP 3 greeting.
+    exec(parse_step("greeting(length=11)"));
+    std::vector<std::byte> head;
+    if (a.peek(11, head, clock::now() + cfg_.timeout).state != read_result::status::ok)
+        return fail("no greeting from the peer");
+    if (wire::classify_signature(head) == wire::signature_kind::versioned && std::to_integer<int>(head[10]) < 3) {
+        if (a.peek(wire::v2_greeting_size, head, clock::now() + cfg_.timeout).state != read_result::status::ok)
+            return fail("the peer's ZMTP 2.0 greeting was cut short");
+        p.zmtp2 = true;
+        p.type = wire::socket_type_from_v2(std::to_integer<std::uint8_t>(head[11]));
+        conns_.clear();
+        return p;
     }
-    metadata props;
-    if (wire::parse_metadata(cmd.data, 256, props)) {
-        why = "the peer's READY does not parse";
-        return std::nullopt;
+    for (const auto* text : {"greeting(skip=11)", "expect_greeting()"})
+        if (auto o = exec(parse_step(text)); o.state != outcome::kind::next)
+            return fail(o.evidence);
+    if (a.mechanism) {
+        if (!cfg_.bind)
+            return fail("a PLAIN or CURVE client cannot learn the server's type (give --type)");
+        if (auto o = run_mechanism(a, parse_step("handshake()")); o.state != outcome::kind::next)
+            return fail(o.evidence);
+    } else {
+        frame f;
+        wire::command_view cmd;
+        if (const auto r = a.read_frame(f, clock::now() + cfg_.timeout); r.state != read_result::status::ok ||
+            !f.command || wire::parse_command(f.body, cmd) || cmd.name != "READY")
+            return fail("the peer sent no READY before ours (give --type)");
+        if (wire::parse_metadata(cmd.data, 256, a.peer_properties))
+            return fail("the peer's READY does not parse");
     }
+    const auto type = a.peer_properties.find("Socket-Type");
+    if (!type || !socket_type_from_wire(*type))
+        return fail("the peer's READY names no known Socket-Type");
+    p.type = socket_type_from_wire(*type);
     conns_.clear();
-    const auto type = props.find("Socket-Type");
-    if (!type || !socket_type_from_wire(*type)) {
-        why = "the peer's READY names no known Socket-Type";
-        return std::nullopt;
-    }
-    return socket_type_from_wire(*type);
+    return p;
 }
 
 result runner::run(const test_case& c)
@@ -189,8 +210,10 @@ result runner::run(const test_case& c)
         auto transcript = conns_.contains("a") ? conns_["a"]->stream().transcript() : std::vector<chunk>{};
         conns_.clear();
         outcome o = open("a");
-        if (o.state == outcome::kind::next)
-            o = exec(parse_step("handshake(ms=" + std::to_string(cfg_.timeout.count()) + ")"));
+        static const std::vector<std::string> legacy{"legacy_greeting()", "expect_legacy_greeting()"}, zmtp3{"handshake()"};
+        for (const auto& text : cfg_.zmtp2 ? legacy : zmtp3)
+            if (o.state == outcome::kind::next)
+                o = exec(parse_step(text));
         if (o.state != outcome::kind::next)
             return finish(verdict::fail, last + "; then a second connection failed: " + o.evidence);
         last += "; a second connection was served";
@@ -269,6 +292,8 @@ runner::outcome runner::exec(const step& s)
         {"ready", &runner::op_ready},
         {"expect_ready", &runner::op_expect_ready},
         {"handshake", &runner::op_handshake},
+        {"legacy_greeting", &runner::op_legacy_greeting},
+        {"expect_legacy_greeting", &runner::op_expect_legacy_greeting},
         {"mechanism", &runner::op_mechanism},
         {"frame", &runner::op_frame},
         {"message", &runner::op_message},

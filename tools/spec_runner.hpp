@@ -28,7 +28,15 @@ struct config {
     std::chrono::milliseconds timeout{1500};
     std::uint64_t max_msg_size = 0;     // 0: not known
     std::string vectors;                // the spec-vectors directory
-    tls_settings tls;                   // for tls+tcp:// and tls+ipc://
+    tls_options tls;                    // for tls+tcp:// and tls+ipc://
+    bool zmtp2 = false;                 // the peer speaks ZMTP 2.0 (RFC 15)
+};
+
+// What the first connection showed of the peer.
+struct probe_result {
+    std::optional<socket_type> type;
+    bool zmtp2 = false;
+    std::string why; // when the type is not known
 };
 
 enum class verdict { pass, fail, na };
@@ -50,8 +58,10 @@ public:
     runner(const config& cfg, net::io_context& io, listener* l);
     ~runner();
 
-    // Learns the peer's Socket-Type from its READY (NULL only).
-    std::optional<socket_type> probe(std::string& why);
+    // Learns the peer's Socket-Type from its READY, or from its handshake
+    // when the tool is the PLAIN or CURVE server; and whether it speaks only
+    // ZMTP 2.0 (then its type comes from its 2.0 greeting).
+    probe_result probe();
     result run(const test_case& c);
 
 private:
@@ -72,6 +82,9 @@ private:
     outcome op_ready(const step& s);
     outcome op_expect_ready(const step& s);
     outcome op_handshake(const step& s);
+    outcome run_mechanism(session& c, const step& s);
+    outcome op_legacy_greeting(const step& s);
+    outcome op_expect_legacy_greeting(const step& s);
     outcome op_mechanism(const step& s);
     outcome op_frame(const step& s);
     outcome op_message(const step& s);

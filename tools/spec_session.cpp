@@ -118,15 +118,22 @@ read_result session::fill(clock::time_point deadline)
     return {};
 }
 
-read_result session::read_exact(std::size_t n, std::vector<std::byte>& out, clock::time_point deadline)
+read_result session::peek(std::size_t n, std::vector<std::byte>& out, clock::time_point deadline)
 {
     while (in_.size() < n) {
         if (auto r = fill(deadline); r.state != read_result::status::ok)
             return r;
     }
     out.assign(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(n));
-    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(n));
     return {};
+}
+
+read_result session::read_exact(std::size_t n, std::vector<std::byte>& out, clock::time_point deadline)
+{
+    auto r = peek(n, out, deadline);
+    if (r.state == read_result::status::ok)
+        in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(n));
+    return r;
 }
 
 read_result session::read_frame(frame& out, clock::time_point deadline)

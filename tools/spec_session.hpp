@@ -44,6 +44,8 @@ public:
 
     // Reads exactly `n` bytes (the greeting, or a prefix of it).
     read_result read_exact(std::size_t n, std::vector<std::byte>& out, clock::time_point deadline);
+    // Waits for `n` bytes and copies them without taking them.
+    read_result peek(std::size_t n, std::vector<std::byte>& out, clock::time_point deadline);
     // The next frame; a CURVE MESSAGE is opened once the handshake is done.
     read_result read_frame(frame& out, clock::time_point deadline);
     // The next whole data message; commands in between are kept aside.

@@ -20,6 +20,12 @@ protocol::endpoint ipc_address(const asio::endpoint& ep)
     return protocol::endpoint(net::local::stream_protocol::endpoint(ep.path));
 }
 
+void no_delay(protocol::socket& s)
+{
+    const int one = 1;
+    ::setsockopt(s.native_handle(), IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+}
+
 } // namespace
 
 bool raw_stream::run_until(const bool& done, clock::time_point deadline)
@@ -38,7 +44,7 @@ bool raw_stream::run_until(const bool& done, clock::time_point deadline)
 }
 
 std::error_code raw_stream::connect(const asio::endpoint& ep, clock::time_point deadline,
-                                    const tls_settings& tls)
+                                    const tls_options& tls)
 {
     bool done = false;
     boost::system::error_code result;
@@ -61,10 +67,8 @@ std::error_code raw_stream::connect(const asio::endpoint& ep, clock::time_point 
     }
     if (!run_until(done, deadline))
         return std::make_error_code(std::errc::timed_out);
-    if (!result && ep.kind == asio::endpoint::transport::tcp) {
-        const int one = 1;
-        ::setsockopt(socket_.native_handle(), IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
-    }
+    if (!result && ep.kind == asio::endpoint::transport::tcp)
+        no_delay(socket_);
     if (result || !ep.tls)
         return result;
     boost::system::error_code ec;
@@ -73,24 +77,36 @@ std::error_code raw_stream::connect(const asio::endpoint& ep, clock::time_point 
         tls_context_->load_verify_file(tls.ca_file, ec);
     else
         tls_context_->set_default_verify_paths(ec);
-    if (!ec && !tls.cert_file.empty())
-        tls_context_->use_certificate_chain_file(tls.cert_file, ec);
-    if (!ec && !tls.key_file.empty())
-        tls_context_->use_private_key_file(tls.key_file, net::ssl::context::pem, ec);
+    if (!ec && !tls.certificate_chain_file.empty())
+        tls_context_->use_certificate_chain_file(tls.certificate_chain_file, ec);
+    if (!ec && !tls.private_key_file.empty())
+        tls_context_->use_private_key_file(tls.private_key_file, net::ssl::context::pem, ec);
     if (ec)
         return ec;
     tls_ = std::make_unique<net::ssl::stream<protocol::socket&>>(socket_, *tls_context_);
     const auto name = tls.server_name.empty() ? ep.host : tls.server_name;
     if (!name.empty())
         ::SSL_set_tlsext_host_name(tls_->native_handle(), name.c_str());
-    if (tls.insecure) {
+    if (!tls.verify_peer) {
         tls_->set_verify_mode(net::ssl::verify_none);
     } else {
         tls_->set_verify_mode(net::ssl::verify_peer);
         tls_->set_verify_callback(net::ssl::host_name_verification(name));
     }
-    done = false;
-    tls_->async_handshake(net::ssl::stream_base::client, [&](boost::system::error_code e) {
+    return handshake(net::ssl::stream_base::client, deadline);
+}
+
+std::error_code raw_stream::accept_tls(net::ssl::context& ctx, clock::time_point deadline)
+{
+    tls_ = std::make_unique<net::ssl::stream<protocol::socket&>>(socket_, ctx);
+    return handshake(net::ssl::stream_base::server, deadline);
+}
+
+std::error_code raw_stream::handshake(net::ssl::stream_base::handshake_type role, clock::time_point deadline)
+{
+    bool done = false;
+    boost::system::error_code result;
+    tls_->async_handshake(role, [&](boost::system::error_code e) {
         result = e;
         done = true;
     });
@@ -174,8 +190,18 @@ void raw_stream::close() noexcept
     closed_ = true;
 }
 
-listener::listener(net::io_context& io, const asio::endpoint& ep) : io_(io), acceptor_(io), ep_(ep)
+listener::listener(net::io_context& io, const asio::endpoint& ep, const tls_options& tls)
+    : io_(io), acceptor_(io), ep_(ep)
 {
+    if (ep.tls) {
+        tls_context_ = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+        tls_context_->use_certificate_chain_file(tls.certificate_chain_file);
+        tls_context_->use_private_key_file(tls.private_key_file, net::ssl::context::pem);
+        if (!tls.ca_file.empty()) {
+            tls_context_->load_verify_file(tls.ca_file);
+            tls_context_->set_verify_mode(net::ssl::verify_peer | net::ssl::verify_fail_if_no_peer_cert);
+        }
+    }
     protocol::endpoint address;
     if (ep.kind == asio::endpoint::transport::ipc) {
         ::unlink(ep.path.c_str());
@@ -211,7 +237,7 @@ std::string listener::bound() const
     return out.to_string();
 }
 
-std::unique_ptr<raw_stream> listener::accept(clock::time_point deadline)
+std::unique_ptr<raw_stream> listener::accept(clock::time_point deadline, std::string& why)
 {
     auto stream = std::make_unique<raw_stream>(io_);
     bool done = false;
@@ -229,9 +255,21 @@ std::unique_ptr<raw_stream> listener::accept(clock::time_point deadline)
         io_.restart();
         while (!done && io_.run_one() > 0) {
         }
+        why = "no client connected in time";
         return nullptr;
     }
-    return result ? nullptr : std::move(stream);
+    if (result) {
+        why = "accept: " + result.message();
+        return nullptr;
+    }
+    if (ep_.kind == asio::endpoint::transport::tcp)
+        no_delay(stream->socket());
+    if (tls_context_)
+        if (const auto ec = stream->accept_tls(*tls_context_, deadline)) {
+            why = "TLS handshake: " + ec.message();
+            return nullptr;
+        }
+    return stream;
 }
 
 } // namespace zmtp::spec

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "zmtp/asio/endpoint.hpp"
+#include "zmtp/socket_options.hpp"
 
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
@@ -26,14 +27,6 @@ namespace net = boost::asio;
 using clock = std::chrono::steady_clock;
 using protocol = net::generic::stream_protocol;
 
-// TLS settings for tls+tcp:// and tls+ipc:// (the tool is the TLS client).
-struct tls_settings {
-    std::string ca_file;          // verify the peer against these CAs
-    std::string cert_file, key_file; // our client certificate, if asked for
-    std::string server_name;      // SNI and the name checked (default: host)
-    bool insecure = false;        // no verification at all
-};
-
 struct chunk {
     bool sent = false;
     std::vector<std::byte> bytes;
@@ -43,10 +36,13 @@ class raw_stream {
 public:
     explicit raw_stream(net::io_context& io) : io_(io), socket_(io) {}
 
-    // Opens a connection (and a TLS session for tls+ endpoints); an error
-    // says why (refused, timed out, certificate not trusted, ...).
+    // Opens a connection (and a TLS session for tls+ endpoints, from the
+    // files of `tls` as zmtp-cat takes them); an error says why (refused,
+    // timed out, certificate not trusted, ...).
     std::error_code connect(const asio::endpoint& ep, clock::time_point deadline,
-                            const tls_settings& tls = {});
+                            const tls_options& tls = {});
+    // An accepted connection of a tls+ endpoint: the server's TLS handshake.
+    std::error_code accept_tls(net::ssl::context& ctx, clock::time_point deadline);
     protocol::socket& socket() noexcept { return socket_; }
 
     enum class status { ok, closed, timeout };
@@ -62,6 +58,7 @@ public:
 private:
     // Runs the io_context until `done` or the deadline; cancels on timeout.
     bool run_until(const bool& done, clock::time_point deadline);
+    std::error_code handshake(net::ssl::stream_base::handshake_type role, clock::time_point deadline);
     void record(bool sent, std::span<const std::byte> bytes);
 
     net::io_context& io_;
@@ -73,18 +70,24 @@ private:
 };
 
 // A listening endpoint for --bind: every case takes the next connection.
+// A tls+ endpoint runs the server's TLS handshake on each (certificate and
+// key from `tls`; with a CA file, clients must show a certificate it
+// signed).
 class listener {
 public:
-    listener(net::io_context& io, const asio::endpoint& ep);
+    listener(net::io_context& io, const asio::endpoint& ep, const tls_options& tls = {});
     ~listener();
     // The endpoint actually bound (the port when 0 was asked for).
     std::string bound() const;
-    std::unique_ptr<raw_stream> accept(clock::time_point deadline);
+    // The next connection; nullptr and `why` when none came or its TLS
+    // handshake failed.
+    std::unique_ptr<raw_stream> accept(clock::time_point deadline, std::string& why);
 
 private:
     net::io_context& io_;
     net::basic_socket_acceptor<protocol> acceptor_;
     asio::endpoint ep_;
+    std::unique_ptr<net::ssl::context> tls_context_;
 };
 
 } // namespace zmtp::spec

@@ -4,6 +4,7 @@
 // spec-vectors/conformance/, and reports each case's verdict with the
 // clause it tests. Exit status: 0 when every MUST case passes (and every
 // SHOULD with --strict), 1 otherwise, 2 for a usage error.
+#include "cat_tls.hpp"
 #include "spec_report.hpp"
 #include "spec_runner.hpp"
 
@@ -68,12 +69,8 @@ int main(int argc, char** argv)
     app.add_option("--junit", junit_file, "Write a JUnit XML report to FILE");
     app.add_option("--html", html_file, "Write a self-contained HTML report to FILE");
     app.add_option("--vectors", vectors, "The spec-vectors directory (holds conformance/)");
-    tls_settings tls;
-    app.add_option("--tls-ca", tls.ca_file, "tls+: verify the peer against the CAs in FILE (PEM)");
-    app.add_option("--tls-cert", tls.cert_file, "tls+: our client certificate chain (PEM)");
-    app.add_option("--tls-key", tls.key_file, "tls+: the key of --tls-cert (PEM)");
-    app.add_option("--tls-server-name", tls.server_name, "tls+: the name to send and check (default: the host)");
-    app.add_flag("--tls-insecure", tls.insecure, "tls+: do not verify the peer");
+    zmtp::cat::tls_flags tls; // as zmtp-cat takes them (docs/zmtp-cat.md)
+    zmtp::cat::add_tls_options(app, tls);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -111,11 +108,15 @@ int main(int argc, char** argv)
     using kind = zmtp::asio::endpoint::transport;
     if ((cfg.endpoint.kind != kind::tcp && cfg.endpoint.kind != kind::ipc) || cfg.endpoint.websocket)
         usage_error("zmtp-spec speaks tcp://, ipc://, tls+tcp:// and tls+ipc:// only");
-    if (cfg.endpoint.tls && cfg.bind)
-        usage_error("--bind takes tcp:// and ipc:// (the tool is a TLS client only)");
-    if (tls.cert_file.empty() != tls.key_file.empty())
-        usage_error("--tls-cert and --tls-key go together");
-    cfg.tls = tls;
+    const std::vector<std::string> endpoints{cfg.bind ? bind : connect}, none;
+    zmtp::socket_options tls_holder;
+    if (const auto why = zmtp::cat::apply_tls(tls, cfg.bind ? endpoints : none, cfg.bind ? none : endpoints, tls_holder))
+        usage_error(*why);
+    if (const auto why = zmtp::cat::unreadable_tls_file(tls)) {
+        std::cerr << "zmtp-spec: " << *why << "\n";
+        return 1;
+    }
+    cfg.tls = tls_holder.tls;
     if (!cfg.bind && cfg.endpoint.kind == kind::tcp && (cfg.endpoint.any_host() || cfg.endpoint.any_port()))
         usage_error("--connect needs a host and a port");
     if (!type.empty()) {
@@ -156,7 +157,7 @@ int main(int argc, char** argv)
     std::unique_ptr<listener> server;
     if (cfg.bind) {
         try {
-            server = std::make_unique<listener>(io, cfg.endpoint);
+            server = std::make_unique<listener>(io, cfg.endpoint, cfg.tls);
         } catch (const std::exception& e) {
             std::cerr << "zmtp-spec: cannot bind " << bind << ": " << e.what() << "\n";
             return 1;
@@ -164,11 +165,16 @@ int main(int argc, char** argv)
         std::cerr << "bound " << server->bound() << std::endl;
     }
     runner run(cfg, io, server.get());
-    if (!cfg.peer_type && cfg.mechanism == "NULL") {
-        std::string why;
-        cfg.peer_type = run.probe(why);
+    // The first connection tells the peer's type (unless --type says it)
+    // and whether a server speaks ZMTP 2.0 only. A PLAIN or CURVE server
+    // cannot be asked without a type the tool announces first.
+    if (!cfg.peer_type || (cfg.mechanism == "NULL" && !cfg.bind)) {
+        const auto found = run.probe();
+        cfg.zmtp2 = found.zmtp2;
         if (!cfg.peer_type)
-            std::cerr << "zmtp-spec: peer type unknown: " << why << "\n";
+            cfg.peer_type = found.type;
+        if (!cfg.peer_type)
+            std::cerr << "zmtp-spec: peer type unknown: " << found.why << "\n";
     }
 
     std::vector<result> results;
@@ -187,7 +193,9 @@ int main(int argc, char** argv)
     }
 
     report_info info{cfg.bind ? server->bound() : connect,
-                     cfg.peer_type ? std::string(zmtp::to_string(*cfg.peer_type)) : "unknown", cfg.mechanism, strict};
+                     (cfg.peer_type ? std::string(zmtp::to_string(*cfg.peer_type)) : "unknown") +
+                         (cfg.zmtp2 ? " (ZMTP 2.0)" : ""),
+                     cfg.mechanism, strict};
     if (json)
         write_json(std::cout, results, info);
     else

@@ -10,6 +10,12 @@ Usage: /usr/bin/python3 zmtp_spec_conformance.py PATH/TO/zmtp-spec PATH/TO/zmtp-
   the catalogue's `libzmq` notes) fail as recorded.
 * zmtp's own sockets (zmtp-cat; REP with NULL, PLAIN and CURVE): every
   MUST case passes but the one recorded in ZMTP_KNOWN.
+* zmtp-spec --bind against libzmq clients of every type with NULL, PLAIN
+  and CURVE (each makes a new socket when its connection ends; the type is
+  read from its READY or INITIATE) and zmtp-cat clients, one over tls+tcp
+  with zmtp-spec as the TLS server.
+* JeroMQ 0.3.6's REP (ZMTP 2.0 only): the 2.0 cases pass, the ZMTP 3 ones
+  are N/A with the reason.
 * A small raw-socket peer that is right, then wrong in one way at a time
   (no READY, accepts incompatible types, as-server 1, no PONG, PONG without
   the context, accepts frames over its limit, stays open on a mechanism
@@ -173,14 +179,48 @@ def serve_raw(defect):
     time.sleep(60)
 
 
-def client_libzmq(kind, endpoint):
-    """Runs in a child process: one pyzmq client that sends one request."""
+def client_libzmq(kind, endpoint, mechanism="NULL"):
+    """Runs in a child process: a pyzmq client of `kind` that behaves as the
+    pattern cases expect (REQ asks once, PUB/XPUB/PUSH send topics A-news
+    and B-weather, SUB subscribes to A, the others echo) and makes a new
+    socket each time its connection ends, since libzmq does not reconnect
+    after a refused handshake."""
     import zmq
-    s = zmq.Context().socket(getattr(zmq, kind))
-    s.connect(endpoint)
-    if kind == "REQ":
-        s.send(b"request")
-    time.sleep(60)
+    ctx = zmq.Context()
+    ended = (zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+             zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+    while True:
+        s = ctx.socket(getattr(zmq, kind))
+        s.linger = 0
+        s.reconnect_ivl = 60000  # the next socket connects, not this one
+        if mechanism == "PLAIN":
+            s.plain_username, s.plain_password = b"admin", b"secret"
+        elif mechanism == "CURVE":
+            s.curve_serverkey = CURVE_SERVER_PUBLIC.encode()
+            s.curve_publickey, s.curve_secretkey = zmq.curve_keypair()
+        if kind == "SUB":
+            s.subscribe(b"A")
+        monitor = s.get_monitor_socket(ended)
+        s.connect(endpoint)
+        if kind == "XSUB":
+            s.send(b"\x01A")
+        if kind == "REQ":
+            s.send(b"request")
+        while not monitor.poll(20):
+            if kind in ("PUB", "XPUB", "PUSH"):
+                for topic in (b"A-news", b"B-weather"):
+                    try:
+                        s.send(topic, zmq.NOBLOCK)
+                    except zmq.Again:
+                        pass
+            while kind not in ("PUB", "PUSH") and s.poll(0):
+                m = s.recv_multipart()
+                if kind in ("REP", "ROUTER", "DEALER", "PAIR"):
+                    s.send_multipart(m)
+        s.disable_monitor()  # frees its inproc address for the next socket
+        monitor.close()
+        s.close()
+        time.sleep(0.02)  # no spinning once zmtp-spec is gone
 
 
 def client_raw(endpoint):
@@ -277,26 +317,74 @@ def check_raw(defect):
     return "raw peer %s: caught by %s (%s)" % (defect, target, fails[target]["evidence"])
 
 
-def check_client(client, case, expected):
-    """zmtp-spec --bind against one client process started once it listens."""
-    spec = subprocess.Popen([SPEC, "--json", "--bind", "tcp://127.0.0.1:0", "--type", "req", "--timeout", "800",
-                             "--only", case], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def spec_bind_args(mechanism):
+    """zmtp-spec's options as the server of `mechanism`."""
+    return {"NULL": [], "PLAIN": ["--plain-server"],
+            "CURVE": ["--curve-secret-key", CURVE_SERVER_SECRET]}[mechanism]
+
+
+def run_bind(client, mechanism, only, extra=(), endpoint="tcp://127.0.0.1:0"):
+    """zmtp-spec --bind, and a client started once it listens: `client`
+    makes the client's command line from the bound endpoint. Returns
+    (exit status, {id: case}, document)."""
+    spec = subprocess.Popen([SPEC, "--json", "--bind", endpoint, "--timeout", "800", "--only", only] +
+                            spec_bind_args(mechanism) + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc = None
     try:
         line = spec.stderr.readline().decode()
         assert line.startswith("bound "), "zmtp-spec --bind: %r" % line
-        proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", "client", client,
-                                 line.split()[1]])
-        out, _ = spec.communicate(timeout=60)
+        proc = subprocess.Popen(client(line.split()[1]), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        out, err = spec.communicate(timeout=120)
     finally:
         spec.kill()
         spec.wait(timeout=WAIT)
         if proc:
             stop(proc)
-    result = {c["id"]: c for c in json.loads(out)["cases"]}[case]
+    assert spec.returncode in (0, 1), "zmtp-spec --bind: status %d: %s" % (spec.returncode, err)
+    doc = json.loads(out)
+    return spec.returncode, {c["id"]: c for c in doc["cases"]}, doc
+
+
+def libzmq_client(kind, mechanism="NULL"):
+    return lambda endpoint: [sys.executable, os.path.abspath(__file__), "--serve", "client", kind, endpoint, mechanism]
+
+
+# zmtp-cat as a client comes back soon after each case's connection ends.
+CAT_RECONNECT = ["--reconnect-ivl", "50", "--reconnect-ivl-max", "100"]
+
+
+def check_client(client, case, expected):
+    """zmtp-spec --bind --type req against one client, one case."""
+    command = (lambda ep: [sys.executable, os.path.abspath(__file__), "--serve", "client", "raw", ep]) \
+        if client == "raw" else libzmq_client(client)
+    status, cases, _ = run_bind(command, "NULL", case, ["--type", "req"])
+    result = cases[case]
     assert result["result"] == expected, "%s client, %s: %s" % (client, case, result)
-    assert spec.returncode == (1 if expected == "FAIL" else 0), "%s client: exit %d" % (client, spec.returncode)
+    assert status == (1 if expected == "FAIL" else 0), "%s client: exit %d" % (client, status)
     return "--bind, %s client: %s %s (%s)" % (client, case, expected, result["evidence"])
+
+
+# Known results against libzmq 4.3 clients that differ from the cases.
+LIBZMQ_CLIENT_KNOWN = {}
+# The cases run against clients: the type is read from the client's READY
+# (or its PLAIN/CURVE INITIATE); those for other types are N/A.
+BIND_ONLY = {"NULL": "greeting/version-3.1,greeting/null-as-server-zero,handshake/socket-type-*,patterns/*,"
+                     "commands/ping-pong",
+             "PLAIN": "greeting/*-client-as-server-zero,security/*,patterns/*,commands/ping-pong",
+             "CURVE": "greeting/*-client-as-server-zero,security/*,patterns/*,commands/ping-pong"}
+
+
+def check_bind(label, client, kind, mechanism, known):
+    status, cases, doc = run_bind(client, mechanism, BIND_ONLY[mechanism])
+    assert doc["peer"] == kind, "%s %s %s client: its type was read as %s" % (label, kind, mechanism, doc["peer"])
+    fails = failures(cases)
+    unexpected = {i: c["evidence"] for i, c in fails.items() if known.get(i) != "FAIL"}
+    assert not unexpected, "%s %s %s client: unexpected failures %s" % (label, kind, mechanism, unexpected)
+    must = any(c["level"] == "MUST" for c in fails.values())
+    assert status == (1 if must else 0), "%s %s %s client: exit %d" % (label, kind, mechanism, status)
+    assert any(c["result"] == "PASS" for c in cases.values()), "%s %s client: nothing passed" % (label, kind)
+    return "--bind, %s %s %s client: %s" % (label, kind, mechanism, doc["summary"])
 
 
 # Known results against zmtp's own sockets that differ from the cases.
@@ -330,11 +418,7 @@ def check_zmtp_cat(kind, mechanism="NULL", cat_args=(), extra=(), only=None):
 def check_tls(tmp):
     """zmtp-spec over tls+tcp:// to zmtp-cat's REP, with a certificate made
     here: trusted through --tls-ca, refused without it."""
-    cert, key = os.path.join(tmp, "server.pem"), os.path.join(tmp, "server.key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, timeout=WAIT,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cert, key = make_certificate(tmp)
     proc = subprocess.Popen([CAT, "rep", "--bind", "tls+tcp://127.0.0.1:0", "--tls-cert", cert, "--tls-key", key,
                              "--echo"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -351,6 +435,58 @@ def check_tls(tmp):
     finally:
         stop(proc)
     return "zmtp-cat REP over tls+tcp: %s; untrusted: %s" % (doc["summary"], evidence)
+
+
+def make_certificate(tmp):
+    cert, key = os.path.join(tmp, "server.pem"), os.path.join(tmp, "server.key")
+    if not os.path.exists(key):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key + ".tmp", "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, timeout=WAIT,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.rename(key + ".tmp", key)
+    return cert, key
+
+
+def check_tls_bind(cert, key):
+    """zmtp-spec as the TLS server (tls+tcp:// with --bind), zmtp-cat's DEALER
+    the client that trusts its certificate."""
+    status, cases, doc = run_bind(lambda ep: [CAT, "dealer", "--connect", ep, "--tls-ca", cert] + CAT_RECONNECT, "NULL",
+                                  "greeting/version-3.1,handshake/socket-type-*-accepted,commands/ping*",
+                                  ["--tls-cert", cert, "--tls-key", key], "tls+tcp://127.0.0.1:0")
+    assert doc["peer"] == "DEALER" and doc["target"].startswith("tls+tcp://"), doc["target"]
+    assert status == 0 and not failures(cases), "zmtp DEALER client over TLS: %s" % failures(cases)
+    return "--bind tls+tcp, zmtp-cat DEALER client: %s" % doc["summary"]
+
+
+JAR = "/usr/share/java/jeromq.jar"
+JEROMQ_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "JeromqPeer.java")
+
+
+def check_jeromq(tmp, kind):
+    """zmtp-spec against a JeroMQ 0.3.6 server (ZMTP 2.0 only): the cases for
+    2.0 peers run and pass, every ZMTP 3 case is N/A with its reason."""
+    classes = os.path.join(tmp, "jeromq-peer")
+    if not os.path.isdir(classes):
+        subprocess.run(["javac", "-cp", JAR, "-d", classes + ".tmp", JEROMQ_PEER], check=True, timeout=120)
+        os.rename(classes + ".tmp", classes)
+    proc = subprocess.Popen(["java", "-cp", JAR + ":" + classes, "JeromqPeer"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        proc.stdin.write(("socket s %s\nbind s tcp://127.0.0.1:*\n" % kind).encode())
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == b"ok", "JeroMQ: socket"
+        endpoint = proc.stdout.readline().decode().split()[1]
+        status, cases, doc = run_spec("--connect", endpoint, "--timeout", "800")
+    finally:
+        stop(proc)
+    assert doc["peer"] == kind + " (ZMTP 2.0)", doc["peer"]
+    assert status == 0 and not failures(cases), "JeroMQ %s: %s" % (kind, failures(cases))
+    ran = [i for i, c in cases.items() if c["result"] == "PASS"]
+    assert "legacy/zmtp-2.0-greeting" in ran and "robustness/vector-http-get" in ran, ran
+    reasons = {c["evidence"] for c in cases.values() if c["result"] == "N/A"}
+    assert "a ZMTP 3 case: the peer speaks ZMTP 2.0 only (RFC 15)" in reasons, reasons
+    return "JeroMQ 0.3.6 %s: %s" % (kind, doc["summary"])
 
 
 def check_reports(tmp):
@@ -382,6 +518,7 @@ def check_reports(tmp):
 def main():
     import tempfile
     tmp = tempfile.mkdtemp(prefix="zmtp-spec-test-")
+    make_certificate(tmp)  # once, before the checks that share it run in parallel
     jobs = [lambda: check_libzmq("REP")]
     per_type = "handshake/socket-type-*,patterns/*,commands/ping-pong,robustness/connect-close"
     jobs += [lambda k=k: check_libzmq(k, only=per_type) for k in TYPES if k != "REP"]
@@ -398,6 +535,17 @@ def main():
              lambda: check_zmtp_cat("REP", "CURVE", ["--curve-server", "--curve-secret-key", CURVE_SERVER_SECRET],
                                     ["--type", "rep", "--curve-server-key", CURVE_SERVER_PUBLIC],
                                     only="security/curve-*,greeting/*,commands/ping*")]
+    client_types = ["REQ", "REP", "DEALER", "ROUTER", "PUB", "XPUB", "SUB", "XSUB", "PUSH", "PULL", "PAIR"]
+    jobs += [lambda k=k, m=m: check_bind("libzmq", libzmq_client(k, m), k, m, LIBZMQ_CLIENT_KNOWN)
+             for m in ("NULL", "PLAIN", "CURVE") for k in client_types]
+    cat_security = {"NULL": [], "PLAIN": ["--plain-username", "admin", "--plain-password", "secret"],
+                    "CURVE": ["--curve-server-key", CURVE_SERVER_PUBLIC]}
+    jobs += [lambda k=k, m=m: check_bind("zmtp", lambda ep: [CAT, k.lower(), "--connect", ep] + CAT_RECONNECT +
+                                         cat_security[m],
+                                         k, m, ZMTP_KNOWN)
+             for k, m in [("DEALER", "NULL"), ("SUB", "NULL"), ("PUSH", "NULL"), ("PULL", "NULL"), ("PAIR", "NULL"),
+                          ("REQ", "NULL"), ("DEALER", "PLAIN"), ("DEALER", "CURVE")]]
+    jobs += [lambda: check_tls_bind(*make_certificate(tmp)), lambda: check_jeromq(tmp, "REP")]
     jobs += [lambda: check_client("REQ", "patterns/req-envelope", "PASS"),
              lambda: check_client("REQ", "patterns/req-strict-alternation", "PASS"),
              lambda: check_client("raw", "patterns/req-envelope", "FAIL")]
@@ -421,7 +569,7 @@ if __name__ == "__main__":
         if sys.argv[2] == "libzmq":
             serve_libzmq(*sys.argv[3:6])
         elif sys.argv[2] == "client":
-            client_raw(sys.argv[4]) if sys.argv[3] == "raw" else client_libzmq(sys.argv[3], sys.argv[4])
+            client_raw(sys.argv[4]) if sys.argv[3] == "raw" else client_libzmq(*sys.argv[3:6])
         else:
             serve_raw(sys.argv[3])
         sys.exit(0)
