@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 // The parts routing strategies are built from, shared by the classic
-// types (strategies.cpp) and the draft types (draft_strategies.cpp).
+// types (strategies.cpp, pubsub_strategies.cpp) and the draft types
+// (draft_strategies.cpp).
 #pragma once
 
 #include "zmtp/error.hpp"
@@ -146,6 +147,9 @@ public:
         return Base::incoming(p, m, q);
     }
 };
+
+// PUB, XPUB, SUB and XSUB (pubsub_strategies.cpp).
+std::unique_ptr<strategy> make_pubsub_strategy(socket_type type, const socket_options& options);
 
 // SERVER, PEER, RADIO and DISH (draft_strategies.cpp).
 std::unique_ptr<strategy> make_draft_strategy(socket_type type, const socket_options& options);
