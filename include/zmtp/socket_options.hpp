@@ -84,6 +84,10 @@ struct socket_options {
     bool router_mandatory = false;
     // XPUB: pass on every subscription, not only the first for a topic.
     bool xpub_verbose = false;
+    // PUB and XPUB: while a subscriber the message matches is at its send
+    // HWM, the send waits (try_send: would_block) instead of dropping the
+    // message for that subscriber (ZMQ_XPUB_NODROP).
+    bool xpub_nodrop = false;
     // Queue messages only for peers whose handshake completed (ZMQ_IMMEDIATE).
     bool immediate = false;
     // TCP keepalive: -1 the system default, 0 off, 1 on (ZMQ_TCP_KEEPALIVE).

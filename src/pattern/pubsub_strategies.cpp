@@ -42,10 +42,13 @@ message subscription_message(std::span<const std::byte> topic, bool on)
 
 // Publisher side: prefix filtering over every peer's subscriptions, a
 // copy (sharing large bodies) to each matching peer with room; the others
-// miss it (RFC 29).
+// miss it (RFC 29), or with xpub_nodrop the send waits until all have room.
 class publisher : public strategy {
 public:
-    explicit publisher(const socket_options& o) : max_topic_(o.limits.max_command_size) {}
+    explicit publisher(const socket_options& o)
+        : max_topic_(o.limits.max_command_size), nodrop_(o.xpub_nodrop)
+    {
+    }
 
     void attach(peer_id p, const peer_info& info, peer_queues&) override
     {
@@ -66,6 +69,12 @@ public:
             return make_error_code(error::invalid_argument);
         matched_.clear();
         trie_.match(first_frame(m), matched_);
+        // Nodrop: all matching peers take it, or it waits (libzmq's
+        // xpub_t::xsend checks every matching pipe's HWM first).
+        if (nodrop_)
+            for (peer_id p : matched_)
+                if (!q.writable(p))
+                    return would_block();
         for (std::size_t i = 0; i < matched_.size(); ++i) {
             const peer_id p = matched_[i];
             if (!q.writable(p)) {
@@ -135,6 +144,7 @@ private:
     std::unordered_map<peer_id, std::size_t> counts_;
     std::vector<peer_id> matched_;
     std::size_t max_topic_;
+    bool nodrop_;
 };
 
 // Subscriber side: the application's subscriptions, sent to every peer
