@@ -88,6 +88,19 @@ struct socket_options {
     // HWM, the send waits (try_send: would_block) instead of dropping the
     // message for that subscriber (ZMQ_XPUB_NODROP).
     bool xpub_nodrop = false;
+    // XPUB: every subscription and cancel from peers is handed to the
+    // application and none is applied; subscribe()/unsubscribe() on the
+    // XPUB apply a topic to the peer whose subscription was received last.
+    // A peer that leaves is reported as a cancel of each topic it asked
+    // for (ZMQ_XPUB_MANUAL).
+    bool xpub_manual = false;
+    // PUB and XPUB: sent first to each new subscriber, whatever the HWM;
+    // empty: none (ZMQ_XPUB_WELCOME_MSG).
+    std::string xpub_welcome_msg;
+    // PUB, XPUB, SUB and XSUB: a message goes to (is kept by) the peers whose
+    // subscriptions do not match it. Both ends must set it
+    // (ZMQ_INVERT_MATCHING).
+    bool invert_matching = false;
     // Queue messages only for peers whose handshake completed (ZMQ_IMMEDIATE).
     bool immediate = false;
     // TCP keepalive: -1 the system default, 0 off, 1 on (ZMQ_TCP_KEEPALIVE).

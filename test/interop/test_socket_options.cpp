@@ -6,13 +6,87 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace {
 
 using namespace zmtp::socket_test;
 using zmtp::socket_type;
 using zmtp::test::zmq_context;
+
+// A publisher and a subscriber, one zmtp and one libzmq, each given its
+// option by `zmtp_set` / `zmq_set` (told whether it is the publisher).
+struct pubsub_pair {
+    std::unique_ptr<end> pub;
+    std::unique_ptr<end> sub;
+    std::vector<frames> early; // what the subscriber received while first_notice() waited
+
+    // The XPUB's first subscription notice. A bound libzmq socket takes
+    // in a new peer (sending it the subscriptions or the welcome) only when
+    // its application calls it, so the subscriber is called too.
+    std::optional<frames> first_notice()
+    {
+        const auto deadline = std::chrono::steady_clock::now() + wait_limit;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (auto m = pub->recv(10ms))
+                return m;
+            if (auto m = sub->recv(1ms))
+                early.push_back(*m);
+        }
+        return std::nullopt;
+    }
+
+    std::optional<frames> next(std::chrono::milliseconds limit = wait_limit)
+    {
+        if (early.empty())
+            return sub->recv(limit);
+        frames m = std::move(early.front());
+        early.erase(early.begin());
+        return m;
+    }
+};
+
+pubsub_pair make_pair(zmq_context& ctx, io_thread& iot, bool zmtp_publishes, socket_type pub_type,
+                      const std::function<void(zmtp::socket_options&, bool)>& zmtp_set,
+                      const std::function<void(zmq_end&, bool)>& zmq_set)
+{
+    auto make_zmtp = [&](socket_type t, bool is_pub) {
+        auto e = std::make_unique<zmtp_end>(iot.io, t);
+        e->configure([&](zmtp::socket_options& o) { zmtp_set(o, is_pub); });
+        return e;
+    };
+    auto make_zmq = [&](socket_type t, bool is_pub) {
+        auto e = std::make_unique<zmq_end>(ctx, t);
+        zmq_set(*e, is_pub);
+        return e;
+    };
+    pubsub_pair p;
+    if (zmtp_publishes) {
+        p.pub = make_zmtp(pub_type, true);
+        p.sub = make_zmq(socket_type::sub, false);
+    } else {
+        p.pub = make_zmq(pub_type, true);
+        p.sub = make_zmtp(socket_type::sub, false);
+    }
+    return p;
+}
+
+void join(pubsub_pair& p, bool pub_binds)
+{
+    if (pub_binds)
+        p.sub->connect(p.pub->bind("tcp"));
+    else
+        p.pub->connect(p.sub->bind("tcp"));
+}
+
+// Every case: zmtp publishing or subscribing, the publisher binding or connecting.
+#define FOR_EACH_SIDE(zmtp_publishes, pub_binds)                                   \
+    for (bool zmtp_publishes : {true, false})                                      \
+        for (bool pub_binds : {true, false})
 
 // ------------------------------------------------------------------ xpub_nodrop
 
@@ -62,6 +136,95 @@ TEST_CASE("zmtp PUB with xpub_nodrop blocks on a libzmq SUB that does not read, 
     REQUIRE(blocked.wait_for(wait_limit) == std::future_status::ready);
     CHECK_NOTHROW(blocked.get());
     CHECK(pub.stats().dropped == 0);
+}
+
+// ------------------------------------------------------------------ invert_matching
+
+TEST_CASE("invert_matching on XPUB and SUB, zmtp and libzmq both ways: the SUB gets what does not match")
+{
+    FOR_EACH_SIDE(zmtp_publishes, pub_binds)
+    {
+        CAPTURE(zmtp_publishes);
+        CAPTURE(pub_binds);
+        zmq_context ctx;
+        io_thread iot;
+        auto p = make_pair(
+            ctx, iot, zmtp_publishes, socket_type::xpub,
+            [](zmtp::socket_options& o, bool) { o.invert_matching = true; },
+            [](zmq_end& e, bool) { e.set(ZMQ_INVERT_MATCHING, 1); });
+        p.sub->subscribe("a", true);
+        join(p, pub_binds);
+        REQUIRE(p.first_notice() == frames{"\x01" "a"}); // in force at the publisher from now on
+        for (const char* t : {"a1", "b1", "ab", "c1"})
+            REQUIRE(p.pub->send({t}));
+        CHECK(p.next() == frames{"b1"});
+        CHECK(p.next() == frames{"c1"});
+        CHECK_FALSE(p.next(50ms));
+    }
+}
+
+// ------------------------------------------------------------------ xpub_welcome_msg
+
+TEST_CASE("xpub_welcome_msg: a zmtp or libzmq XPUB greets each SUB of the other, either side binding")
+{
+    FOR_EACH_SIDE(zmtp_publishes, pub_binds)
+    {
+        CAPTURE(zmtp_publishes);
+        CAPTURE(pub_binds);
+        zmq_context ctx;
+        io_thread iot;
+        auto p = make_pair(
+            ctx, iot, zmtp_publishes, socket_type::xpub,
+            [](zmtp::socket_options& o, bool is_pub) {
+                if (is_pub)
+                    o.xpub_welcome_msg = std::string("W-hello");
+            },
+            [](zmq_end& e, bool is_pub) {
+                if (is_pub)
+                    e.set(ZMQ_XPUB_WELCOME_MSG, std::string("W-hello"));
+            });
+        p.sub->subscribe("W", true);
+        join(p, pub_binds);
+        CHECK(p.first_notice() == frames{"\x01" "W"});
+        CHECK(p.next() == frames{"W-hello"});
+        REQUIRE(p.pub->send({"W-next"}));
+        CHECK(p.next() == frames{"W-next"});
+    }
+}
+
+// ------------------------------------------------------------------ xpub_manual
+
+TEST_CASE("xpub_manual: the XPUB subscribes its SUB peer itself, zmtp and libzmq both ways")
+{
+    FOR_EACH_SIDE(zmtp_publishes, pub_binds)
+    {
+        CAPTURE(zmtp_publishes);
+        CAPTURE(pub_binds);
+        zmq_context ctx;
+        io_thread iot;
+        auto p = make_pair(
+            ctx, iot, zmtp_publishes, socket_type::xpub,
+            [](zmtp::socket_options& o, bool is_pub) { o.xpub_manual = is_pub; },
+            [](zmq_end& e, bool is_pub) {
+                if (is_pub)
+                    e.set(ZMQ_XPUB_MANUAL, 1);
+            });
+        p.sub->subscribe("", true);
+        join(p, pub_binds);
+        REQUIRE(p.first_notice() == frames{"\x01"});
+        p.pub->subscribe("a", true); // for the peer just heard from, instead of ""
+        for (const char* t : {"b1", "a1", "c1", "a2"})
+            REQUIRE(p.pub->send({t}));
+        CHECK(p.next() == frames{"a1"});
+        CHECK(p.next() == frames{"a2"});
+        CHECK_FALSE(p.next(50ms));
+
+        p.sub->subscribe("", false);
+        REQUIRE(p.pub->recv() == frames{std::string(1, '\0')}); // handed up, not applied
+        p.pub->subscribe("a", false);
+        REQUIRE(p.pub->send({"a3"}));
+        CHECK_FALSE(p.sub->recv(50ms));
+    }
 }
 
 } // namespace
