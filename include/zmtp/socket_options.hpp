@@ -105,6 +105,13 @@ struct socket_options {
     bool immediate = false;
     // TCP keepalive: -1 the system default, 0 off, 1 on (ZMQ_TCP_KEEPALIVE).
     int tcp_keepalive = -1;
+    // TCP: how long sent data may go unacknowledged before the connection
+    // is dropped (TCP_USER_TIMEOUT); 0: the system's retransmission rules
+    // (ZMQ_TCP_MAXRT).
+    std::chrono::milliseconds tcp_maxrt{0};
+    // TCP: the IP type of service (IPv6: traffic class) of every connection's
+    // packets (IP_TOS, IPV6_TCLASS); 0: the system default (ZMQ_TOS).
+    int tos = 0;
     // Handshakes in progress per bound endpoint (no libzmq equivalent); a newcomer
     // cuts the oldest of the busiest address short (docs/design.md).
     std::size_t max_handshakes_per_listener = 256;

@@ -8,6 +8,11 @@
 
 #include <boost/asio/connect.hpp>
 
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <optional>
 #include <unordered_map>
@@ -15,18 +20,34 @@
 namespace zmtp::asio::detail {
 namespace {
 
-// TCP options of every connection: Nagle off, as libzmq does (the codec
-// already coalesces what is queued into one write, and a handshake's small
-// writes must not wait for delayed ACKs), and keepalive as configured.
-void apply_tcp_options(net::ip::tcp::socket& s, int keepalive)
+// An integer socket option; a failure leaves the system default (the
+// kernel takes any value of the options set with it).
+void set_int_option(net::ip::tcp::socket& s, int level, int name, int value)
 {
-    error_code ignored;
-    s.set_option(net::ip::tcp::no_delay(true), ignored);
-    if (keepalive >= 0)
-        s.set_option(net::socket_base::keep_alive(keepalive != 0), ignored);
+    ::setsockopt(s.native_handle(), level, name, &value, sizeof value);
 }
 
-void apply_tcp_options(net::local::stream_protocol::socket&, int) {}
+// TCP options of every connection: Nagle off, as libzmq does (the codec
+// already coalesces what is queued into one write, and a handshake's small
+// writes must not wait for delayed ACKs), then keepalive, the
+// retransmission limit and the type of service as configured.
+void apply_tcp_options(net::ip::tcp::socket& s, const socket_options& o)
+{
+    error_code ec;
+    s.set_option(net::ip::tcp::no_delay(true), ec);
+    if (o.tcp_keepalive >= 0)
+        s.set_option(net::socket_base::keep_alive(o.tcp_keepalive != 0), ec);
+    if (o.tcp_maxrt.count() > 0)
+        set_int_option(s, IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<int>(o.tcp_maxrt.count()));
+    if (o.tos != 0) {
+        if (s.local_endpoint(ec).address().is_v6())
+            set_int_option(s, IPPROTO_IPV6, IPV6_TCLASS, o.tos);
+        else
+            set_int_option(s, IPPROTO_IP, IP_TOS, o.tos);
+    }
+}
+
+void apply_tcp_options(net::local::stream_protocol::socket&, const socket_options&) {}
 
 // The peer's name and source address, from what accept() returned: it is
 // known even when the peer has already reset the connection.
@@ -125,7 +146,7 @@ private:
     // way (handshake_slots.hpp), so a flood never locks out new peers.
     void admit(socket_type s)
     {
-        apply_tcp_options(s, owner_->options().tcp_keepalive);
+        apply_tcp_options(s, owner_->options());
         std::string address = address_of(peer_);
         const std::string source = source_of(peer_);
         owner_->notify(monitor_event(monitor_event_type::accepted, bound_, address));
@@ -318,7 +339,7 @@ void connector::attempt_tcp()
                                        return;
                                    if (ec2)
                                        return self->retry(ec2);
-                                   apply_tcp_options(*sock, self->owner_->options().tcp_keepalive);
+                                   apply_tcp_options(*sock, self->owner_->options());
                                    self->connected(*sock, address_of(connected_to));
                                });
         });

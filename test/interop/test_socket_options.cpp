@@ -6,6 +6,11 @@
 
 #include <doctest/doctest.h>
 
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -225,6 +230,96 @@ TEST_CASE("xpub_manual: the XPUB subscribes its SUB peer itself, zmtp and libzmq
         REQUIRE(p.pub->send({"a3"}));
         CHECK_FALSE(p.sub->recv(50ms));
     }
+}
+
+// ------------------------------------------------------------------ TCP options
+
+// This process's connected TCP socket whose local port (or, with
+// `remote`, peer port) is `port`: a connection's end, found without a hook
+// into either library.
+int connected_fd(int port, bool remote)
+{
+    for (int fd = 0; fd < 4096; ++fd) {
+        sockaddr_storage a{};
+        socklen_t len = sizeof a;
+        const int rc = remote ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len)
+                              : ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        if (rc != 0 || a.ss_family != AF_INET)
+            continue;
+        sockaddr_storage peer{};
+        len = sizeof peer;
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0)
+            continue; // a listener
+        if (ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port) == port)
+            return fd;
+    }
+    return -1;
+}
+
+int int_option(int fd, int level, int name)
+{
+    int value = -1;
+    socklen_t len = sizeof value;
+    REQUIRE(::getsockopt(fd, level, name, &value, &len) == 0);
+    return value;
+}
+
+int port_of(const std::string& endpoint)
+{
+    return std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+}
+
+TEST_CASE("tos and tcp_maxrt are set on zmtp's connection as ZMQ_TOS and ZMQ_TCP_MAXRT on libzmq's, either side binding")
+{
+    for (bool zmtp_binds : {true, false}) {
+        CAPTURE(zmtp_binds);
+        zmq_context ctx;
+        io_thread iot;
+        zmtp_end ours(iot.io, socket_type::pair);
+        ours.configure([](zmtp::socket_options& o) {
+            o.tos = 0x28;
+            o.tcp_maxrt = 1234ms;
+        });
+        zmq_end theirs(ctx, socket_type::pair);
+        theirs.set(ZMQ_TOS, 0x48);
+        theirs.set(ZMQ_TCP_MAXRT, 2345);
+        std::string ep;
+        if (zmtp_binds) {
+            ep = ours.bind("tcp");
+            theirs.connect(ep);
+        } else {
+            ep = theirs.bind("tcp");
+            ours.connect(ep);
+        }
+        REQUIRE(ours.send({"up"}));
+        REQUIRE(theirs.recv() == frames{"up"});
+
+        const int port = port_of(ep);
+        const int zmtp_fd = connected_fd(port, !zmtp_binds);
+        const int zmq_fd = connected_fd(port, zmtp_binds);
+        REQUIRE(zmtp_fd >= 0);
+        REQUIRE(zmq_fd >= 0);
+        REQUIRE(zmtp_fd != zmq_fd);
+        CHECK(int_option(zmtp_fd, IPPROTO_IP, IP_TOS) == 0x28);
+        CHECK(int_option(zmtp_fd, IPPROTO_TCP, TCP_USER_TIMEOUT) == 1234);
+        CHECK(int_option(zmq_fd, IPPROTO_IP, IP_TOS) == 0x48);
+        CHECK(int_option(zmq_fd, IPPROTO_TCP, TCP_USER_TIMEOUT) == 2345);
+    }
+}
+
+TEST_CASE("without tos and tcp_maxrt, zmtp leaves the system defaults")
+{
+    io_thread iot;
+    zmtp_end a(iot.io, socket_type::pair);
+    zmtp_end b(iot.io, socket_type::pair);
+    const std::string ep = a.bind("tcp");
+    b.connect(ep);
+    REQUIRE(b.send({"up"}));
+    REQUIRE(a.recv() == frames{"up"});
+    const int fd = connected_fd(port_of(ep), true);
+    REQUIRE(fd >= 0);
+    CHECK(int_option(fd, IPPROTO_IP, IP_TOS) == 0);
+    CHECK(int_option(fd, IPPROTO_TCP, TCP_USER_TIMEOUT) == 0);
 }
 
 } // namespace
