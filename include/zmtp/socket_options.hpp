@@ -105,6 +105,11 @@ struct socket_options {
     bool immediate = false;
     // TCP keepalive: -1 the system default, 0 off, 1 on (ZMQ_TCP_KEEPALIVE).
     int tcp_keepalive = -1;
+    // tcp://*:PORT listens on IPv6 and IPv4 (dual-stack), and host names
+    // may resolve to IPv6 addresses; off, both are IPv4 only, as in libzmq.
+    // An IPv6 address written out (tcp://[::1]:PORT) is used either way
+    // (libzmq refuses it without ZMQ_IPV6) (ZMQ_IPV6).
+    bool ipv6 = false;
     // TCP: how long sent data may go unacknowledged before the connection
     // is dropped (TCP_USER_TIMEOUT); 0: the system's retransmission rules
     // (ZMQ_TCP_MAXRT).

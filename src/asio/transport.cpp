@@ -95,7 +95,9 @@ public:
           tls_(ep.tls ? make_server_context(owner.options().tls) : nullptr),
           websocket_(ep.websocket)
     {
-        asio::bind(acceptor_, ep);
+        listen_options how;
+        how.ipv6 = owner.options().ipv6;
+        asio::bind(acceptor_, ep, how);
         const std::size_t limit = std::max<std::size_t>(owner.options().max_handshakes_per_listener, 1);
         slots_ = handshake_slots(limit, std::max<std::size_t>(limit / 4, 1));
         requested_ = std::move(requested);
@@ -325,24 +327,29 @@ void connector::attempt()
 void connector::attempt_tcp()
 {
     tcp_ = std::make_shared<net::ip::tcp::socket>(owner_->executor());
-    resolver_.async_resolve(
-        ep_.host, std::to_string(ep_.port),
-        [self = shared_from_this(), sock = tcp_](error_code ec,
-                                                  net::ip::tcp::resolver::results_type results) {
+    auto on_resolved = [self = shared_from_this(), sock = tcp_](error_code ec,
+                                                               net::ip::tcp::resolver::results_type results) {
+        if (self->closed_)
+            return;
+        if (ec)
+            return self->retry(ec);
+        net::async_connect(*sock, results, [self, sock](error_code ec2, const net::ip::tcp::endpoint& connected_to) {
             if (self->closed_)
                 return;
-            if (ec)
-                return self->retry(ec);
-            net::async_connect(*sock, results,
-                               [self, sock](error_code ec2, const net::ip::tcp::endpoint& connected_to) {
-                                   if (self->closed_)
-                                       return;
-                                   if (ec2)
-                                       return self->retry(ec2);
-                                   apply_tcp_options(*sock, self->owner_->options());
-                                   self->connected(*sock, address_of(connected_to));
-                               });
+            if (ec2)
+                return self->retry(ec2);
+            apply_tcp_options(*sock, self->owner_->options());
+            self->connected(*sock, address_of(connected_to));
         });
+    };
+    // Names resolve to IPv4 addresses only unless ipv6 is on, as in libzmq;
+    // an address written out is used as it is.
+    error_code not_literal;
+    net::ip::make_address(ep_.host, not_literal);
+    if (owner_->options().ipv6 || !not_literal)
+        resolver_.async_resolve(ep_.host, std::to_string(ep_.port), std::move(on_resolved));
+    else
+        resolver_.async_resolve(net::ip::tcp::v4(), ep_.host, std::to_string(ep_.port), std::move(on_resolved));
 }
 
 void connector::attempt_ipc()

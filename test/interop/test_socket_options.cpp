@@ -8,8 +8,10 @@
 
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <functional>
 #include <memory>
@@ -320,6 +322,88 @@ TEST_CASE("without tos and tcp_maxrt, zmtp leaves the system defaults")
     REQUIRE(fd >= 0);
     CHECK(int_option(fd, IPPROTO_IP, IP_TOS) == 0);
     CHECK(int_option(fd, IPPROTO_TCP, TCP_USER_TIMEOUT) == 0);
+}
+
+// ------------------------------------------------------------------ ipv6
+
+// Fails the test, with the reason, on a machine without an IPv6 loopback:
+// the ipv6 cases below cannot run there.
+void require_ipv6_loopback()
+{
+    const int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    if (fd >= 0)
+        ::close(fd);
+    REQUIRE_MESSAGE(ok, "this machine has no IPv6 loopback (::1): the ipv6 option cannot be tested here");
+}
+
+// Whether a plain TCP connect to `address`:`port` is accepted.
+bool tcp_connects(int family, const char* address, int port)
+{
+    const int fd = ::socket(family, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_storage a{};
+    socklen_t len = 0;
+    if (family == AF_INET6) {
+        auto& a6 = reinterpret_cast<sockaddr_in6&>(a);
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons(static_cast<std::uint16_t>(port));
+        ::inet_pton(AF_INET6, address, &a6.sin6_addr);
+        len = sizeof a6;
+    } else {
+        auto& a4 = reinterpret_cast<sockaddr_in&>(a);
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons(static_cast<std::uint16_t>(port));
+        ::inet_pton(AF_INET, address, &a4.sin_addr);
+        len = sizeof a4;
+    }
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), len) == 0;
+    ::close(fd);
+    return ok;
+}
+
+TEST_CASE("ipv6: zmtp bound to tcp://*:0 takes libzmq peers over ::1 and 127.0.0.1; without it, IPv4 only")
+{
+    require_ipv6_loopback();
+    zmq_context ctx;
+    io_thread iot;
+    zmtp_end pull(iot.io, socket_type::pull);
+    pull.configure([](zmtp::socket_options& o) { o.ipv6 = true; });
+    const int port = port_of(on(pull.socket(), [&] { return pull.socket().bind("tcp://*:0"); }));
+    for (const std::string host : {"[::1]", "127.0.0.1"}) {
+        CAPTURE(host);
+        zmq_end push(ctx, socket_type::push);
+        push.set(ZMQ_IPV6, 1);
+        push.connect("tcp://" + host + ":" + std::to_string(port));
+        REQUIRE(push.send({"via " + host}));
+        CHECK(pull.recv() == frames{"via " + host});
+    }
+
+    zmtp_end v4(iot.io, socket_type::pull);
+    const int v4_port = port_of(on(v4.socket(), [&] { return v4.socket().bind("tcp://*:0"); }));
+    CHECK(tcp_connects(AF_INET, "127.0.0.1", v4_port));
+    CHECK_FALSE(tcp_connects(AF_INET6, "::1", v4_port));
+}
+
+TEST_CASE("ipv6: zmtp connects to a libzmq bound on tcp://[::1], with or without the option (the address is written out)")
+{
+    require_ipv6_loopback();
+    for (bool ipv6 : {true, false}) {
+        CAPTURE(ipv6);
+        zmq_context ctx;
+        io_thread iot;
+        zmq_end pull(ctx, socket_type::pull);
+        pull.set(ZMQ_IPV6, 1);
+        const std::string ep = pull.bind_exactly("tcp://[::1]:*");
+        zmtp_end push(iot.io, socket_type::push);
+        push.configure([&](zmtp::socket_options& o) { o.ipv6 = ipv6; });
+        push.connect(ep);
+        REQUIRE(push.send({"over ::1"}));
+        CHECK(pull.recv() == frames{"over ::1"});
+    }
 }
 
 } // namespace
