@@ -117,6 +117,11 @@ struct socket_options {
     // TCP: the IP type of service (IPv6: traffic class) of every connection's
     // packets (IP_TOS, IPV6_TCLASS); 0: the system default (ZMQ_TOS).
     int tos = 0;
+    // TCP: listeners and connections are bound to this network interface
+    // (SO_BINDTODEVICE, Linux; needs CAP_NET_RAW). Where that is refused,
+    // bind() throws and a connect() retries, each with the reason; empty:
+    // any interface (ZMQ_BINDTODEVICE).
+    std::string bind_to_device;
     // Handshakes in progress per bound endpoint (no libzmq equivalent); a newcomer
     // cuts the oldest of the busiest address short (docs/design.md).
     std::size_t max_handshakes_per_listener = 256;

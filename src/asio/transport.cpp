@@ -97,6 +97,7 @@ public:
     {
         listen_options how;
         how.ipv6 = owner.options().ipv6;
+        how.device = owner.options().bind_to_device;
         asio::bind(acceptor_, ep, how);
         const std::size_t limit = std::max<std::size_t>(owner.options().max_handshakes_per_listener, 1);
         slots_ = handshake_slots(limit, std::max<std::size_t>(limit / 4, 1));
@@ -333,14 +334,7 @@ void connector::attempt_tcp()
             return;
         if (ec)
             return self->retry(ec);
-        net::async_connect(*sock, results, [self, sock](error_code ec2, const net::ip::tcp::endpoint& connected_to) {
-            if (self->closed_)
-                return;
-            if (ec2)
-                return self->retry(ec2);
-            apply_tcp_options(*sock, self->owner_->options());
-            self->connected(*sock, address_of(connected_to));
-        });
+        self->connect_tcp(sock, std::move(results), 0, {});
     };
     // Names resolve to IPv4 addresses only unless ipv6 is on, as in libzmq;
     // an address written out is used as it is.
@@ -350,6 +344,33 @@ void connector::attempt_tcp()
         resolver_.async_resolve(ep_.host, std::to_string(ep_.port), std::move(on_resolved));
     else
         resolver_.async_resolve(net::ip::tcp::v4(), ep_.host, std::to_string(ep_.port), std::move(on_resolved));
+}
+
+// Each resolved address in turn, as net::async_connect tries them, on a
+// socket opened here so that bind_to_device applies before connecting.
+void connector::connect_tcp(std::shared_ptr<net::ip::tcp::socket> sock,
+                            net::ip::tcp::resolver::results_type results, std::size_t next, error_code last)
+{
+    if (next >= results.size())
+        return retry(last ? last : error_code(net::error::host_not_found));
+    const net::ip::tcp::endpoint to = std::next(results.begin(), static_cast<std::ptrdiff_t>(next))->endpoint();
+    error_code ec;
+    sock->close(ec);
+    sock->open(to.protocol(), ec);
+    const std::string& device = owner_->options().bind_to_device;
+    if (!ec && !device.empty())
+        ec = detail::bind_to_device(sock->native_handle(), device);
+    if (ec)
+        return retry(ec, device.empty() ? std::string()
+                                        : "cannot bind to network interface '" + device + "': " + ec.message());
+    sock->async_connect(to, [self = shared_from_this(), sock, results, next, to](error_code ec2) {
+        if (self->closed_)
+            return;
+        if (ec2)
+            return self->connect_tcp(sock, results, next + 1, ec2);
+        apply_tcp_options(*sock, self->owner_->options());
+        self->connected(*sock, address_of(to));
+    });
 }
 
 void connector::attempt_ipc()

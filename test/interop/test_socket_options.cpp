@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -404,6 +406,91 @@ TEST_CASE("ipv6: zmtp connects to a libzmq bound on tcp://[::1], with or without
         REQUIRE(push.send({"over ::1"}));
         CHECK(pull.recv() == frames{"over ::1"});
     }
+}
+
+// ------------------------------------------------------------------ bind_to_device
+
+// SO_BINDTODEVICE of `fd`, empty when none.
+std::string device_of(int fd)
+{
+    char name[64] = {};
+    socklen_t len = sizeof name;
+    REQUIRE(::getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, &len) == 0);
+    return std::string(name, ::strnlen(name, len));
+}
+
+// This process's listening TCP socket on `port`.
+int listener_fd(int port)
+{
+    for (int fd = 0; fd < 4096; ++fd) {
+        sockaddr_in a{};
+        socklen_t len = sizeof a;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sin_family != AF_INET)
+            continue;
+        sockaddr_storage peer{};
+        len = sizeof peer;
+        if (ntohs(a.sin_port) == port && ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0)
+            return fd;
+    }
+    return -1;
+}
+
+TEST_CASE("bind_to_device: a listener and a connection on \"lo\" talk to libzmq, each socket bound to it")
+{
+    const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+    const bool permitted = ::setsockopt(probe, SOL_SOCKET, SO_BINDTODEVICE, "lo", 2) == 0;
+    ::close(probe);
+    zmq_context ctx;
+    io_thread iot;
+    zmtp_end pull(iot.io, socket_type::pull);
+    pull.configure([](zmtp::socket_options& o) { o.bind_to_device = "lo"; });
+    if (!permitted) {
+        // Refused here (no CAP_NET_RAW): bind says so.
+        CHECK_THROWS_WITH(pull.bind("tcp"), doctest::Contains("network interface 'lo'"));
+        return;
+    }
+    const std::string ep = pull.bind("tcp");
+    const int lfd = listener_fd(port_of(ep));
+    REQUIRE(lfd >= 0);
+    CHECK(device_of(lfd) == "lo");
+    zmq_end push(ctx, socket_type::push);
+    push.connect(ep);
+    REQUIRE(push.send({"on lo"}));
+    CHECK(pull.recv() == frames{"on lo"});
+
+    zmq_end theirs(ctx, socket_type::pull);
+    const std::string their_ep = theirs.bind("tcp");
+    zmtp_end ours(iot.io, socket_type::push);
+    ours.configure([](zmtp::socket_options& o) { o.bind_to_device = "lo"; });
+    ours.connect(their_ep);
+    REQUIRE(ours.send({"from lo"}));
+    CHECK(theirs.recv() == frames{"from lo"});
+    const int cfd = connected_fd(port_of(their_ep), true);
+    REQUIRE(cfd >= 0);
+    CHECK(device_of(cfd) == "lo");
+}
+
+TEST_CASE("bind_to_device: an interface that does not exist fails bind, and connect retries, with the reason")
+{
+    io_thread iot;
+    zmtp_end pull(iot.io, socket_type::pull);
+    pull.configure([](zmtp::socket_options& o) { o.bind_to_device = "zmtp-nodev0"; });
+    CHECK_THROWS_WITH(pull.bind("tcp"), doctest::Contains("network interface 'zmtp-nodev0'"));
+
+    zmtp_end other(iot.io, socket_type::pull);
+    const std::string ep = other.bind("tcp");
+    zmtp_end push(iot.io, socket_type::push);
+    push.configure([](zmtp::socket_options& o) { o.bind_to_device = "zmtp-nodev0"; });
+    monitor_log log(push);
+    push.connect(ep);
+    CHECK(eventually([&] {
+        for (const auto& e : log.events())
+            if (e.type == monitor_event_type::connect_retried
+                && e.reason.find("network interface 'zmtp-nodev0'") != std::string::npos)
+                return true;
+        return false;
+    }));
+    CHECK(other.stats().peers == 0);
 }
 
 } // namespace

@@ -30,6 +30,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -232,7 +233,29 @@ struct listen_options {
     // libzmq (ZMQ_IPV6). An IPv6 address written out ([::1]) is used
     // either way.
     bool ipv6 = false;
+    // The network interface the listener is bound to (SO_BINDTODEVICE,
+    // Linux, needs CAP_NET_RAW); empty: any (ZMQ_BINDTODEVICE).
+    std::string device;
 };
+
+namespace detail {
+
+// SO_BINDTODEVICE on a socket about to bind or connect; an error where the
+// platform or the process's privileges refuse it, or the device is unknown.
+inline boost::system::error_code bind_to_device(int fd, const std::string& device)
+{
+#ifdef SO_BINDTODEVICE
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device.data(), static_cast<socklen_t>(device.size())) != 0)
+        return {errno, boost::system::system_category()};
+    return {};
+#else
+    (void)fd;
+    (void)device;
+    return net::error::operation_not_supported;
+#endif
+}
+
+} // namespace detail
 
 // Opens, binds and listens. For tcp, a name resolves to its first address
 // and `*` means every IPv4 address (as libzmq does; with ipv6, every
@@ -265,6 +288,9 @@ inline void bind(net::ip::tcp::acceptor& acceptor, const endpoint& ep, const lis
     acceptor.open(address.protocol(), ec);
     detail::throw_if(ec, "cannot open a socket for " + ep.to_string());
     acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!how.device.empty())
+        detail::throw_if(detail::bind_to_device(acceptor.native_handle(), how.device),
+                         "cannot bind " + ep.to_string() + " to network interface '" + how.device + "'");
     if (ep.any_host() && how.ipv6)
         acceptor.set_option(net::ip::v6_only(false), ec);
     acceptor.bind(address, ec);
