@@ -112,10 +112,40 @@ struct socket_options {
     // HWM, the send waits (try_send: would_block) instead of dropping the
     // message for that subscriber (ZMQ_XPUB_NODROP).
     bool xpub_nodrop = false;
+    // XPUB: every subscription and cancel from peers is handed to the
+    // application and none is applied; subscribe()/unsubscribe() on the
+    // XPUB apply a topic to the peer whose subscription was received last.
+    // A peer that leaves is reported as a cancel of each topic it asked
+    // for (ZMQ_XPUB_MANUAL).
+    bool xpub_manual = false;
+    // PUB and XPUB: sent first to each new subscriber, whatever the HWM;
+    // empty: none (ZMQ_XPUB_WELCOME_MSG).
+    std::string xpub_welcome_msg;
+    // PUB, XPUB, SUB and XSUB: a message goes to (is kept by) the peers whose
+    // subscriptions do not match it. Both ends must set it
+    // (ZMQ_INVERT_MATCHING).
+    bool invert_matching = false;
     // Queue messages only for peers whose handshake completed (ZMQ_IMMEDIATE).
     bool immediate = false;
     // TCP keepalive: -1 the system default, 0 off, 1 on (ZMQ_TCP_KEEPALIVE).
     int tcp_keepalive = -1;
+    // tcp://*:PORT listens on IPv6 and IPv4 (dual-stack), and host names
+    // may resolve to IPv6 addresses; off, both are IPv4 only, as in libzmq.
+    // An IPv6 address written out (tcp://[::1]:PORT) is used either way
+    // (libzmq refuses it without ZMQ_IPV6) (ZMQ_IPV6).
+    bool ipv6 = false;
+    // TCP: how long sent data may go unacknowledged before the connection
+    // is dropped (TCP_USER_TIMEOUT); 0: the system's retransmission rules
+    // (ZMQ_TCP_MAXRT).
+    std::chrono::milliseconds tcp_maxrt{0};
+    // TCP: the IP type of service (IPv6: traffic class) of every connection's
+    // packets (IP_TOS, IPV6_TCLASS); 0: the system default (ZMQ_TOS).
+    int tos = 0;
+    // TCP: listeners and connections are bound to this network interface
+    // (SO_BINDTODEVICE, Linux; needs CAP_NET_RAW). Where that is refused,
+    // bind() throws and a connect() retries, each with the reason; empty:
+    // any interface (ZMQ_BINDTODEVICE).
+    std::string bind_to_device;
     // Handshakes in progress per bound endpoint (no libzmq equivalent); a newcomer
     // cuts the oldest of the busiest address short (docs/design.md).
     std::size_t max_handshakes_per_listener = 256;

@@ -8,6 +8,11 @@
 
 #include <boost/asio/connect.hpp>
 
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <optional>
 #include <unordered_map>
@@ -15,18 +20,34 @@
 namespace zmtp::asio::detail {
 namespace {
 
-// TCP options of every connection: Nagle off, as libzmq does (the codec
-// already coalesces what is queued into one write, and a handshake's small
-// writes must not wait for delayed ACKs), and keepalive as configured.
-void apply_tcp_options(net::ip::tcp::socket& s, int keepalive)
+// An integer socket option; a failure leaves the system default (the
+// kernel takes any value of the options set with it).
+void set_int_option(net::ip::tcp::socket& s, int level, int name, int value)
 {
-    error_code ignored;
-    s.set_option(net::ip::tcp::no_delay(true), ignored);
-    if (keepalive >= 0)
-        s.set_option(net::socket_base::keep_alive(keepalive != 0), ignored);
+    ::setsockopt(s.native_handle(), level, name, &value, sizeof value);
 }
 
-void apply_tcp_options(net::local::stream_protocol::socket&, int) {}
+// TCP options of every connection: Nagle off, as libzmq does (the codec
+// already coalesces what is queued into one write, and a handshake's small
+// writes must not wait for delayed ACKs), then keepalive, the
+// retransmission limit and the type of service as configured.
+void apply_tcp_options(net::ip::tcp::socket& s, const socket_options& o)
+{
+    error_code ec;
+    s.set_option(net::ip::tcp::no_delay(true), ec);
+    if (o.tcp_keepalive >= 0)
+        s.set_option(net::socket_base::keep_alive(o.tcp_keepalive != 0), ec);
+    if (o.tcp_maxrt.count() > 0)
+        set_int_option(s, IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<int>(o.tcp_maxrt.count()));
+    if (o.tos != 0) {
+        if (s.local_endpoint(ec).address().is_v6())
+            set_int_option(s, IPPROTO_IPV6, IPV6_TCLASS, o.tos);
+        else
+            set_int_option(s, IPPROTO_IP, IP_TOS, o.tos);
+    }
+}
+
+void apply_tcp_options(net::local::stream_protocol::socket&, const socket_options&) {}
 
 // The peer's name and source address, from what accept() returned: it is
 // known even when the peer has already reset the connection.
@@ -74,7 +95,10 @@ public:
           tls_(ep.tls ? make_server_context(owner.options().tls) : nullptr),
           websocket_(ep.websocket)
     {
-        asio::bind(acceptor_, ep);
+        listen_options how;
+        how.ipv6 = owner.options().ipv6;
+        how.device = owner.options().bind_to_device;
+        asio::bind(acceptor_, ep, how);
         const std::size_t limit = std::max<std::size_t>(owner.options().max_handshakes_per_listener, 1);
         slots_ = handshake_slots(limit, std::max<std::size_t>(limit / 4, 1));
         requested_ = std::move(requested);
@@ -125,7 +149,7 @@ private:
     // way (handshake_slots.hpp), so a flood never locks out new peers.
     void admit(socket_type s)
     {
-        apply_tcp_options(s, owner_->options().tcp_keepalive);
+        apply_tcp_options(s, owner_->options());
         std::string address = address_of(peer_);
         const std::string source = source_of(peer_);
         owner_->notify(monitor_event(monitor_event_type::accepted, bound_, address));
@@ -304,24 +328,49 @@ void connector::attempt()
 void connector::attempt_tcp()
 {
     tcp_ = std::make_shared<net::ip::tcp::socket>(owner_->executor());
-    resolver_.async_resolve(
-        ep_.host, std::to_string(ep_.port),
-        [self = shared_from_this(), sock = tcp_](error_code ec,
-                                                  net::ip::tcp::resolver::results_type results) {
-            if (self->closed_)
-                return;
-            if (ec)
-                return self->retry(ec);
-            net::async_connect(*sock, results,
-                               [self, sock](error_code ec2, const net::ip::tcp::endpoint& connected_to) {
-                                   if (self->closed_)
-                                       return;
-                                   if (ec2)
-                                       return self->retry(ec2);
-                                   apply_tcp_options(*sock, self->owner_->options().tcp_keepalive);
-                                   self->connected(*sock, address_of(connected_to));
-                               });
-        });
+    auto on_resolved = [self = shared_from_this(), sock = tcp_](error_code ec,
+                                                               net::ip::tcp::resolver::results_type results) {
+        if (self->closed_)
+            return;
+        if (ec)
+            return self->retry(ec);
+        self->connect_tcp(sock, std::move(results), 0, {});
+    };
+    // Names resolve to IPv4 addresses only unless ipv6 is on, as in libzmq;
+    // an address written out is used as it is.
+    error_code not_literal;
+    net::ip::make_address(ep_.host, not_literal);
+    if (owner_->options().ipv6 || !not_literal)
+        resolver_.async_resolve(ep_.host, std::to_string(ep_.port), std::move(on_resolved));
+    else
+        resolver_.async_resolve(net::ip::tcp::v4(), ep_.host, std::to_string(ep_.port), std::move(on_resolved));
+}
+
+// Each resolved address in turn, as net::async_connect tries them, on a
+// socket opened here so that bind_to_device applies before connecting.
+void connector::connect_tcp(std::shared_ptr<net::ip::tcp::socket> sock,
+                            net::ip::tcp::resolver::results_type results, std::size_t next, error_code last)
+{
+    if (next >= results.size())
+        return retry(last ? last : error_code(net::error::host_not_found));
+    const net::ip::tcp::endpoint to = std::next(results.begin(), static_cast<std::ptrdiff_t>(next))->endpoint();
+    error_code ec;
+    sock->close(ec);
+    sock->open(to.protocol(), ec);
+    const std::string& device = owner_->options().bind_to_device;
+    if (!ec && !device.empty())
+        ec = detail::bind_to_device(sock->native_handle(), device);
+    if (ec)
+        return retry(ec, device.empty() ? std::string()
+                                        : "cannot bind to network interface '" + device + "': " + ec.message());
+    sock->async_connect(to, [self = shared_from_this(), sock, results, next, to](error_code ec2) {
+        if (self->closed_)
+            return;
+        if (ec2)
+            return self->connect_tcp(sock, results, next + 1, ec2);
+        apply_tcp_options(*sock, self->owner_->options());
+        self->connected(*sock, address_of(to));
+    });
 }
 
 void connector::attempt_ipc()

@@ -81,6 +81,8 @@ private:
     void upgrade(Stream s, std::string address, transport_facts facts);
     void handshake_failed(const std::string& address, error_code ec, std::string reason);
     void retry(error_code ec, std::string reason = {});
+    void connect_tcp(std::shared_ptr<net::ip::tcp::socket> sock, net::ip::tcp::resolver::results_type results,
+                     std::size_t next, error_code last);
     std::chrono::milliseconds next_delay();
 
     socket_impl* owner_;

@@ -4,7 +4,10 @@
 #include "strategy_parts.hpp"
 #include "zmtp/pattern/subscription_trie.hpp"
 
+#include <algorithm>
 #include <deque>
+#include <set>
+#include <string>
 #include <vector>
 
 namespace zmtp::pattern {
@@ -43,17 +46,26 @@ message subscription_message(std::span<const std::byte> topic, bool on)
 // Publisher side: prefix filtering over every peer's subscriptions, a
 // copy (sharing large bodies) to each matching peer with room; the others
 // miss it (RFC 29), or with xpub_nodrop the send waits until all have room.
+// With invert_matching the message goes to the peers it does not match.
 class publisher : public strategy {
 public:
     explicit publisher(const socket_options& o)
-        : max_topic_(o.limits.max_command_size), nodrop_(o.xpub_nodrop)
+        : max_topic_(o.limits.max_command_size),
+          nodrop_(o.xpub_nodrop),
+          invert_(o.invert_matching),
+          welcome_(o.xpub_welcome_msg)
     {
     }
 
-    void attach(peer_id p, const peer_info& info, peer_queues&) override
+    void attach(peer_id p, const peer_info& info, peer_queues& q) override
     {
-        if (!info.pending)
-            peers_.push_back(p);
+        if (info.pending)
+            return;
+        peers_.push_back(p);
+        // Ahead of anything else and whatever the HWM, as libzmq's
+        // xpub_t::xattach_pipe does.
+        if (!welcome_.empty())
+            q.write(p, message{frame(std::string_view(welcome_))});
     }
 
     void detach(peer_id p, peer_queues&) override
@@ -69,6 +81,8 @@ public:
             return make_error_code(error::invalid_argument);
         matched_.clear();
         trie_.match(first_frame(m), matched_);
+        if (invert_)
+            invert_match();
         // Nodrop: all matching peers take it, or it waits (libzmq's
         // xpub_t::xsend checks every matching pipe's HWM first).
         if (nodrop_)
@@ -133,24 +147,43 @@ public:
 protected:
     static constexpr std::size_t max_subscriptions_per_peer = 65'536;
 
+    bool topic_allowed(std::span<const std::byte> topic) const { return topic.size() <= max_topic_; }
+
     virtual void on_subscribe(std::span<const std::byte>, bool /*first*/) {}
     virtual void on_cancel(std::span<const std::byte>, bool /*last*/) {}
     virtual void on_last_cancel(std::span<const std::byte>) {}
     virtual void upstream(message&) {}
 
 private:
+    // The peers no subscription matched, in place of those it did.
+    void invert_match()
+    {
+        std::sort(matched_.begin(), matched_.end());
+        unmatched_.clear();
+        for (peer_id p : peers_)
+            if (!std::binary_search(matched_.begin(), matched_.end(), p))
+                unmatched_.push_back(p);
+        matched_.swap(unmatched_);
+    }
+
     subscription_trie trie_;
     std::vector<peer_id> peers_;
     std::unordered_map<peer_id, std::size_t> counts_;
     std::vector<peer_id> matched_;
+    std::vector<peer_id> unmatched_;
     std::size_t max_topic_;
     bool nodrop_;
+    bool invert_;
+    std::string welcome_;
 };
 
 // Subscriber side: the application's subscriptions, sent to every peer
-// (again to each new peer), and used to filter what arrives.
+// (again to each new peer), and used to filter what arrives: what matches
+// one is kept, or with invert_matching what matches none.
 class subscriber : public strategy {
 public:
+    explicit subscriber(const socket_options& o) : invert_(o.invert_matching) {}
+
     void attach(peer_id p, const peer_info& info, peer_queues& q) override
     {
         if (info.pending)
@@ -177,7 +210,7 @@ public:
 
     bool incoming(peer_id, message& m, peer_queues&) override
     {
-        return mine_.matches_any(first_frame(m));
+        return mine_.matches_any(first_frame(m)) != invert_;
     }
 
     std::error_code subscribe(std::span<const std::byte> topic, bool on, peer_queues& q) override
@@ -203,6 +236,7 @@ protected:
 private:
     subscription_trie mine_;
     fair_queue fq_;
+    bool invert_;
 };
 
 // ---------------------------------------------------------------- socket types
@@ -215,10 +249,16 @@ public:
 // XPUB: a PUB that also hands the application the subscriptions
 // (0x01topic / 0x00topic), each new topic only unless verbose, and any
 // other message its peers send.
+//
+// xpub_manual: every subscription and cancel is handed up and none is
+// applied; the application's subscribe()/unsubscribe() applies a topic to
+// the peer whose subscription it received last, as libzmq applies
+// ZMQ_SUBSCRIBE on a manual XPUB (xpub_t::xsetsockopt). When a peer
+// leaves, each topic it asked for is handed up as a cancel.
 class xpub_strategy final : public publisher {
 public:
     explicit xpub_strategy(const socket_options& o)
-        : publisher(o), verbose_(o.xpub_verbose), max_upstream_(o.receive_hwm)
+        : publisher(o), verbose_(o.xpub_verbose), manual_(o.xpub_manual), max_upstream_(o.receive_hwm)
     {
     }
 
@@ -226,28 +266,91 @@ public:
     {
         if (pending_.empty())
             return would_block();
-        m = std::move(pending_.front());
-        pending_.pop_front();
-        if (pending_is_upstream_.front())
+        item& next = pending_.front();
+        m = std::move(next.msg);
+        if (next.upstream)
             --upstream_waiting_;
-        pending_is_upstream_.pop_front();
+        else if (manual_)
+            last_peer_ = next.from;
+        pending_.pop_front();
+        return {};
+    }
+
+    void detach(peer_id p, peer_queues& q) override
+    {
+        if (manual_) {
+            if (auto it = asked_.find(p); it != asked_.end()) {
+                for (const std::string& topic : it->second)
+                    notice(subscription_message(as_bytes(topic), false), none);
+                asked_.erase(it);
+            }
+            // Subscribing a peer that left does nothing.
+            if (last_peer_ == p)
+                last_peer_ = none;
+            for (item& i : pending_)
+                if (i.from == p)
+                    i.from = none;
+        }
+        publisher::detach(p, q);
+    }
+
+    void subscription(peer_id p, std::span<const std::byte> topic, bool on, peer_queues& q) override
+    {
+        if (!manual_) {
+            publisher::subscription(p, topic, on, q);
+            return;
+        }
+        // Bounded as the automatic subscriptions are; a cancel of a topic
+        // the peer never asked for is not handed up.
+        auto& asked = asked_[p];
+        const std::string t(reinterpret_cast<const char*>(topic.data()), topic.size());
+        if (on) {
+            if (!topic_allowed(topic) || (asked.size() >= max_subscriptions_per_peer && !asked.contains(t)))
+                return;
+            asked.insert(t);
+        } else if (asked.erase(t) == 0) {
+            return;
+        }
+        notice(subscription_message(topic, on), p);
+    }
+
+    std::error_code subscribe(std::span<const std::byte> topic, bool on, peer_queues& q) override
+    {
+        if (!manual_)
+            return not_supported();
+        if (last_peer_ != none)
+            publisher::subscription(last_peer_, topic, on, q);
         return {};
     }
 
 private:
+    static constexpr peer_id none = 0;
+
+    struct item {
+        message msg;
+        peer_id from = none; // manual: the peer whose subscription this is
+        bool upstream = false;
+    };
+
+    static std::span<const std::byte> as_bytes(const std::string& s)
+    {
+        return std::as_bytes(std::span<const char>(s.data(), s.size()));
+    }
+
     void on_subscribe(std::span<const std::byte> topic, bool first) override
     {
-        if (first || verbose_)
-            notice(subscription_message(topic, true));
+        if (!manual_ && (first || verbose_))
+            notice(subscription_message(topic, true), none);
     }
     void on_cancel(std::span<const std::byte> topic, bool last) override
     {
-        if (last)
-            notice(subscription_message(topic, false));
+        if (!manual_ && last)
+            notice(subscription_message(topic, false), none);
     }
     void on_last_cancel(std::span<const std::byte> topic) override
     {
-        notice(subscription_message(topic, false));
+        if (!manual_)
+            notice(subscription_message(topic, false), none);
     }
     // Other messages from peers wait for the application too, but no more
     // than the receive HWM of them: a peer cannot grow the queue at will.
@@ -259,24 +362,23 @@ private:
             return;
         }
         ++upstream_waiting_;
-        pending_.push_back(std::move(m));
-        pending_is_upstream_.push_back(true);
+        pending_.push_back({std::move(m), none, true});
     }
 
-    void notice(message m)
-    {
-        pending_.push_back(std::move(m));
-        pending_is_upstream_.push_back(false);
-    }
+    void notice(message m, peer_id from) { pending_.push_back({std::move(m), from, false}); }
 
     bool verbose_;
+    bool manual_;
     std::size_t max_upstream_;
     std::size_t upstream_waiting_ = 0;
-    std::deque<message> pending_;
-    std::deque<bool> pending_is_upstream_;
+    std::deque<item> pending_;
+    std::unordered_map<peer_id, std::set<std::string>> asked_; // manual: what each peer asked for
+    peer_id last_peer_ = none;
 };
 
 class sub_strategy final : public subscriber {
+public:
+    using subscriber::subscriber;
 };
 
 // XSUB: subscriptions are messages the application sends (0x01topic /
@@ -284,6 +386,8 @@ class sub_strategy final : public subscriber {
 // other messages go to every peer too.
 class xsub_strategy final : public subscriber {
 public:
+    using subscriber::subscriber;
+
     std::error_code send(message& m, peer_queues& q) override
     {
         if (m.empty())
@@ -337,8 +441,8 @@ std::unique_ptr<strategy> parts::make_pubsub_strategy(socket_type type, const so
     switch (type) {
     case socket_type::pub: return std::make_unique<pub_strategy>(options);
     case socket_type::xpub: return std::make_unique<xpub_strategy>(options);
-    case socket_type::sub: return std::make_unique<sub_strategy>();
-    case socket_type::xsub: return std::make_unique<xsub_strategy>();
+    case socket_type::sub: return std::make_unique<sub_strategy>(options);
+    case socket_type::xsub: return std::make_unique<xsub_strategy>(options);
     default: return nullptr;
     }
 }

@@ -105,3 +105,156 @@ TEST_CASE("core: without xpub_nodrop PUB drops for the full subscriber and never
     }
     CHECK(pub.core.dropped() == 1);
 }
+
+// ---------------------------------------------------------------- invert_matching
+
+TEST_CASE("core: invert_matching on PUB and SUB: the SUB gets what its subscriptions do not match")
+{
+    core_net net;
+    auto& pub = net.make(socket_type::pub, "pub");
+    auto& sub = net.make(socket_type::sub, "sub");
+    pub.core.options().invert_matching = true;
+    sub.core.options().invert_matching = true;
+    REQUIRE_FALSE(sub.core.subscribe(topic("a"), true));
+    connect(net, sub, pub);
+    for (const char* s : {"a1", "b1", "ab", "c1"}) {
+        message m{s};
+        REQUIRE_FALSE(pub.core.try_send(m));
+    }
+    net.settle();
+    CHECK(sub.take() == message{"b1"});
+    CHECK(sub.take() == message{"c1"});
+    CHECK(sub.take() == std::nullopt);
+}
+
+TEST_CASE("core: invert_matching on one end only: the two filters cancel out and nothing arrives")
+{
+    for (bool on_pub : {true, false}) {
+        CAPTURE(on_pub);
+        core_net net;
+        auto& pub = net.make(socket_type::xpub, "pub");
+        auto& sub = net.make(socket_type::xsub, "sub");
+        (on_pub ? pub : sub).core.options().invert_matching = true;
+        message s{zmtp::frame("\x01" "a")};
+        REQUIRE_FALSE(sub.core.try_send(s));
+        connect(net, sub, pub);
+        for (const char* t : {"a1", "b1"}) {
+            message m{t};
+            REQUIRE_FALSE(pub.core.try_send(m));
+        }
+        net.settle();
+        CHECK(sub.take() == std::nullopt);
+    }
+}
+
+TEST_CASE("core: invert_matching PUB sends to a SUB without subscriptions and not to one subscribed to all")
+{
+    core_net net;
+    auto& pub = net.make(socket_type::pub, "pub");
+    auto& none = net.make(socket_type::sub, "none");
+    auto& all = net.make(socket_type::sub, "all");
+    pub.core.options().invert_matching = true;
+    none.core.options().invert_matching = true;
+    all.core.options().invert_matching = true;
+    REQUIRE_FALSE(all.core.subscribe(topic(""), true));
+    connect(net, none, pub);
+    connect(net, all, pub);
+    message m{"x"};
+    REQUIRE_FALSE(pub.core.try_send(m));
+    net.settle();
+    CHECK(none.take() == message{"x"});
+    CHECK(all.take() == std::nullopt);
+}
+
+// ---------------------------------------------------------------- xpub_welcome_msg
+
+TEST_CASE("core: XPUB's welcome message reaches each new subscriber first, and again after a reconnect")
+{
+    core_net net;
+    auto& xpub = net.make(socket_type::xpub, "xpub");
+    auto& s1 = net.make(socket_type::sub, "s1");
+    auto& s2 = net.make(socket_type::sub, "s2");
+    auto& deaf = net.make(socket_type::sub, "deaf");
+    xpub.core.options().xpub_welcome_msg = std::string(1, 'W');
+    xpub.core.options().send_hwm = 1;
+    for (auto* s : {&s1, &s2})
+        REQUIRE_FALSE(s->core.subscribe(topic("W"), true));
+    auto& l1 = connect(net, s1, xpub);
+    connect(net, s2, xpub);
+    connect(net, deaf, xpub);
+    CHECK(s1.take() == message{"W"});
+    CHECK(s2.take() == message{"W"});
+    CHECK(deaf.take() == std::nullopt); // not subscribed to it: filtered out
+
+    net.cut(l1);
+    REQUIRE(s1.lost.size() == 1);
+    net.join(s1, s1.lost[0], xpub);
+    CHECK(s1.take() == message{"W"});
+    CHECK(xpub.core.dropped() == 0);
+}
+
+// ---------------------------------------------------------------- xpub_manual
+
+TEST_CASE("core: manual XPUB hands up every subscription and subscribes the peer it heard from last")
+{
+    core_net net;
+    auto& xpub = net.make(socket_type::xpub, "xpub");
+    auto& s1 = net.make(socket_type::sub, "s1");
+    auto& s2 = net.make(socket_type::sub, "s2");
+    auto& s3 = net.make(socket_type::sub, "s3");
+    xpub.core.options().xpub_manual = true;
+    const message all_on{zmtp::frame("\x01")};
+    const message all_off{zmtp::frame(std::string_view("\x00", 1))};
+    // Each SUB asks for everything; the application decides what it gets.
+    for (auto* s : {&s1, &s2, &s3})
+        REQUIRE_FALSE(s->core.subscribe(topic(""), true));
+    connect(net, s1, xpub);
+    CHECK(xpub.take() == all_on);
+    REQUIRE_FALSE(xpub.core.subscribe(topic("a"), true)); // for s1
+    auto& l2 = connect(net, s2, xpub);
+    CHECK(xpub.take() == all_on); // not new, handed up all the same
+    REQUIRE_FALSE(xpub.core.subscribe(topic("b"), true)); // for s2
+    connect(net, s3, xpub);
+    CHECK(xpub.take() == all_on); // and s3 is given nothing
+
+    for (const char* t : {"a1", "b1", "c1"}) {
+        message m{t};
+        REQUIRE_FALSE(xpub.core.try_send(m));
+    }
+    net.settle();
+    CHECK(s1.take() == message{"a1"});
+    CHECK(s1.take() == std::nullopt);
+    CHECK(s2.take() == message{"b1"});
+    CHECK(s2.take() == std::nullopt);
+    CHECK(s3.take() == std::nullopt);
+
+    // s2 leaves: what it asked for comes up as a cancel, and a subscribe
+    // after it (there is no peer to apply it to) does nothing.
+    net.cut(l2);
+    CHECK(xpub.take() == all_off);
+    REQUIRE_FALSE(xpub.core.subscribe(topic("c"), true));
+    message c2{"c2"};
+    REQUIRE_FALSE(xpub.core.try_send(c2));
+    net.settle();
+    CHECK(s1.take() == std::nullopt);
+    CHECK(s3.take() == std::nullopt);
+    CHECK(xpub.take() == std::nullopt);
+
+    // A cancel is handed up and applies nothing by itself; unsubscribe()
+    // then takes s1's "a" away.
+    REQUIRE_FALSE(s1.core.subscribe(topic("a"), true));
+    net.settle();
+    CHECK(xpub.take() == message{zmtp::frame("\x01" "a")});
+    REQUIRE_FALSE(xpub.core.subscribe(topic("a"), false));
+    message a2{"a2"};
+    REQUIRE_FALSE(xpub.core.try_send(a2));
+    net.settle();
+    CHECK(s1.take() == std::nullopt);
+}
+
+TEST_CASE("core: without xpub_manual, subscribe() on an XPUB is not supported")
+{
+    core_net net;
+    auto& xpub = net.make(socket_type::xpub, "xpub");
+    CHECK(xpub.core.subscribe(topic("a"), true) == error::operation_not_supported);
+}

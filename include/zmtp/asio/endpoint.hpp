@@ -25,10 +25,12 @@
 #include <boost/asio/compose.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,18 +225,51 @@ inline net::local::stream_protocol::endpoint ipc_address(const endpoint& ep)
 
 } // namespace detail
 
+// How bind() listens on tcp (zmtp::socket takes them from its options).
+struct listen_options {
+    int backlog = 128;
+    // `*` listens on every IPv6 and IPv4 address (dual-stack [::]) and a
+    // name may resolve to an IPv6 address; off, both are IPv4 only, as in
+    // libzmq (ZMQ_IPV6). An IPv6 address written out ([::1]) is used
+    // either way.
+    bool ipv6 = false;
+    // The network interface the listener is bound to (SO_BINDTODEVICE,
+    // Linux, needs CAP_NET_RAW); empty: any (ZMQ_BINDTODEVICE).
+    std::string device;
+};
+
+namespace detail {
+
+// SO_BINDTODEVICE on a socket about to bind or connect; an error where the
+// platform or the process's privileges refuse it, or the device is unknown.
+inline boost::system::error_code bind_to_device(int fd, const std::string& device)
+{
+#ifdef SO_BINDTODEVICE
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device.data(), static_cast<socklen_t>(device.size())) != 0)
+        return {errno, boost::system::system_category()};
+    return {};
+#else
+    (void)fd;
+    (void)device;
+    return net::error::operation_not_supported;
+#endif
+}
+
+} // namespace detail
+
 // Opens, binds and listens. For tcp, a name resolves to its first address
-// and `*` means every IPv4 address (as libzmq does). For ipc, a stale
-// socket file at PATH is removed first (as libzmq does); any other file
-// there is an error. Throws boost::system::system_error, or endpoint_error
-// for an endpoint that cannot be bound.
-inline void bind(net::ip::tcp::acceptor& acceptor, const endpoint& ep, int backlog = 128)
+// and `*` means every IPv4 address (as libzmq does; with ipv6, every
+// address). For ipc, a stale socket file at PATH is removed first (as
+// libzmq does); any other file there is an error. Throws
+// boost::system::system_error, or endpoint_error for an endpoint that
+// cannot be bound.
+inline void bind(net::ip::tcp::acceptor& acceptor, const endpoint& ep, const listen_options& how = {})
 {
     if (ep.kind != endpoint::transport::tcp)
         throw endpoint_error("cannot bind a tcp listener to " + ep.to_string());
     net::ip::tcp::endpoint address;
     if (ep.any_host()) {
-        address = net::ip::tcp::endpoint(net::ip::tcp::v4(), ep.port);
+        address = net::ip::tcp::endpoint(how.ipv6 ? net::ip::tcp::v6() : net::ip::tcp::v4(), ep.port);
     } else {
         boost::system::error_code ec;
         const auto ip = net::ip::make_address(ep.host, ec);
@@ -242,8 +277,10 @@ inline void bind(net::ip::tcp::acceptor& acceptor, const endpoint& ep, int backl
             address = net::ip::tcp::endpoint(ip, ep.port);
         } else {
             net::ip::tcp::resolver resolver(acceptor.get_executor());
-            const auto results = resolver.resolve(ep.host, std::to_string(ep.port), ec);
-            detail::throw_if(ec, "cannot resolve '" + ep.host + "'");
+            const auto results = how.ipv6 ? resolver.resolve(ep.host, std::to_string(ep.port), ec)
+                                          : resolver.resolve(net::ip::tcp::v4(), ep.host,
+                                                             std::to_string(ep.port), ec);
+            detail::throw_if(ec, "cannot resolve '" + ep.host + "'" + (how.ipv6 ? "" : " to an IPv4 address"));
             address = results.begin()->endpoint();
         }
     }
@@ -251,14 +288,19 @@ inline void bind(net::ip::tcp::acceptor& acceptor, const endpoint& ep, int backl
     acceptor.open(address.protocol(), ec);
     detail::throw_if(ec, "cannot open a socket for " + ep.to_string());
     acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!how.device.empty())
+        detail::throw_if(detail::bind_to_device(acceptor.native_handle(), how.device),
+                         "cannot bind " + ep.to_string() + " to network interface '" + how.device + "'");
+    if (ep.any_host() && how.ipv6)
+        acceptor.set_option(net::ip::v6_only(false), ec);
     acceptor.bind(address, ec);
     detail::throw_if(ec, "cannot bind " + ep.to_string());
-    acceptor.listen(backlog, ec);
+    acceptor.listen(how.backlog, ec);
     detail::throw_if(ec, "cannot listen on " + ep.to_string());
 }
 
 inline void bind(net::local::stream_protocol::acceptor& acceptor, const endpoint& ep,
-                 int backlog = 128)
+                 const listen_options& how = {})
 {
     if (ep.kind != endpoint::transport::ipc)
         throw endpoint_error("cannot bind an ipc listener to " + ep.to_string());
@@ -272,7 +314,7 @@ inline void bind(net::local::stream_protocol::acceptor& acceptor, const endpoint
     detail::throw_if(ec, "cannot open a socket for " + ep.to_string());
     acceptor.bind(detail::ipc_address(ep), ec);
     detail::throw_if(ec, "cannot bind " + ep.to_string());
-    acceptor.listen(backlog, ec);
+    acceptor.listen(how.backlog, ec);
     detail::throw_if(ec, "cannot listen on " + ep.to_string());
 }
 

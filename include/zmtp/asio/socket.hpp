@@ -223,7 +223,9 @@ public:
     // one not joined, fails with invalid_argument, as in libzmq.
     error_code join(std::string_view group) { return group_membership(group, true); }
     error_code leave(std::string_view group) { return group_membership(group, false); }
-    // SUB: subscribe to messages starting with `topic` (empty: all).
+    // SUB: subscribe to messages starting with `topic` (empty: all). XPUB
+    // with xpub_manual: subscribe the peer whose subscription was received
+    // last.
     error_code subscribe(std::string_view topic) { return impl_->subscribe(bytes(topic), true); }
     error_code unsubscribe(std::string_view topic) { return impl_->subscribe(bytes(topic), false); }
 
