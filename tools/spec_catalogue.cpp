@@ -117,7 +117,7 @@ const std::set<std::string, std::less<>> known_ops = {
 test_case parse_case(const nlohmann::json& j, const std::string& group)
 {
     static const std::set<std::string> known = {"id", "clause", "level", "title", "peers",
-                                                "mechanisms", "mode", "libzmq", "recheck", "zmtp2", "steps"};
+                                                "mechanisms", "mode", "libzmq", "recheck", "zmtp2", "ws", "steps"};
     for (const auto& [key, value] : j.items())
         if (!known.contains(key))
             throw catalogue_error("unknown key '" + key + "'");
@@ -143,6 +143,7 @@ test_case parse_case(const nlohmann::json& j, const std::string& group)
     c.libzmq = j.value("libzmq", std::string());
     c.recheck = j.value("recheck", group == "robustness");
     c.zmtp2 = j.value("zmtp2", false);
+    c.ws = j.value("ws", std::string());
     for (const auto& s : j.at("steps")) {
         c.steps.push_back(parse_step(s.get<std::string>()));
         if (!known_ops.contains(c.steps.back().op))
