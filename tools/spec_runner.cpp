@@ -54,6 +54,8 @@ std::string not_applicable(const test_case& c, const config& cfg)
 {
     if (c.mode != "any" && (c.mode == "bind") != cfg.bind)
         return c.mode == "bind" ? "tests clients (--bind)" : "tests servers (--connect)";
+    if (c.ws_only && !cfg.endpoint.websocket)
+        return "a ZWS case: for ws:// and wss:// endpoints";
     if (cfg.endpoint.websocket && !c.ws.empty())
         return "over ZWS: " + c.ws;
     if (cfg.zmtp2 && !c.zmtp2)
@@ -259,6 +261,12 @@ runner::outcome runner::exec(const step& s)
         send_pieces(conn(s), bytes_of(s), s);
         return outcome::next();
     }
+    if (s.op == "ws_message") {
+        conn(s).stream().send_message(bytes_of(s), s.get("text") == "1", deadline(s));
+        return outcome::next();
+    }
+    if (s.op == "expect_upgrade_refused")
+        return op_expect_upgrade_refused(s);
     if (s.op == "replay_message") {
         auto& c = conn(s);
         c.send(c.last_frame, deadline(s));
@@ -325,6 +333,26 @@ runner::outcome runner::exec(const step& s)
     if (it == ops.end())
         throw catalogue_error("unknown step op '" + s.op + "'");
     return (this->*(it->second))(s);
+}
+
+} // namespace zmtp::spec
+
+namespace zmtp::spec {
+
+// A request offering `offer` (no ZWS subprotocol): the server must not
+// upgrade it, as it could not tell which mechanism runs.
+runner::outcome runner::op_expect_upgrade_refused(const step& s)
+{
+    raw_stream stream(io_);
+    const auto until = deadline(s);
+    if (const auto ec = stream.connect(cfg_.endpoint, until, cfg_.tls))
+        return outcome::fail("cannot connect: " + ec.message());
+    const auto offer = s.get("offer");
+    const auto why = stream.upgrade(false, cfg_.endpoint, offer, cfg_.mechanism, false, until);
+    if (stream.upgraded())
+        return outcome::fail("the server upgraded a request offering '" + offer + "'" +
+                             (why.empty() ? std::string() : ": " + why));
+    return outcome::next(why);
 }
 
 } // namespace zmtp::spec

@@ -54,6 +54,8 @@ public:
     // (spec_ws.hpp). "" on success, else why not.
     std::string upgrade(bool server, const asio::endpoint& ep, const std::string& offer,
                         const std::string& mechanism, bool peer_as_server, clock::time_point deadline);
+    // ws: the server answered the upgrade with 101.
+    bool upgraded() const noexcept { return ws_ && ws_->upgraded(); }
     // ws: one WebSocket message as it is (a text message with `text`).
     status send_message(std::span<const std::byte> payload, bool text, clock::time_point deadline);
     // ws: bytes were sent that are not ZMTP framing, which ZWS cannot carry.

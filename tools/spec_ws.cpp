@@ -113,6 +113,7 @@ public:
             return "the server declined the upgrade (HTTP " + std::to_string(response.result_int()) + ")";
         if (result)
             return "WebSocket upgrade: " + result.message();
+        upgraded_ = true;
         if (!server) {
             const auto answer = response[http::field::sec_websocket_protocol];
             const auto p = zws_protocol::parse(std::string_view(answer.data(), answer.size()));
@@ -132,6 +133,8 @@ public:
         });
         return {};
     }
+
+    bool upgraded() const override { return upgraded_; }
 
     status send(std::span<const std::byte> bytes, clock::time_point deadline, bool& invalid) override
     {
@@ -264,6 +267,7 @@ private:
     std::shared_ptr<read_state> state_;
     zws_protocol protocol_;
     std::optional<zws_encoder> encoder_;
+    bool upgraded_ = false;
 };
 
 } // namespace

@@ -33,6 +33,8 @@ public:
     virtual std::string handshake(bool server, const std::string& host, const std::string& target,
                                   const std::string& offer, const std::string& mechanism,
                                   bool peer_as_server, clock::time_point deadline) = 0;
+    // Client: the server answered 101 (whatever subprotocol it chose).
+    virtual bool upgraded() const = 0;
     // ZMTP bytes out, as WebSocket messages (whole frames only are sent).
     // A byte stream that is not ZMTP framing fails with `invalid`.
     virtual status send(std::span<const std::byte> bytes, clock::time_point deadline, bool& invalid) = 0;

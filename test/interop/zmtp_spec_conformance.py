@@ -56,6 +56,7 @@ LIBZMQ_KNOWN = {
     "framing/reserved-bit-refused": "FAIL",
     "handshake/metadata-name-zero-length": "FAIL",
     "handshake/metadata-value-size-huge": "FAIL",
+    "websocket/empty-message": "FAIL",          # SHOULD: libzmq 4.3.5 keeps the connection open
 }
 CURVE_SERVER_PUBLIC = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 CURVE_SERVER_SECRET = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
