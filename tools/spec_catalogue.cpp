@@ -112,12 +112,12 @@ const std::set<std::string, std::less<>> known_ops = {
     "subscribe", "cancel", "greeting", "expect_greeting", "expect_bytes", "ready", "expect_ready",
     "handshake", "mechanism", "frame", "message", "expect_close", "expect_open", "expect_command",
     "expect_message", "expect_no_message", "expect_messages", "drain", "legacy_greeting",
-    "expect_legacy_greeting"};
+    "expect_legacy_greeting", "ws_message", "expect_upgrade_refused"};
 
 test_case parse_case(const nlohmann::json& j, const std::string& group)
 {
     static const std::set<std::string> known = {"id", "clause", "level", "title", "peers",
-                                                "mechanisms", "mode", "libzmq", "recheck", "zmtp2", "steps"};
+                                                "mechanisms", "mode", "libzmq", "recheck", "zmtp2", "ws", "ws_only", "steps"};
     for (const auto& [key, value] : j.items())
         if (!known.contains(key))
             throw catalogue_error("unknown key '" + key + "'");
@@ -143,6 +143,8 @@ test_case parse_case(const nlohmann::json& j, const std::string& group)
     c.libzmq = j.value("libzmq", std::string());
     c.recheck = j.value("recheck", group == "robustness");
     c.zmtp2 = j.value("zmtp2", false);
+    c.ws = j.value("ws", std::string());
+    c.ws_only = j.value("ws_only", false);
     for (const auto& s : j.at("steps")) {
         c.steps.push_back(parse_step(s.get<std::string>()));
         if (!known_ops.contains(c.steps.back().op))

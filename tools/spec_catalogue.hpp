@@ -49,6 +49,8 @@ struct test_case {
     std::string libzmq;                  // where libzmq 4.3 differs, or ""
     bool recheck = false;                // a second connection must be served
     bool zmtp2 = false;                  // applies to a ZMTP 2.0 peer too
+    std::string ws;                      // why it is N/A over ws://, or ""
+    bool ws_only = false;                // a case of ZWS itself (ws:// and wss://)
     std::vector<step> steps;
 };
 

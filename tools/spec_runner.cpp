@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 #include "spec_runner.hpp"
 
+#include "zmtp/codec/zws.hpp"
 #include "zmtp/security/mechanism_factory.hpp"
 #include "zmtp/wire/command.hpp"
 #include "zmtp/wire/frame.hpp"
@@ -53,6 +54,10 @@ std::string not_applicable(const test_case& c, const config& cfg)
 {
     if (c.mode != "any" && (c.mode == "bind") != cfg.bind)
         return c.mode == "bind" ? "tests clients (--bind)" : "tests servers (--connect)";
+    if (c.ws_only && !cfg.endpoint.websocket)
+        return "a ZWS case: for ws:// and wss:// endpoints";
+    if (cfg.endpoint.websocket && !c.ws.empty())
+        return "over ZWS: " + c.ws;
     if (cfg.zmtp2 && !c.zmtp2)
         return "a ZMTP 3 case: the peer speaks ZMTP 2.0 only (RFC 15)";
     if (!c.mechanisms.empty() &&
@@ -116,6 +121,13 @@ runner::outcome runner::open(const std::string& name)
     auto s = std::make_unique<session>(std::move(stream));
     if (const auto factory = security::mechanism_factory_for(cfg_.security))
         s->mechanism = factory();
+    if (cfg_.endpoint.websocket) {
+        const bool peer_as_server = s->mechanism && !s->mechanism->as_server();
+        if (const auto why = s->stream().upgrade(cfg_.bind, cfg_.endpoint, zws_offer(cfg_.mechanism),
+                                                 cfg_.mechanism, peer_as_server, until);
+            !why.empty())
+            return outcome::fail(why);
+    }
     conns_[name] = std::move(s);
     return outcome::next();
 }
@@ -180,6 +192,10 @@ result runner::run(const test_case& c)
     const auto finish = [&](verdict v, std::string evidence) {
         r.outcome = v;
         r.evidence = std::move(evidence);
+        if (std::any_of(conns_.begin(), conns_.end(), [](const auto& c) { return c.second->stream().not_zws(); })) {
+            r.outcome = verdict::na;
+            r.evidence = "the case sends bytes that are not ZMTP frames: ZWS cannot carry them";
+        }
         if (conns_.contains("a"))
             r.transcript = conns_["a"]->stream().transcript();
         conns_.clear();
@@ -206,6 +222,8 @@ result runner::run(const test_case& c)
         if (!o.evidence.empty())
             last = o.evidence;
     }
+    if (std::any_of(conns_.begin(), conns_.end(), [](const auto& n) { return n.second->stream().not_zws(); }))
+        return finish(verdict::na, {});
     if (c.recheck && !cfg_.bind) {
         auto transcript = conns_.contains("a") ? conns_["a"]->stream().transcript() : std::vector<chunk>{};
         conns_.clear();
@@ -243,6 +261,12 @@ runner::outcome runner::exec(const step& s)
         send_pieces(conn(s), bytes_of(s), s);
         return outcome::next();
     }
+    if (s.op == "ws_message") {
+        conn(s).stream().send_message(bytes_of(s), s.get("text") == "1", deadline(s));
+        return outcome::next();
+    }
+    if (s.op == "expect_upgrade_refused")
+        return op_expect_upgrade_refused(s);
     if (s.op == "replay_message") {
         auto& c = conn(s);
         c.send(c.last_frame, deadline(s));
@@ -309,6 +333,26 @@ runner::outcome runner::exec(const step& s)
     if (it == ops.end())
         throw catalogue_error("unknown step op '" + s.op + "'");
     return (this->*(it->second))(s);
+}
+
+} // namespace zmtp::spec
+
+namespace zmtp::spec {
+
+// A request offering `offer` (no ZWS subprotocol): the server must not
+// upgrade it, as it could not tell which mechanism runs.
+runner::outcome runner::op_expect_upgrade_refused(const step& s)
+{
+    raw_stream stream(io_);
+    const auto until = deadline(s);
+    if (const auto ec = stream.connect(cfg_.endpoint, until, cfg_.tls))
+        return outcome::fail("cannot connect: " + ec.message());
+    const auto offer = s.get("offer");
+    const auto why = stream.upgrade(false, cfg_.endpoint, offer, cfg_.mechanism, false, until);
+    if (stream.upgraded())
+        return outcome::fail("the server upgraded a request offering '" + offer + "'" +
+                             (why.empty() ? std::string() : ": " + why));
+    return outcome::next(why);
 }
 
 } // namespace zmtp::spec

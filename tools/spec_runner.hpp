@@ -95,6 +95,7 @@ private:
     outcome op_expect_no_message(const step& s);
     outcome op_expect_messages(const step& s);
     outcome op_drain(const step& s);
+    outcome op_expect_upgrade_refused(const step& s);
     void send_pieces(session& c, std::span<const std::byte> bytes, const step& s);
 
     clock::time_point deadline(const step& s) const;

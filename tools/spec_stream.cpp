@@ -127,10 +127,37 @@ void raw_stream::record(bool sent, std::span<const std::byte> bytes)
     transcript_.push_back({sent, {bytes.begin(), bytes.end()}});
 }
 
+std::string raw_stream::upgrade(bool server, const asio::endpoint& ep, const std::string& offer,
+                                const std::string& mechanism, bool peer_as_server, clock::time_point deadline)
+{
+    ws_ = make_ws_link(io_, socket_, tls_.get());
+    const auto host = ep.host.find(':') == std::string::npos ? ep.host : "[" + ep.host + "]";
+    return ws_->handshake(server, host + ":" + std::to_string(ep.port), ep.path, offer, mechanism,
+                          peer_as_server, deadline);
+}
+
+raw_stream::status raw_stream::send_message(std::span<const std::byte> payload, bool text,
+                                            clock::time_point deadline)
+{
+    if (closed_ || !ws_)
+        return status::closed;
+    const auto s = ws_->send_message(payload, text, deadline);
+    if (s == status::ok)
+        record(true, payload);
+    closed_ = s == status::closed;
+    return s;
+}
+
 raw_stream::status raw_stream::send(std::span<const std::byte> bytes, clock::time_point deadline)
 {
     if (closed_)
         return status::closed;
+    if (ws_) {
+        const auto s = ws_->send(bytes, deadline, not_zws_);
+        record(true, bytes);
+        closed_ = s == status::closed;
+        return s;
+    }
     bool done = false;
     boost::system::error_code result;
     std::size_t written = 0;
@@ -158,6 +185,13 @@ raw_stream::status raw_stream::read_some(std::vector<std::byte>& in, clock::time
 {
     if (closed_)
         return status::closed;
+    if (ws_) {
+        const auto before = in.size();
+        const auto s = ws_->read_some(in, deadline);
+        record(false, std::span<const std::byte>(in).subspan(before));
+        closed_ = s == status::closed;
+        return s;
+    }
     std::array<std::byte, 65536> buffer;
     bool done = false;
     boost::system::error_code result;
@@ -185,6 +219,7 @@ raw_stream::status raw_stream::read_some(std::vector<std::byte>& in, clock::time
 
 void raw_stream::close() noexcept
 {
+    ws_.reset();
     boost::system::error_code ignored;
     socket_.close(ignored);
     closed_ = true;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MPL-2.0
-// zmtp-spec's raw byte stream: one tcp:// or ipc:// connection the tool
+// zmtp-spec's raw byte stream: one tcp://, ipc:// or ws:// connection the tool
 // opened or accepted, with a deadline on every wait and a record of every
 // byte sent and received (for the report of a failed case).
 #pragma once
+
+#include "spec_ws.hpp"
 
 #include "zmtp/asio/endpoint.hpp"
 #include "zmtp/socket_options.hpp"
@@ -34,6 +36,8 @@ struct chunk {
 
 class raw_stream {
 public:
+    using status = ws_link::status;
+
     explicit raw_stream(net::io_context& io) : io_(io), socket_(io) {}
 
     // Opens a connection (and a TLS session for tls+ endpoints, from the
@@ -44,8 +48,19 @@ public:
     // An accepted connection of a tls+ endpoint: the server's TLS handshake.
     std::error_code accept_tls(net::ssl::context& ctx, clock::time_point deadline);
     protocol::socket& socket() noexcept { return socket_; }
+    // ws:// and wss://: the HTTP upgrade of the open connection, offering
+    // `offer` (client) or choosing the ZWS 2.0 subprotocol of `mechanism`
+    // (server); from then on the bytes go through the ZWS translators
+    // (spec_ws.hpp). "" on success, else why not.
+    std::string upgrade(bool server, const asio::endpoint& ep, const std::string& offer,
+                        const std::string& mechanism, bool peer_as_server, clock::time_point deadline);
+    // ws: the server answered the upgrade with 101.
+    bool upgraded() const noexcept { return ws_ && ws_->upgraded(); }
+    // ws: one WebSocket message as it is (a text message with `text`).
+    status send_message(std::span<const std::byte> payload, bool text, clock::time_point deadline);
+    // ws: bytes were sent that are not ZMTP framing, which ZWS cannot carry.
+    bool not_zws() const noexcept { return not_zws_; }
 
-    enum class status { ok, closed, timeout };
     // Writes all of `bytes` unless the peer closes or stops reading first.
     status send(std::span<const std::byte> bytes, clock::time_point deadline);
     // Appends what arrives next (at least one byte) to `in`.
@@ -66,7 +81,10 @@ private:
     std::unique_ptr<net::ssl::context> tls_context_;
     std::unique_ptr<net::ssl::stream<protocol::socket&>> tls_;
     bool closed_ = false;
+    bool not_zws_ = false;
     std::vector<chunk> transcript_;
+    // Last: it refers to the socket and goes first.
+    std::unique_ptr<ws_link> ws_;
 };
 
 // A listening endpoint for --bind: every case takes the next connection.

@@ -52,7 +52,7 @@ int main(int argc, char** argv)
     bool plain_server = false, list = false, strict = false, json = false;
     long long timeout = 1500;
     std::uint64_t max_msg_size = 0;
-    app.add_option("--connect", connect, "Test a peer that listens at ENDPOINT (tcp://, ipc://, tls+tcp://, tls+ipc://)");
+    app.add_option("--connect", connect, "Test a peer that listens at ENDPOINT (tcp://, ipc://, tls+tcp://, tls+ipc://, ws://, wss://)");
     app.add_option("--bind", bind, "Listen at ENDPOINT and test the clients that connect");
     app.add_option("--type", type, "The peer's socket type (else read from its READY)");
     app.add_option("--plain-username", plain_user, "PLAIN client: username");
@@ -106,8 +106,8 @@ int main(int argc, char** argv)
         usage_error(e.what());
     }
     using kind = zmtp::asio::endpoint::transport;
-    if ((cfg.endpoint.kind != kind::tcp && cfg.endpoint.kind != kind::ipc) || cfg.endpoint.websocket)
-        usage_error("zmtp-spec speaks tcp://, ipc://, tls+tcp:// and tls+ipc:// only");
+    if (cfg.endpoint.kind != kind::tcp && cfg.endpoint.kind != kind::ipc)
+        usage_error("zmtp-spec speaks tcp://, ipc://, tls+tcp://, tls+ipc://, ws:// and wss:// only");
     const std::vector<std::string> endpoints{cfg.bind ? bind : connect}, none;
     zmtp::socket_options tls_holder;
     if (const auto why = zmtp::cat::apply_tls(tls, cfg.bind ? endpoints : none, cfg.bind ? none : endpoints, tls_holder))

@@ -62,12 +62,17 @@ TEST_CASE("the conformance catalogue")
         CHECK(c.id.starts_with(c.group + "/"));
         CHECK((c.clause.find("RFC ") != std::string::npos || c.clause.find("docs/reliability.md") != std::string::npos));
         CHECK(!c.title.empty());
+        // ZWS sends no greeting (docs/websocket.md): those cases are N/A
+        // over ws://, with the reason; the ZWS cases run over ws:// only.
+        if (c.group == "greeting" || c.group == "legacy")
+            CHECK(!c.ws.empty());
+        CHECK(c.ws_only == (c.group == "websocket"));
         for (const auto& s : c.steps)
             if (s.op == "send_vector") {
                 CHECK(s.get("file") == "greetings");
                 CHECK(greeting_vectors.contains(s.get("name")));
             }
     }
-    for (const auto* g : {"greeting", "handshake", "framing", "commands", "patterns", "robustness", "security"})
+    for (const auto* g : {"greeting", "handshake", "framing", "commands", "patterns", "robustness", "security", "websocket"})
         CHECK(groups[g] > 0);
 }
