@@ -418,7 +418,7 @@ public:
 
     bool accepts(const peer_info& info) const override
     {
-        return info.identity.empty() || !ids_.contains(info.identity);
+        return !usable(info.identity) || !ids_.contains(info.identity);
     }
 
     void attach(peer_id p, const peer_info& info, peer_queues&) override
@@ -426,7 +426,7 @@ public:
         if (info.pending || ids_.has_peer(p))
             return;
         std::string id = info.identity;
-        if (id.empty() || ids_.contains(id))
+        if (!usable(id) || ids_.contains(id))
             id = ids_.fresh(generated_id);
         ids_.add(p, std::move(id));
         fq_.add(p);
@@ -482,6 +482,14 @@ public:
     }
 
 private:
+    // RFC 37: an Identity is at most 255 octets and its first is not zero
+    // (those are ours to generate). Any other is ignored: the peer gets a
+    // generated id, as with none.
+    static bool usable(const std::string& id)
+    {
+        return !id.empty() && id.size() <= 255 && id.front() != '\0';
+    }
+
     // Like libzmq: a zero octet (reserved for generated ids, RFC 37) and
     // a 32-bit counter.
     static std::optional<std::string> generated_id(std::uint32_t n)
