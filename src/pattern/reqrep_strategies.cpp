@@ -183,7 +183,7 @@ public:
 
     bool accepts(const peer_info& info) const override
     {
-        return info.identity.empty() || handover_ || !ids_.contains(info.identity);
+        return !usable(info.identity) || handover_ || !ids_.contains(info.identity);
     }
 
     void attach(peer_id p, const peer_info& info, peer_queues&) override
@@ -191,11 +191,11 @@ public:
         if (info.pending || ids_.has_peer(p))
             return;
         std::string id = info.identity;
-        if (auto old = id.empty() ? std::nullopt : ids_.find(id); old && handover_) {
+        if (auto old = usable(id) ? ids_.find(id) : std::nullopt; old && handover_) {
             ids_.remove(*old);
             ids_.add(*old, ids_.fresh(generated_id));
         }
-        if (id.empty() || ids_.contains(id))
+        if (!usable(id) || ids_.contains(id))
             id = ids_.fresh(generated_id);
         ids_.add(p, std::move(id));
         fq_.add(p);
@@ -251,6 +251,14 @@ public:
     }
 
 private:
+    // RFC 37: an Identity is at most 255 octets and its first is not zero
+    // (those are ours to generate). Any other is ignored: the peer gets a
+    // generated id, as with none.
+    static bool usable(const std::string& id)
+    {
+        return !id.empty() && id.size() <= 255 && id.front() != '\0';
+    }
+
     // Like libzmq: a zero octet (reserved for generated ids, RFC 37) and
     // a 32-bit counter.
     static std::optional<std::string> generated_id(std::uint32_t n)

@@ -123,10 +123,9 @@ void curve_secret::wipe() noexcept
     sodium_memzero(bytes_.data(), bytes_.size());
 }
 
-void curve_boxes::derive(std::span<const std::byte, 32> peer_transient, const curve_secret& ours)
+bool curve_boxes::derive(std::span<const std::byte, 32> peer_transient, const curve_secret& ours)
 {
-    if (crypto_box_beforenm(uc(key_.data()), uc(peer_transient.data()), uc(ours.data())) != 0)
-        throw std::runtime_error("crypto_box_beforenm failed");
+    return crypto_box_beforenm(uc(key_.data()), uc(peer_transient.data()), uc(ours.data())) == 0;
 }
 
 void curve_boxes::seal(std::string_view prefix, std::span<std::byte> region)
@@ -345,7 +344,11 @@ void curve_client_mechanism::on_welcome(std::span<const std::byte> data, std::ve
     }
     curve_public_key server_transient;
     std::memcpy(server_transient.data(), welcome.data(), key_size);
-    boxes_.derive(server_transient, transient_secret_);
+    if (!boxes_.derive(server_transient, transient_secret_)) {
+        refuse(make_error_code(error::authentication_failed),
+               "WELCOME names a degenerate transient key (a small-order point)");
+        return;
+    }
     transient_secret_.wipe();
 
     // The INITIATE body after its name: cookie, then the sealed region.
@@ -511,7 +514,12 @@ void curve_server_mechanism::on_initiate(std::span<const std::byte> data)
                       : "INITIATE cookie does not open: it is not from this server and connection");
         return;
     }
-    boxes_.derive(client_transient_, transient_secret_);
+    // Cannot fail once HELLO's box opened with the same C'; checked all the same.
+    if (!boxes_.derive(client_transient_, transient_secret_)) {
+        refuse(make_error_code(error::authentication_failed),
+               "HELLO named a degenerate transient key (a small-order point)");
+        return;
+    }
 
     std::vector<std::byte> region(data.begin() + cookie_size, data.end());
     if (boxes_.open("CurveZMQINITIATE", region) != detail::curve_boxes::opened::ok) {

@@ -3,7 +3,8 @@
 // reliability.md maps every item to its test): raw TCP peers on loopback
 // against a bound zmtp socket. Each attack ends that connection with a
 // reason naming the peer, and a well-behaved peer on the same socket is
-// served afterwards (the canary, reliability invariant 3).
+// served afterwards (the canary, reliability invariant 3). Item 124 turns it
+// round: a raw listener against a connecting zmtp socket.
 #include "helpers.hpp"
 #include "zmtp/socket.hpp"
 #include "zmtp/wire/command.hpp"
@@ -15,6 +16,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <list>
@@ -292,4 +294,41 @@ TEST_CASE("hostile 118: an unfinished handshake does not occupy a PAIR's slot")
     });
     REQUIRE(run_until(t.io, [&] { return got.has_value(); }, 10'000ms));
     CHECK(*got == "paired");
+}
+
+TEST_CASE("hostile 124: a listener that accepts and closes at once is retried after doubling, capped, "
+          "jittered delays")
+{
+    net::io_context io;
+    tcp::acceptor acceptor(io, {net::ip::make_address("127.0.0.1"), 0});
+    std::size_t accepted = 0;
+    std::function<void()> accept_next = [&] {
+        acceptor.async_accept([&](zmtp::asio::error_code ec, tcp::socket s) {
+            if (ec)
+                return;
+            ++accepted;
+            s.close();
+            accept_next();
+        });
+    };
+    accept_next();
+
+    zmtp::socket push(io, zmtp::socket_type::push);
+    push.options().reconnect_ivl = 10ms;
+    push.options().reconnect_ivl_max = 80ms;
+    std::vector<std::chrono::milliseconds> delays;
+    push.set_monitor([&](const zmtp::monitor_event& e) {
+        if (e.type == event_type::connect_retried)
+            delays.push_back(e.retry_in);
+    });
+    push.connect("tcp://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()));
+    REQUIRE(run_until(io, [&] { return delays.size() >= 8; }, 20'000ms));
+
+    for (std::size_t i = 0; i < delays.size(); ++i) {
+        const auto base = std::min(10ms * (1 << std::min<std::size_t>(i, 10)), 80ms); // ±50 % around it
+        CAPTURE(i);
+        CHECK(delays[i] >= base / 2);
+        CHECK(delays[i] <= base + base / 2);
+    }
+    CHECK(accepted <= delays.size() + 1); // one connection per delay: no storm
 }

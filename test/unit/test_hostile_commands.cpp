@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MPL-2.0
 // Hostile catalogue, commands, NULL READY and metadata (items 38-53) and
-// heartbeats (items 96-101); docs/reliability.md maps every item to its
+// heartbeats (items 96-101, 103); docs/reliability.md maps every item to its
 // test. A codec fed by a raw peer, with a fake clock.
 #include "alloc_hook.hpp"
 #include "hostile_target.hpp"
@@ -342,4 +342,47 @@ TEST_CASE("hostile 101: a PING before the handshake completes is an unexpected c
     wire::append_ping(in, 0, {});
     t.feed(in);
     check_dropped(t, error::unexpected_command);
+}
+
+namespace {
+
+// Fires every timer of t's codec due up to `until`, the peer reading
+// nothing (our PINGs are discarded), then sets the clock to `until`.
+void run_timers_until(hostile_target& t, codec::time_point until)
+{
+    for (int fired = 0; t.c.next_timeout() && *t.c.next_timeout() <= until && !t.c.is_failed(); ++fired) {
+        REQUIRE(fired < 100);
+        t.clock.set(*t.c.next_timeout());
+        t.c.handle_timeout(t.clock.now());
+        test::drain_output(t.c);
+    }
+    if (!t.c.is_failed())
+        t.clock.set(until);
+}
+
+} // namespace
+
+TEST_CASE("hostile 103: a peer trickling one octet per 250 ms of a 60 MiB frame stays within memory, "
+          "then is dropped once silent")
+{
+    auto o = test::options_for(socket_type::pull);
+    o.heartbeat.interval = 100ms;
+    o.heartbeat.timeout = 300ms; // never answered by a PONG: only the trickle keeps it
+    hostile_target t(o);
+    t.handshake();
+    auto in = hex("02 00 00 00 00 03 c0 00 00");
+    in.insert(in.end(), 200, std::byte{'z'});
+
+    test::reset_alloc_stats();
+    for (const std::byte& b : in) {
+        run_timers_until(t, t.clock.now() + 250ms);
+        REQUIRE(t.feed(std::span(&b, 1)) == 1);
+        REQUIRE_FALSE(t.c.is_failed()); // every octet is a sign of life
+    }
+    CHECK(test::current_alloc_stats().largest <= t.c.options().limits.max_preallocation + 256);
+
+    const auto last_octet = t.clock.now();
+    run_timers_until(t, last_octet + 10s);
+    check_dropped(t, error::heartbeat_timeout);
+    CHECK(t.clock.now() <= last_octet + 100ms + 300ms); // one interval, then the timeout
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MPL-2.0
 // Hostile catalogue, connection lifecycle and greeting (items 1-25 that a
-// codec can show; docs/reliability.md maps every item to its test): a
+// codec can show, and 92; docs/reliability.md maps every item to its test): a
 // codec fed by a raw peer, with a fake clock.
 #include "alloc_hook.hpp"
 #include "hostile_target.hpp"
@@ -280,4 +280,29 @@ TEST_CASE("hostile 25: a peer that sends 11 octets and waits gets our whole gree
     REQUIRE(out.size() == wire::greeting_size);
     const auto ours = wire::parse_greeting(out);
     CHECK(ours.state == wire::greeting_result::status::complete);
+}
+
+TEST_CASE("hostile 92: an authenticator that never answers fails the handshake at its deadline; a late yes "
+          "changes nothing")
+{
+    hostile_target t(plain_server_options());
+    wire::greeting plain;
+    plain.mechanism = "PLAIN";
+    auto in = greeting_bytes(plain);
+    wire::append_command(in, "HELLO", hex("05 61 64 6d 69 6e 06 73 65 63 72 65 74")); // "admin" "secret"
+    REQUIRE(t.feed(in) == in.size());
+    REQUIRE(t.c.awaiting_authentication());
+    const auto deadline = t.c.options().handshake_timeout;
+
+    t.clock.advance(deadline - 1ms);
+    t.c.handle_timeout(t.clock.now());
+    REQUIRE_FALSE(t.c.is_failed());
+    t.clock.advance(1ms);
+    t.c.handle_timeout(t.clock.now());
+    check_dropped(t, error::handshake_timeout);
+
+    t.c.resolve_authentication(security::auth_result::accept("admin"));
+    CHECK(t.c.is_failed());
+    CHECK_FALSE(t.handshake_completed());
+    CHECK_FALSE(t.c.next_timeout());
 }

@@ -68,8 +68,9 @@ public:
     }
 
     // Precomputes the key from the peer's transient public key and our
-    // transient secret key.
-    void derive(std::span<const std::byte, 32> peer_transient, const curve_secret& ours);
+    // transient secret key. False for a small-order peer key (all zeros,
+    // say), which would make every box predictable.
+    [[nodiscard]] bool derive(std::span<const std::byte, 32> peer_transient, const curve_secret& ours);
     // The short nonce of the next box we send.
     std::uint64_t next_nonce() noexcept { return ++sent_; }
     // region = [short nonce 8][MAC 16][plaintext]: writes next_nonce() and
