@@ -134,6 +134,13 @@ public:
         return l;
     }
 
+    // `a` connects to `b`: a pending peer, then a connection, then the
+    // handshake.
+    wire_link& connect(core_end& a, core_end& b)
+    {
+        return join(a, a.core.add_connect("tcp://" + b.name), b);
+    }
+
     // The connection breaks under both sides.
     void cut(wire_link& l)
     {

@@ -23,13 +23,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// `a` connects to `b`: a pending peer, then a connection, then the handshake.
-zmtp::test::wire_link& connect(core_net& net, core_end& a, core_end& b)
-{
-    const auto p = a.core.add_connect("tcp://" + b.name);
-    return net.join(a, p, b);
-}
-
 std::optional<message> take(core_end& e)
 {
     return e.take();
@@ -44,7 +37,7 @@ TEST_CASE("core: PUSH to PULL, in order, and a waiting receive completes when a 
     core_net net;
     auto& push = net.make(socket_type::push, "push");
     auto& pull = net.make(socket_type::pull, "pull");
-    connect(net, push, pull);
+    net.connect(push, pull);
 
     const auto r = pull.receive();
     CHECK(pull.receives_done.empty());
@@ -68,7 +61,7 @@ TEST_CASE("core: REQ and REP alternate; the reply reaches the requester")
     core_net net;
     auto& req = net.make(socket_type::req, "req");
     auto& rep = net.make(socket_type::rep, "rep");
-    connect(net, req, rep);
+    net.connect(req, rep);
 
     message q{"question"};
     REQUIRE_FALSE(req.core.try_send(q));
@@ -88,7 +81,7 @@ TEST_CASE("core: DEALER and ROUTER: the Identity is the routing id both ways")
     auto& dealer = net.make(socket_type::dealer, "dealer");
     auto& router = net.make(socket_type::router, "router");
     dealer.core.options().routing_id = "D1";
-    connect(net, dealer, router);
+    net.connect(dealer, router);
 
     message m{"hi"};
     REQUIRE_FALSE(dealer.core.try_send(m));
@@ -108,7 +101,7 @@ TEST_CASE("core: PUB and SUB: the subscription made before the connection is sen
     auto& pub = net.make(socket_type::pub, "pub");
     auto& sub = net.make(socket_type::sub, "sub");
     REQUIRE_FALSE(sub.core.subscribe(topic("a"), true));
-    connect(net, sub, pub);
+    net.connect(sub, pub);
 
     for (const char* s : {"b1", "a1", "a2"}) {
         message m{s};
@@ -132,7 +125,7 @@ TEST_CASE("core: XPUB sees XSUB's subscriptions as messages; XSUB's data goes up
     core_net net;
     auto& xpub = net.make(socket_type::xpub, "xpub");
     auto& xsub = net.make(socket_type::xsub, "xsub");
-    connect(net, xsub, xpub);
+    net.connect(xsub, xpub);
 
     message s{zmtp::frame("\x01" "news")};
     REQUIRE_FALSE(xsub.core.try_send(s));
@@ -153,8 +146,8 @@ TEST_CASE("core: PAIR talks to one PAIR; a second is refused with a reason")
     auto& a = net.make(socket_type::pair, "a");
     auto& b = net.make(socket_type::pair, "b");
     auto& c = net.make(socket_type::pair, "c");
-    connect(net, a, b);
-    connect(net, c, b);
+    net.connect(a, b);
+    net.connect(c, b);
 
     CHECK(b.count(peer_event::handshake_failed) == 1);
     CHECK(b.events.back().reason == "refused: the PAIR socket already has a peer");
@@ -287,7 +280,7 @@ TEST_CASE("core: PUB drops at the send HWM, counts it and reports it")
     pub.core.options().send_hwm = 1;
     pub.core.report_drops(true);
     REQUIRE_FALSE(sub.core.subscribe(topic(""), true));
-    auto& l = connect(net, sub, pub);
+    auto& l = net.connect(sub, pub);
     net.capacity = 0; // the connection takes nothing more
     l.paused[1] = true;
     for (const char* s : {"1", "2", "3"}) {
@@ -305,7 +298,7 @@ TEST_CASE("core: the receive HWM pauses reading; reading resumes as the applicat
     auto& push = net.make(socket_type::push, "push");
     auto& pull = net.make(socket_type::pull, "pull");
     pull.core.options().receive_hwm = 2;
-    auto& l = connect(net, push, pull);
+    auto& l = net.connect(push, pull);
     for (int i = 0; i < 6; ++i) {
         message m{zmtp::frame(std::to_string(i))};
         REQUIRE_FALSE(push.core.try_send(m));
@@ -353,7 +346,7 @@ TEST_CASE("core: the receive HWM in bytes pauses reading until the application t
     auto& push = net.make(socket_type::push, "push");
     auto& pull = net.make(socket_type::pull, "pull");
     pull.core.options().receive_hwm_bytes = 8;
-    auto& l = connect(net, push, pull);
+    auto& l = net.connect(push, pull);
     for (const char* s : {"1111", "2222", "3333", "4444"}) {
         message m{s};
         REQUIRE_FALSE(push.core.try_send(m));
@@ -380,7 +373,7 @@ TEST_CASE("core: linger 0 aborts every connection at close; waiting operations a
     auto& dealer = net.make(socket_type::dealer, "dealer");
     auto& router = net.make(socket_type::router, "router");
     dealer.core.options().linger = 0ms;
-    connect(net, dealer, router);
+    net.connect(dealer, router);
     const auto r = dealer.receive();
     dealer.core.close(net.clock.now());
     net.settle();
@@ -403,7 +396,7 @@ TEST_CASE("core: linger N flushes for up to N of (fake) time, then aborts")
     auto& pull = net.make(socket_type::pull, "pull");
     push.core.options().linger = 100ms;
     pull.core.options().receive_hwm = 1;
-    auto& l = connect(net, push, pull);
+    auto& l = net.connect(push, pull);
     for (const char* s : {"1", "2", "3"}) {
         message m{s};
         REQUIRE_FALSE(push.core.try_send(m));
@@ -429,7 +422,7 @@ TEST_CASE("core: linger -1 waits as long as it takes, without a timer")
     auto& push = net.make(socket_type::push, "push");
     auto& pull = net.make(socket_type::pull, "pull");
     pull.core.options().receive_hwm = 1;
-    auto& l = connect(net, push, pull);
+    auto& l = net.connect(push, pull);
     for (const char* s : {"1", "2", "3"}) {
         message m{s};
         REQUIRE_FALSE(push.core.try_send(m));
@@ -453,7 +446,7 @@ TEST_CASE("core: a flush that ends before the linger time cancels the timer")
     auto& push = net.make(socket_type::push, "push");
     auto& pull = net.make(socket_type::pull, "pull");
     push.core.options().linger = 1000ms;
-    connect(net, push, pull);
+    net.connect(push, pull);
     message m{"last"};
     REQUIRE_FALSE(push.core.try_send(m));
     push.core.close(net.clock.now());
@@ -471,7 +464,7 @@ TEST_CASE("core: monitor events name the endpoint and the peer's Identity")
     auto& dealer = net.make(socket_type::dealer, "dealer");
     auto& router = net.make(socket_type::router, "router");
     router.core.options().routing_id = "R";
-    auto& l = connect(net, dealer, router);
+    auto& l = net.connect(dealer, router);
     REQUIRE(dealer.events.size() == 1);
     CHECK(dealer.events[0].event == peer_event::handshake_succeeded);
     CHECK(dealer.events[0].endpoint == "tcp://router");

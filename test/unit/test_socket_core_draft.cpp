@@ -19,12 +19,6 @@ using zmtp::test::core_net;
 
 namespace {
 
-zmtp::test::wire_link& connect(core_net& net, core_end& a, core_end& b)
-{
-    const auto p = a.core.add_connect("tcp://" + b.name);
-    return net.join(a, p, b);
-}
-
 message grouped(std::string group, const char* body)
 {
     message m{body};
@@ -83,8 +77,8 @@ TEST_CASE("core: SCATTER deals messages round-robin to its GATHERs, which fair-q
     auto& scatter = net.make(socket_type::scatter, "scatter");
     auto& g1 = net.make(socket_type::gather, "g1");
     auto& g2 = net.make(socket_type::gather, "g2");
-    connect(net, scatter, g1);
-    connect(net, scatter, g2);
+    net.connect(scatter, g1);
+    net.connect(scatter, g2);
     for (const char* s : {"1", "2", "3", "4"}) {
         message m{s};
         REQUIRE_FALSE(scatter.core.try_send(m));
@@ -106,8 +100,8 @@ TEST_CASE("core: CLIENT and SERVER: each message in names its client; the reply 
     auto& server = net.make(socket_type::server, "server");
     auto& c1 = net.make(socket_type::client, "c1");
     auto& c2 = net.make(socket_type::client, "c2");
-    connect(net, c1, server);
-    connect(net, c2, server);
+    net.connect(c1, server);
+    net.connect(c2, server);
     message a{"from c1"};
     REQUIRE_FALSE(c1.core.try_send(a));
     message b{"from c2"};
@@ -144,7 +138,7 @@ TEST_CASE("core: a peer's multipart message to a draft socket is dropped; the ne
     core_net net;
     auto& server = net.make(socket_type::server, "server");
     auto& dealer = net.make(socket_type::dealer, "dealer");
-    connect(net, dealer, server);
+    net.connect(dealer, server);
     message two{"a", "b"};
     REQUIRE_FALSE(dealer.core.try_send(two));
     message one{"c"};
@@ -162,8 +156,8 @@ TEST_CASE("core: RADIO sends a group only to the DISHes that joined it, sent bef
     auto& d1 = net.make(socket_type::dish, "d1");
     auto& d2 = net.make(socket_type::dish, "d2");
     REQUIRE_FALSE(d1.core.subscribe(zmtp::test::topic("weather"), true));
-    connect(net, d1, radio);
-    connect(net, d2, radio);
+    net.connect(d1, radio);
+    net.connect(d2, radio);
     REQUIRE_FALSE(d2.core.subscribe(zmtp::test::topic("news"), true));
     net.settle();
     for (const char* g : {"weather", "news", "weathe", "sport"}) {
@@ -237,7 +231,7 @@ TEST_CASE("core: PEER to PEER both ways by routing id; CHANNEL to CHANNEL")
 
     auto& c1 = net.make(socket_type::channel, "c1");
     auto& c2 = net.make(socket_type::channel, "c2");
-    connect(net, c1, c2);
+    net.connect(c1, c2);
     message x{"x"};
     REQUIRE_FALSE(c1.core.try_send(x));
     net.settle();

@@ -25,12 +25,6 @@ using zmtp::test::peer_event;
 
 namespace {
 
-zmtp::test::wire_link& connect(core_net& net, core_end& a, core_end& b)
-{
-    const auto p = a.core.add_connect("tcp://" + b.name);
-    return net.join(a, p, b);
-}
-
 std::uint32_t host_order(const frame& f)
 {
     REQUIRE(f.size() == 4);
@@ -57,7 +51,7 @@ TEST_CASE("conflate: a PULL keeps only the last message of each peer; multipart 
     auto& pull = net.make(socket_type::pull, "pull");
     pull.core.options().conflate = true;
     pull.core.options().receive_hwm = 2; // ignored: nothing pauses
-    auto& l = connect(net, push, pull);
+    auto& l = net.connect(push, pull);
     for (int i = 0; i < 10; ++i) {
         message m{frame(std::to_string(i))};
         REQUIRE_FALSE(push.core.try_send(m));
@@ -104,7 +98,7 @@ TEST_CASE("conflate: a SUB keeps the last matching message; a DEALER the last of
     auto& sub = net.make(socket_type::sub, "sub");
     sub.core.options().conflate = true;
     REQUIRE_FALSE(sub.core.subscribe(zmtp::test::topic("a"), true));
-    connect(net, sub, pub);
+    net.connect(sub, pub);
     for (const char* s : {"a1", "a2", "a3", "b4"}) {
         message m{s};
         REQUIRE_FALSE(pub.core.try_send(m));
@@ -117,7 +111,7 @@ TEST_CASE("conflate: a SUB keeps the last matching message; a DEALER the last of
     auto& router = net.make(socket_type::router, "router");
     dealer.core.options().conflate = true;
     dealer.core.options().routing_id = "D";
-    connect(net, dealer, router);
+    net.connect(dealer, router);
     for (const char* s : {"r1", "r2"}) {
         message m{"D", s};
         REQUIRE_FALSE(router.core.try_send(m));
@@ -149,7 +143,7 @@ TEST_CASE("req_correlate: the request-id frame, in host byte order, one more per
     auto& router = net.make(socket_type::router, "router");
     req.core.options().req_correlate = true;
     req.core.options().routing_id = "R";
-    connect(net, req, router);
+    net.connect(req, router);
 
     message q{"q1"};
     REQUIRE_FALSE(req.core.try_send(q));
@@ -188,8 +182,8 @@ TEST_CASE("req_relaxed: a new request while one waits; with req_correlate only t
     auto& rep = net.make(socket_type::rep, "rep");
     req.core.options().req_relaxed = true;
     req.core.options().req_correlate = true;
-    connect(net, strict, rep);
-    connect(net, req, rep);
+    net.connect(strict, rep);
+    net.connect(req, rep);
 
     message s1{"s1"};
     REQUIRE_FALSE(strict.core.try_send(s1));
@@ -222,7 +216,7 @@ TEST_CASE("req_relaxed without req_correlate: a new request drops a reply alread
     auto& req = net.make(socket_type::req, "req");
     auto& rep = net.make(socket_type::rep, "rep");
     req.core.options().req_relaxed = true;
-    connect(net, req, rep);
+    net.connect(req, rep);
 
     message q1{"q1"};
     REQUIRE_FALSE(req.core.try_send(q1));
@@ -276,7 +270,7 @@ TEST_CASE("probe_router: a ROUTER probes each accepted peer; a reconnected peer 
     auto& pull = net.make(socket_type::pull, "pull");
     pull.core.options().probe_router = true; // not a ROUTER or DEALER: no probe
     auto& push = net.make(socket_type::push, "push");
-    connect(net, pull, push);
+    net.connect(pull, push);
     message m{"m"};
     REQUIRE_FALSE(push.core.try_send(m));
     net.settle();
@@ -298,7 +292,7 @@ TEST_CASE("router_handover: a newcomer with an Identity in use takes it over; th
     REQUIRE_FALSE(first.core.try_send(before));
     net.settle();
 
-    connect(net, second, router);
+    net.connect(second, router);
     CHECK_FALSE(l1.open); // the router closed the first's connection
     CHECK(first.lost == std::vector<zmtp::pattern::peer_id>{p1});
     CHECK(router.count(peer_event::disconnected) == 1);
@@ -327,8 +321,8 @@ TEST_CASE("router_handover off: the newcomer is refused and the first keeps the 
     auto& second = net.make(socket_type::dealer, "second");
     first.core.options().routing_id = "X";
     second.core.options().routing_id = "X";
-    connect(net, first, router);
-    connect(net, second, router);
+    net.connect(first, router);
+    net.connect(second, router);
     CHECK(router.count(peer_event::handshake_failed) == 1);
     message to_x{"X", "hi"};
     REQUIRE_FALSE(router.core.try_send(to_x));

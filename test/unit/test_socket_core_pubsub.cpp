@@ -18,15 +18,6 @@ using zmtp::test::core_end;
 using zmtp::test::core_net;
 using zmtp::test::topic;
 
-namespace {
-
-zmtp::test::wire_link& connect(core_net& net, core_end& a, core_end& b)
-{
-    return net.join(a, a.core.add_connect("tcp://" + b.name), b);
-}
-
-} // namespace
-
 // ---------------------------------------------------------------- xpub_nodrop
 
 TEST_CASE("core: PUB with xpub_nodrop waits while a matching SUB is at its HWM, and loses nothing")
@@ -39,8 +30,8 @@ TEST_CASE("core: PUB with xpub_nodrop waits while a matching SUB is at its HWM, 
     pub.core.options().send_hwm = 2;
     REQUIRE_FALSE(slow.core.subscribe(topic("a"), true));
     REQUIRE_FALSE(other.core.subscribe(topic("b"), true));
-    auto& l = connect(net, slow, pub);
-    auto& lo = connect(net, other, pub);
+    auto& l = net.connect(slow, pub);
+    auto& lo = net.connect(other, pub);
     net.capacity = 0; // the connections take nothing more: the queues fill
 
     for (const char* s : {"a1", "a2"}) {
@@ -78,7 +69,7 @@ TEST_CASE("core: XPUB with xpub_nodrop: a waiting send completes when the full s
     xpub.core.options().xpub_nodrop = true;
     xpub.core.options().send_hwm = 1;
     REQUIRE_FALSE(sub.core.subscribe(topic(""), true));
-    auto& l = connect(net, sub, xpub);
+    auto& l = net.connect(sub, xpub);
     net.capacity = 0;
     message first{"1"};
     REQUIRE_FALSE(xpub.core.try_send(first));
@@ -97,7 +88,7 @@ TEST_CASE("core: without xpub_nodrop PUB drops for the full subscriber and never
     auto& sub = net.make(socket_type::sub, "sub");
     pub.core.options().send_hwm = 1;
     REQUIRE_FALSE(sub.core.subscribe(topic(""), true));
-    connect(net, sub, pub);
+    net.connect(sub, pub);
     net.capacity = 0;
     for (const char* s : {"1", "2"}) {
         message m{s};
@@ -116,7 +107,7 @@ TEST_CASE("core: invert_matching on PUB and SUB: the SUB gets what its subscript
     pub.core.options().invert_matching = true;
     sub.core.options().invert_matching = true;
     REQUIRE_FALSE(sub.core.subscribe(topic("a"), true));
-    connect(net, sub, pub);
+    net.connect(sub, pub);
     for (const char* s : {"a1", "b1", "ab", "c1"}) {
         message m{s};
         REQUIRE_FALSE(pub.core.try_send(m));
@@ -137,7 +128,7 @@ TEST_CASE("core: invert_matching on one end only: the two filters cancel out and
         (on_pub ? pub : sub).core.options().invert_matching = true;
         message s{zmtp::frame("\x01" "a")};
         REQUIRE_FALSE(sub.core.try_send(s));
-        connect(net, sub, pub);
+        net.connect(sub, pub);
         for (const char* t : {"a1", "b1"}) {
             message m{t};
             REQUIRE_FALSE(pub.core.try_send(m));
@@ -157,8 +148,8 @@ TEST_CASE("core: invert_matching PUB sends to a SUB without subscriptions and no
     none.core.options().invert_matching = true;
     all.core.options().invert_matching = true;
     REQUIRE_FALSE(all.core.subscribe(topic(""), true));
-    connect(net, none, pub);
-    connect(net, all, pub);
+    net.connect(none, pub);
+    net.connect(all, pub);
     message m{"x"};
     REQUIRE_FALSE(pub.core.try_send(m));
     net.settle();
@@ -179,9 +170,9 @@ TEST_CASE("core: XPUB's welcome message reaches each new subscriber first, and a
     xpub.core.options().send_hwm = 1;
     for (auto* s : {&s1, &s2})
         REQUIRE_FALSE(s->core.subscribe(topic("W"), true));
-    auto& l1 = connect(net, s1, xpub);
-    connect(net, s2, xpub);
-    connect(net, deaf, xpub);
+    auto& l1 = net.connect(s1, xpub);
+    net.connect(s2, xpub);
+    net.connect(deaf, xpub);
     CHECK(s1.take() == message{"W"});
     CHECK(s2.take() == message{"W"});
     CHECK(deaf.take() == std::nullopt); // not subscribed to it: filtered out
@@ -208,13 +199,13 @@ TEST_CASE("core: manual XPUB hands up every subscription and subscribes the peer
     // Each SUB asks for everything; the application decides what it gets.
     for (auto* s : {&s1, &s2, &s3})
         REQUIRE_FALSE(s->core.subscribe(topic(""), true));
-    connect(net, s1, xpub);
+    net.connect(s1, xpub);
     CHECK(xpub.take() == all_on);
     REQUIRE_FALSE(xpub.core.subscribe(topic("a"), true)); // for s1
-    auto& l2 = connect(net, s2, xpub);
+    auto& l2 = net.connect(s2, xpub);
     CHECK(xpub.take() == all_on); // not new, handed up all the same
     REQUIRE_FALSE(xpub.core.subscribe(topic("b"), true)); // for s2
-    connect(net, s3, xpub);
+    net.connect(s3, xpub);
     CHECK(xpub.take() == all_on); // and s3 is given nothing
 
     for (const char* t : {"a1", "b1", "c1"}) {
