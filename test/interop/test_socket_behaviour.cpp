@@ -280,24 +280,12 @@ TEST_CASE("zmtp PUSH blocks when its only libzmq PULL is full, and resumes when 
     const zmtp::message big{zmtp::frame(std::string(1 << 20, 'p'))}; // shared by every copy
     // Full: try_send has given would_block for 200 ms on end, while the
     // connection had time to move whatever the stream still took.
-    int sent = 0;
-    int blocked_tries = 0;
-    for (int tries = 0; tries < 2000 && blocked_tries < 10; ++tries) {
-        const error_code ec = on(push.socket(), [&] {
+    const int sent = fill_until_blocked([&](int) {
+        return on(push.socket(), [&] {
             zmtp::message copy = big;
             return push.socket().try_send(copy);
         });
-        if (!ec) {
-            ++sent;
-            blocked_tries = 0;
-            std::this_thread::sleep_for(2ms);
-        } else {
-            REQUIRE(ec == zmtp::error::would_block);
-            ++blocked_tries;
-            std::this_thread::sleep_for(20ms);
-        }
-    }
-    REQUIRE(blocked_tries == 10);
+    });
     MESSAGE(sent << " MiB queued before try_send gave would_block");
 
     auto blocked = push.socket().async_send(big, net::use_future);

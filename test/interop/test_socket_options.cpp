@@ -117,21 +117,7 @@ TEST_CASE("zmtp PUB with xpub_nodrop blocks on a libzmq SUB that does not read, 
     const std::string big(1 << 20, 'n'); // shared by every copy
     const auto numbered = [&](int i) { return zmtp::message{zmtp::frame(std::to_string(i)), zmtp::frame(big)}; };
     // Full once try_send has given would_block for 200 ms on end.
-    int sent = 0;
-    int blocked_tries = 0;
-    for (int tries = 0; tries < 2000 && blocked_tries < 10; ++tries) {
-        const error_code ec = pub.try_send(numbered(sent));
-        if (!ec) {
-            ++sent;
-            blocked_tries = 0;
-            std::this_thread::sleep_for(2ms);
-        } else {
-            REQUIRE(ec == zmtp::error::would_block);
-            ++blocked_tries;
-            std::this_thread::sleep_for(20ms);
-        }
-    }
-    REQUIRE(blocked_tries == 10);
+    const int sent = fill_until_blocked([&](int i) { return pub.try_send(numbered(i)); });
     CHECK(pub.stats().dropped == 0);
 
     auto blocked = pub.socket().async_send(numbered(sent), net::use_future);

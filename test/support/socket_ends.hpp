@@ -434,6 +434,32 @@ struct pattern_case {
     std::function<void(end& a, end& b)> talk;
 };
 
+// Calls `try_send(i)` (one try_send of message number i, returning its
+// error) until it has given would_block ten times in a row, 20 ms apart:
+// the connection had 200 ms to move whatever the stream still took.
+// Returns how many were sent.
+template <class TrySend>
+int fill_until_blocked(TrySend try_send)
+{
+    using namespace std::chrono_literals;
+    int sent = 0;
+    int blocked_tries = 0;
+    for (int tries = 0; tries < 2000 && blocked_tries < 10; ++tries) {
+        const error_code ec = try_send(sent);
+        if (!ec) {
+            ++sent;
+            blocked_tries = 0;
+            std::this_thread::sleep_for(2ms);
+        } else {
+            REQUIRE(ec == zmtp::error::would_block);
+            ++blocked_tries;
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+    REQUIRE(blocked_tries == 10);
+    return sent;
+}
+
 inline std::vector<pattern_case> all_patterns()
 {
     using st = socket_type;
