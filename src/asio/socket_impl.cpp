@@ -395,7 +395,7 @@ void socket_impl::execute(const action a)
         break;
     case action::kind::abort:
         if (auto conn = std::exchange(io->conn, nullptr))
-            conn->abort();
+            core_.unsent_at_close(p, conn->abort());
         break;
     case action::kind::flush_and_close:
         pump(p, *io, true);

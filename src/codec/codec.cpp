@@ -590,6 +590,7 @@ std::error_code codec::send(const message& m)
         if (options_.trace)
             trace_frame(trace_record::direction::out, {i != last, false, f.size(), n}, {});
     }
+    out_.mark_message_end();
     return {};
 }
 

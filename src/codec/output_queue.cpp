@@ -92,6 +92,9 @@ void output_queue::consume(std::size_t n) noexcept
 {
     n = std::min(n, total_);
     total_ -= n;
+    consumed_ += n;
+    while (!message_ends_.empty() && message_ends_.front() <= consumed_)
+        message_ends_.pop_front();
     while (n != 0) {
         segment& s = segments_.front();
         const std::size_t take = std::min(n, s.size);
@@ -126,6 +129,7 @@ void output_queue::clear() noexcept
 {
     segments_.clear();
     chunks_.clear();
+    message_ends_.clear();
     total_ = 0;
 }
 

@@ -69,6 +69,14 @@ void socket_core::link_flushed(peer_id p)
     linger_ended_for_one();
 }
 
+// The core let go of the peer when it asked for the abort: only the
+// close matters, and the close is announced after its aborts ran.
+void socket_core::unsent_at_close(peer_id, std::size_t n) noexcept
+{
+    if (closed_)
+        dropped_at_close_ += n;
+}
+
 void socket_core::linger_ended_for_one()
 {
     if (--lingering_ != 0)

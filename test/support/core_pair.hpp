@@ -226,6 +226,9 @@ private:
                 break;
             case kind::abort:
                 if (l) {
+                    // Like a connection: what it holds unread is lost, and said so.
+                    e.core.unsent_at_close(a.peer, l->wire[d].size());
+                    l->wire[d].clear();
                     l->open = false;
                     l->end[1 - d]->core.link_closed(l->id[1 - d], "connection reset by peer");
                 }

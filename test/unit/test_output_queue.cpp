@@ -280,3 +280,34 @@ TEST_CASE("pieces larger than a chunk after the queue emptied reuse one chunk")
     CHECK(zmtp::test::current_alloc_stats().largest < output_queue::chunk_capacity);
     CHECK(q.empty());
 }
+
+TEST_CASE("a message counts as unfinished until its last byte is consumed")
+{
+    output_queue q;
+    CHECK(q.unfinished_messages() == 0);
+    q.append_copy(as_span("greeting")); // not a message: never counted
+    q.append_copy(as_span("ab"));
+    q.mark_message_end();
+    q.append_copy(as_span("cd"));
+    q.append_frame(frame(pattern(4000))); // a referenced body ends the second one
+    q.mark_message_end();
+    CHECK(q.unfinished_messages() == 2);
+    q.consume(9); // greeting and half of the first
+    CHECK(q.unfinished_messages() == 2);
+    q.consume(1); // the first, to its last byte
+    CHECK(q.unfinished_messages() == 1);
+    q.consume(4001); // all but the last byte of the second
+    CHECK(q.unfinished_messages() == 1);
+    q.consume(1);
+    CHECK(q.unfinished_messages() == 0);
+    CHECK(q.empty());
+    // Ends are counted from the start of the stream, not of the queue.
+    q.append_copy(as_span("e"));
+    q.mark_message_end();
+    q.append_copy(as_span("f"));
+    q.mark_message_end();
+    q.consume(1);
+    CHECK(q.unfinished_messages() == 1);
+    q.clear();
+    CHECK(q.unfinished_messages() == 0);
+}

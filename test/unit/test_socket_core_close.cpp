@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <string>
 
 using zmtp::message;
 using zmtp::socket_type;
@@ -112,4 +113,32 @@ TEST_CASE("core close: a lingering peer removed (disconnect) is given up; the cl
     CHECK(push.close_done);
     CHECK(push.core.dropped_at_close() == 2);
     CHECK_FALSE(push.timer_at);
+}
+
+TEST_CASE("core close: linger N gives up a connection that holds messages; they count as dropped")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    push.core.options().linger = 100ms;
+    pull.core.options().receive_hwm = 2; // then the pull stops reading
+    net.connect(push, pull);
+    constexpr std::size_t sent = 10;
+    for (std::size_t i = 0; i < sent; ++i) {
+        message m{zmtp::frame(std::to_string(i))};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+    net.settle();
+    push.core.close(net.clock.now());
+    net.settle();
+    CHECK_FALSE(push.close_done); // the lingering connection holds all the rest
+    net.advance(100ms);
+    CHECK(push.close_done);
+    std::size_t received = 0;
+    while (auto m = pull.take()) {
+        CHECK(*m == message{zmtp::frame(std::to_string(received))});
+        ++received;
+    }
+    CHECK(received == 2);
+    CHECK(push.core.dropped_at_close() == sent - received);
 }

@@ -163,6 +163,9 @@ public:
 
     // Bytes queued and not yet written to the stream.
     std::size_t queued_bytes() const noexcept { return state_->protocol.pending_output_size(); }
+    // Messages queued and not yet completely written to the stream: what
+    // close() would lose.
+    std::size_t unsent_messages() const noexcept { return state_->protocol.unsent_messages(); }
 
     // Called after every completed write: the moment to queue more.
     void set_write_callback(std::function<void()> f) { state_->on_written = std::move(f); }

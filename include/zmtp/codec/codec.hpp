@@ -91,6 +91,8 @@ public:
 
     bool has_output() const noexcept { return !out_.empty(); }
     std::size_t pending_output_size() const noexcept { return out_.size(); }
+    // Messages send() queued that are not yet consumed to their last byte.
+    std::size_t unsent_messages() const noexcept { return out_.unfinished_messages(); }
     // Front of the output as spans for one gather write; they stay valid
     // until consume_output(), even if more is queued meanwhile.
     std::span<const std::span<const std::byte>> pending_output() { return out_.front_spans(); }

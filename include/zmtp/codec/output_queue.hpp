@@ -11,6 +11,7 @@
 #include "zmtp/message.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <span>
@@ -32,6 +33,12 @@ public:
     // frame's own (recycled) storage, so they are written there once.
     std::span<std::byte> append_uninitialized(std::size_t n);
     void append_frame(const frame& f); // copies or references per reference_threshold
+
+    // The application message whose bytes were appended last ends here.
+    // unfinished_messages() counts those not yet consumed to their end: what
+    // an aborted connection loses (commands and greeting are not counted).
+    void mark_message_end() { message_ends_.push_back(consumed_ + total_); }
+    std::size_t unfinished_messages() const noexcept { return message_ends_.size(); }
 
     bool empty() const noexcept { return segments_.empty(); }
     std::size_t size() const noexcept { return total_; }
@@ -64,6 +71,8 @@ private:
     std::vector<std::span<const std::byte>> spans_;
     std::unique_ptr<std::byte[]> spare_; // one fully consumed chunk kept for reuse
     std::size_t total_ = 0;
+    std::uint64_t consumed_ = 0;              // bytes consumed since construction
+    std::deque<std::uint64_t> message_ends_; // as consumed_ counts, ascending
 };
 
 } // namespace zmtp

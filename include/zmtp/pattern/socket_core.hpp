@@ -119,6 +119,9 @@ public:
     void link_closed(peer_id p, std::string reason);
     // A lingering peer's connection flushed and closed.
     void link_flushed(peer_id p);
+    // The connection an abort action cut held `n` messages it had not
+    // completely written; after close() they count as dropped_at_close().
+    void unsent_at_close(peer_id p, std::size_t n) noexcept;
     // disconnect(): the peer goes, whatever its state.
     void remove(peer_id p);
     void timer(time_point now);
@@ -177,7 +180,8 @@ public:
     // SERVER's and PEER's routing id of a peer, from when it is added
     // (a connect()'s peer too); 0 for other types.
     std::uint32_t numeric_routing_id(peer_id p);
-    // Messages still queued for peers when the close gave them up.
+    // Messages still queued for peers when the close gave them up, in the
+    // core or (unsent_at_close()) in their connections.
     std::size_t dropped_at_close() const noexcept { return dropped_at_close_; }
     // The id the next new peer gets.
     peer_id next_id() const noexcept { return next_peer_; }

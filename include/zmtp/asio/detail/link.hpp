@@ -48,8 +48,9 @@ public:
     // Sends what is queued, then closes and calls `done`; the owner hears
     // nothing more.
     virtual void flush_and_close(std::function<void()> done) = 0;
-    // Closes at once; the owner hears nothing more.
-    virtual void abort() = 0;
+    // Closes at once; the owner hears nothing more. Returns how many
+    // messages written to it were lost (not completely written).
+    virtual std::size_t abort() = 0;
 
 protected:
     link_owner* owner_; // null once the owner let go
@@ -97,10 +98,12 @@ public:
         });
     }
 
-    void abort() override
+    std::size_t abort() override
     {
         owner_ = nullptr;
+        const std::size_t lost = conn_.unsent_messages();
         conn_.close();
+        return lost;
     }
 
     Stream& stream() noexcept { return conn_.next_layer(); }
