@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MPL-2.0
 // zmtp::socket's API details: every completion token, the monitor as an
 // asynchronous stream, the receive HWM holding a sender back, nothing lost
-// from a peer that sends and hangs up, calls after close(), and errors that
-// name the endpoint and the reason.
+// from a peer that sends and hangs up, calls after close(), errors that
+// name the endpoint and the reason, and what a linger N close counts as
+// dropped.
 #include "helpers.hpp"
 #include "zmtp/socket.hpp"
 

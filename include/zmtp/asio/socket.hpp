@@ -37,7 +37,9 @@ namespace zmtp::asio {
 struct socket_stats {
     std::size_t peers = 0;    // peers whose handshake completed
     std::size_t dropped = 0;  // messages dropped (full or unroutable peers)
-    std::size_t dropped_at_close = 0; // messages still queued that the close gave up (linger)
+    // Messages the close gave up (linger): still queued, or in a connection
+    // and not completely written to its stream.
+    std::size_t dropped_at_close = 0;
 };
 
 class socket {
