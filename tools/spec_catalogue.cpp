@@ -109,7 +109,7 @@ std::vector<std::string> strings(const nlohmann::json& j, const char* key)
 // time so that a misspelt op fails the catalogue, not one case at run time.
 const std::set<std::string, std::less<>> known_ops = {
     "open", "close", "wait", "send", "send_vector", "replay_message", "command", "ping", "pong",
-    "subscribe", "cancel", "greeting", "expect_greeting", "expect_bytes", "ready", "expect_ready",
+    "subscribe", "cancel", "join", "leave", "greeting", "expect_greeting", "expect_bytes", "ready", "expect_ready",
     "handshake", "mechanism", "frame", "message", "expect_close", "expect_open", "expect_command",
     "expect_message", "expect_no_message", "expect_messages", "drain", "legacy_greeting",
     "expect_legacy_greeting", "ws_message", "expect_upgrade_refused"};

@@ -290,7 +290,8 @@ runner::outcome runner::exec(const step& s)
         conn(s).send(out, deadline(s));
         return outcome::next();
     }
-    if (s.op == "ping" || s.op == "pong" || s.op == "subscribe" || s.op == "cancel") {
+    if (s.op == "ping" || s.op == "pong" || s.op == "subscribe" || s.op == "cancel" || s.op == "join" ||
+        s.op == "leave") {
         auto& c = conn(s);
         const auto data = bytes_of(s);
         std::vector<std::byte> out;
@@ -301,8 +302,12 @@ runner::outcome runner::exec(const step& s)
             body.insert(body.end(), data.begin(), data.end());
             c.send_frame(false, false, body, deadline(s));
             return outcome::next();
-        } else
-            wire::append_command(out, s.op == "pong" ? "PONG" : s.op == "subscribe" ? "SUBSCRIBE" : "CANCEL", data);
+        } else {
+            static const std::map<std::string, std::string, std::less<>> names = {
+                {"pong", "PONG"}, {"subscribe", "SUBSCRIBE"}, {"cancel", "CANCEL"},
+                {"join", "JOIN"}, {"leave", "LEAVE"}};
+            wire::append_command(out, names.at(s.op), data);
+        }
         // The command's body, sealed when CURVE protects the traffic.
         const auto header = wire::parse_frame_header(out).value.header_size;
         c.send_frame(false, true, std::span(out).subspan(header), deadline(s));
