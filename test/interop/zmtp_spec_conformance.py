@@ -330,10 +330,11 @@ def spec_bind_args(mechanism):
             "CURVE": ["--curve-secret-key", CURVE_SERVER_SECRET]}[mechanism]
 
 
-def run_bind(client, mechanism, only, extra=(), endpoint="tcp://127.0.0.1:0"):
+def run_bind(client, mechanism, only, extra=(), endpoint="tcp://127.0.0.1:0", started=None):
     """zmtp-spec --bind, and a client started once it listens: `client`
-    makes the client's command line from the bound endpoint. Returns
-    (exit status, {id: case}, document)."""
+    makes the client's command line from the bound endpoint; `started`, if
+    given, is called with the client's process. Returns (exit status,
+    {id: case}, document)."""
     spec = subprocess.Popen([SPEC, "--json", "--bind", endpoint, "--timeout", "800", "--only", only] +
                             spec_bind_args(mechanism) + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc = None
@@ -342,6 +343,8 @@ def run_bind(client, mechanism, only, extra=(), endpoint="tcp://127.0.0.1:0"):
         assert line.startswith("bound "), "zmtp-spec --bind: %r" % line
         proc = subprocess.Popen(client(line.split()[1]), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
+        if started:
+            started(proc)
         out, err = spec.communicate(timeout=120)
     finally:
         spec.kill()

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MPL-2.0
+"""zmtp-spec's cases for the draft socket types (the `drafts` group and the
+draft Socket-Type cases of `handshake`) against real peers:
+
+* libzmq 4.3.5 with its draft API (npm zeromq 6.8.0, node/spec_peer.js):
+  SERVER, CLIENT, RADIO, DISH, SCATTER and GATHER, each as a server
+  (zmtp-spec --connect) and as a client (--bind). Its build has no PEER or
+  CHANNEL.
+* zmtp's own sockets (zmtp-cat): all eight draft types, both roles.
+
+Every MUST case passes but those recorded in KNOWN, and every draft case
+meant for the peer's type and role runs (none is N/A for want of a
+message). libzmq 4.3.5's RADIO aborts on a JOIN of a 256-octet group
+(drafts/radio-join-256): that case runs alone against a RADIO of its own,
+must fail, and the process must have died of SIGABRT.
+
+Usage: /usr/bin/python3 zmtp_spec_drafts.py PATH/TO/zmtp-spec PATH/TO/zmtp-cat PATH/TO/node
+
+Every process started is killed by pid; every port comes from port 0.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import zmtp_spec_conformance as conf
+
+NODE_PEER = os.path.join(conf.NODE_DIR, "spec_peer.js")
+LIBZMQ_TYPES = ["SERVER", "CLIENT", "RADIO", "DISH", "SCATTER", "GATHER"]
+ZMTP_TYPES = LIBZMQ_TYPES + ["PEER", "CHANNEL"]
+ONLY = "handshake/socket-type-*,drafts/*,commands/ping-pong,robustness/connect-close"
+CRASH = "drafts/radio-join-256"
+# (peer, type) -> {case id: expected result} where it is not a pass.
+KNOWN = {}
+# What zmtp-cat's SCATTER and RADIO send, a line every 20 ms: as
+# node/spec_peer.js's (the catalogue's `libzmq` notes).
+FEED = {"SCATTER": ["A-news", "B-weather"], "RADIO": ["A\tnews", "AB\textra", "B\tweather"]}
+CAT_ARGS = {"SERVER": ["--echo"], "CLIENT": ["--echo"], "PEER": ["--echo"], "CHANNEL": ["--echo"],
+            "DISH": ["--join", "A"]}
+
+
+def feed(proc, kind):
+    """Writes zmtp-cat's stdin until it is stopped."""
+    lines = "".join(line + "\n" for line in FEED.get(kind, [])).encode()
+    try:
+        while lines and proc.poll() is None:
+            proc.stdin.write(lines)
+            proc.stdin.flush()
+            threading.Event().wait(0.02)
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+
+
+def cat_command(kind, how, endpoint):
+    args = [conf.CAT, kind.lower(), "--" + how, endpoint] + CAT_ARGS.get(kind, [])
+    return args + (conf.CAT_RECONNECT if how == "connect" else [])
+
+
+def checked(label, key, status, cases, doc, kind, bind):
+    """No unexpected failure, the exit status to match, and every draft case
+    for this type and role ran."""
+    assert doc["peer"] == kind, "%s: the peer was taken for %s" % (label, doc["peer"])
+    known = KNOWN.get(key, {})
+    fails = {i: c["evidence"] for i, c in cases.items() if c["result"] == "FAIL" and known.get(i) != "FAIL"}
+    assert not fails, "%s: unexpected failures %s" % (label, fails)
+    must = any(c["result"] == "FAIL" and c["level"] == "MUST" for c in cases.values())
+    assert status == (1 if must else 0), "%s: exit %d" % (label, status)
+    idle = {i: c["evidence"] for i, c in cases.items()
+            if i.startswith("drafts/") and c["result"] == "N/A" and not c["evidence"].startswith(("not for", "tests "))}
+    assert not idle, "%s: draft cases that did not run: %s" % (label, idle)
+    ran = [i for i, c in cases.items() if i.startswith("drafts/") and c["result"] != "N/A"]
+    assert ran, "%s: no draft case ran" % label
+    return "%s%s: %s" % (label, " (--bind)" if bind else "", doc["summary"])
+
+
+def serve(command, node):
+    """Starts a server; returns (process, endpoint)."""
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE if node else subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL if node else subprocess.PIPE, cwd=conf.NODE_DIR)
+    if node:
+        line = proc.stdout.readline().decode()
+        return proc, json.loads(line)["bound"] if line else None
+    line = proc.stderr.readline().decode()
+    return proc, line.split()[1] if line.startswith("bound ") else None
+
+
+def check_server(peer, kind, only=ONLY, skip=None):
+    node = peer == "libzmq"
+    command = [conf.NODE, NODE_PEER, kind.lower(), "bind", "tcp://127.0.0.1:*"] if node else \
+        cat_command(kind, "bind", "tcp://127.0.0.1:0")
+    proc, endpoint = serve(command, node)
+    try:
+        assert endpoint, "%s %s printed no endpoint" % (peer, kind)
+        if not node:
+            threading.Thread(target=feed, args=(proc, kind), daemon=True).start()
+        args = ["--connect", endpoint, "--timeout", "800", "--only", only] + (["--skip", skip] if skip else [])
+        status, cases, doc = conf.run_spec(*args)
+    finally:
+        conf.stop(proc)
+    return checked("%s %s" % (peer, kind), (peer, kind), status, cases, doc, kind, False)
+
+
+def check_client(peer, kind):
+    def command(endpoint):
+        if peer == "libzmq":
+            return [conf.NODE, NODE_PEER, kind.lower(), "connect", endpoint]
+        return cat_command(kind, "connect", endpoint)
+
+    def started(proc):
+        threading.Thread(target=feed, args=(proc, kind), daemon=True).start()
+    status, cases, doc = conf.run_bind(command, "NULL", "handshake/socket-type-*,drafts/*,commands/ping-pong",
+                                       started=started if peer == "zmtp" else None)
+    return checked("%s %s client" % (peer, kind), (peer, kind, "client"), status, cases, doc, kind, True)
+
+
+def check_radio_crash():
+    """libzmq 4.3.5's RADIO and a JOIN of a 256-octet group: the case fails
+    because the whole process is gone (SIGABRT), which is what it shows."""
+    proc, endpoint = serve([conf.NODE, NODE_PEER, "radio", "bind", "tcp://127.0.0.1:*"], True)
+    try:
+        status, cases, doc = conf.run_spec("--connect", endpoint, "--timeout", "800", "--only", CRASH)
+        proc.wait(timeout=conf.WAIT)
+    finally:
+        if proc.poll() is None:
+            conf.stop(proc)
+    result = cases[CRASH]
+    assert result["result"] == "FAIL" and status == 1, "libzmq RADIO, %s: %s" % (CRASH, result)
+    assert proc.returncode == -signal.SIGABRT, "libzmq RADIO ended with %s" % proc.returncode
+    return "libzmq RADIO: %s FAIL (%s; the process died of SIGABRT)" % (CRASH, result["evidence"])
+
+
+def main():
+    if not os.path.isdir(os.path.join(conf.NODE_DIR, "node_modules", "zeromq")):
+        print("FAIL: zeromq (npm) is not installed in %s; run scripts/install-deps" % conf.NODE_DIR)
+        return 1
+    jobs = [lambda k=k: check_server("libzmq", k, skip=CRASH if k == "RADIO" else None) for k in LIBZMQ_TYPES]
+    jobs += [lambda k=k: check_client("libzmq", k) for k in LIBZMQ_TYPES]
+    jobs += [check_radio_crash]
+    jobs += [lambda k=k: check_server("zmtp", k) for k in ZMTP_TYPES]
+    jobs += [lambda k=k: check_client("zmtp", k) for k in ZMTP_TYPES]
+    failed = 0
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for future in [pool.submit(j) for j in jobs]:
+            try:
+                print("ok  ", future.result(), flush=True)
+            except Exception as e:  # report every check, then fail
+                failed += 1
+                print("FAIL", e, flush=True)
+    print("%d checks, %d failed" % (len(jobs), failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
