@@ -116,7 +116,7 @@ const std::set<std::string, std::less<>> known_ops = {
 
 test_case parse_case(const nlohmann::json& j, const std::string& group)
 {
-    static const std::set<std::string> known = {"id", "clause", "level", "title", "peers",
+    static const std::set<std::string> known = {"id", "clause", "level", "title", "peers", "not_peers",
                                                 "mechanisms", "mode", "libzmq", "recheck", "zmtp2", "ws", "ws_only", "steps"};
     for (const auto& [key, value] : j.items())
         if (!known.contains(key))
@@ -136,6 +136,7 @@ test_case parse_case(const nlohmann::json& j, const std::string& group)
         throw catalogue_error("level must be MUST, SHOULD or MAY");
     c.title = j.at("title").get<std::string>();
     c.peers = strings(j, "peers");
+    c.not_peers = strings(j, "not_peers");
     c.mechanisms = strings(j, "mechanisms");
     c.mode = j.value("mode", std::string("connect"));
     if (c.mode != "connect" && c.mode != "bind" && c.mode != "any")

@@ -63,11 +63,12 @@ std::string not_applicable(const test_case& c, const config& cfg)
     if (!c.mechanisms.empty() &&
         std::find(c.mechanisms.begin(), c.mechanisms.end(), cfg.mechanism) == c.mechanisms.end())
         return "not for mechanism " + cfg.mechanism;
-    if (!c.peers.empty()) {
+    if (!c.peers.empty() || !c.not_peers.empty()) {
         if (!cfg.peer_type)
             return "peer type unknown (give --type)";
         const auto name = std::string(to_string(*cfg.peer_type));
-        if (std::find(c.peers.begin(), c.peers.end(), name) == c.peers.end())
+        if ((!c.peers.empty() && std::find(c.peers.begin(), c.peers.end(), name) == c.peers.end()) ||
+            std::find(c.not_peers.begin(), c.not_peers.end(), name) != c.not_peers.end())
             return "not for a " + name + " peer";
     }
     return {};
