@@ -12,9 +12,11 @@ draft Socket-Type cases of `handshake`) against real peers:
 Every MUST case passes but those recorded in KNOWN (libzmq's DISH drops
 the connection after a PING), and every draft case
 meant for the peer's type and role runs (none is N/A for want of a
-message). libzmq 4.3.5's RADIO aborts on a JOIN of a 256-octet group
-(drafts/radio-join-256): that case runs alone against a RADIO of its own,
-must fail, and the process must have died of SIGABRT.
+message). A RADIO that does not filter by group and a SERVER that
+delivers a multipart message (raw sockets here) are each caught by the
+cases meant to catch them. libzmq 4.3.5's RADIO aborts on a JOIN of a
+256-octet group (drafts/radio-join-256): that case runs alone against a
+RADIO of its own, must fail, and the process must have died of SIGABRT.
 
 Usage: /usr/bin/python3 zmtp_spec_drafts.py PATH/TO/zmtp-spec PATH/TO/zmtp-cat PATH/TO/node
 
@@ -24,6 +26,8 @@ Every process started is killed by pid; every port comes from port 0.
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -141,13 +145,76 @@ def check_radio_crash():
     return "libzmq RADIO: %s FAIL (%s; the process died of SIGABRT)" % (CRASH, result["evidence"])
 
 
+def raw_peer(kind, conn):
+    """A NULL RADIO or SERVER that gets one rule wrong: the RADIO sends
+    group "B" to every DISH, joined or not; the SERVER echoes a multipart
+    message whole."""
+    conn.sendall(b"\xff" + b"\x00" * 7 + b"\x01\x7f\x03\x01NULL" + b"\x00" * 48)
+    conf.recv_exact(conn, 64)
+    body = b"\x05READY\x0bSocket-Type" + struct.pack(">I", len(kind)) + kind.encode()
+    conn.sendall(bytes([4, len(body)]) + body)
+    if kind == "RADIO":
+        def broadcast():
+            try:
+                while True:
+                    conn.sendall(b"\x01\x01B\x00\x07weather")
+                    threading.Event().wait(0.02)
+            except OSError:
+                pass
+        threading.Thread(target=broadcast, daemon=True).start()
+    while True:
+        flags, = conf.recv_exact(conn, 1)
+        size = struct.unpack(">Q", conf.recv_exact(conn, 8))[0] if flags & 2 else conf.recv_exact(conn, 1)[0]
+        body = conf.recv_exact(conn, size)
+        if kind == "SERVER" and not flags & 4 and size < 256:
+            conn.sendall(bytes([flags & 1, size]) + body)
+
+
+def serve_raw(kind, conn):
+    try:
+        raw_peer(kind, conn)
+    except (ConnectionError, OSError):
+        pass
+
+
+def check_wrong(kind, caught, passed):
+    """zmtp-spec against raw_peer: `caught` fails, `passed` passes."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    conns = []
+
+    def accept():
+        try:
+            while True:
+                conn, _ = listener.accept()
+                conns.append(conn)
+                threading.Thread(target=serve_raw, args=(kind, conn), daemon=True).start()
+        except OSError:
+            pass
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        status, cases, _ = conf.run_spec("--connect", "tcp://127.0.0.1:%d" % listener.getsockname()[1],
+                                         "--timeout", "800", "--only", ",".join(caught + passed))
+    finally:
+        listener.close()
+        for conn in conns:
+            conn.close()
+    results = {i: cases[i]["result"] for i in caught + passed}
+    assert status == 1 and results == dict([(i, "FAIL") for i in caught] + [(i, "PASS") for i in passed]), \
+        "wrong %s: %s" % (kind, {i: (c["result"], c["evidence"]) for i, c in cases.items()})
+    return "wrong %s caught by %s (%s)" % (kind, ", ".join(caught), cases[caught[0]]["evidence"])
+
+
 def main():
     if not os.path.isdir(os.path.join(conf.NODE_DIR, "node_modules", "zeromq")):
         print("FAIL: zeromq (npm) is not installed in %s; run scripts/install-deps" % conf.NODE_DIR)
         return 1
     jobs = [lambda k=k: check_server("libzmq", k, skip=CRASH if k == "RADIO" else None) for k in LIBZMQ_TYPES]
     jobs += [lambda k=k: check_client("libzmq", k) for k in LIBZMQ_TYPES]
-    jobs += [check_radio_crash]
+    jobs += [check_radio_crash,
+             lambda: check_wrong("RADIO", ["drafts/radio-nothing-before-join", "drafts/radio-join"], []),
+             lambda: check_wrong("SERVER", ["drafts/client-server-multipart-discarded"], ["drafts/server-reply"])]
     jobs += [lambda k=k: check_server("zmtp", k) for k in ZMTP_TYPES]
     jobs += [lambda k=k: check_client("zmtp", k) for k in ZMTP_TYPES]
     failed = 0
