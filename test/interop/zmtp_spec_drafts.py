@@ -99,7 +99,7 @@ def serve(command, node):
     return proc, line.split()[1] if line.startswith("bound ") else None
 
 
-def check_server(peer, kind, only=ONLY, skip=None):
+def check_server(peer, kind, skip=None):
     node = peer == "libzmq"
     command = [conf.NODE, NODE_PEER, kind.lower(), "bind", "tcp://127.0.0.1:*"] if node else \
         cat_command(kind, "bind", "tcp://127.0.0.1:0")
@@ -108,7 +108,7 @@ def check_server(peer, kind, only=ONLY, skip=None):
         assert endpoint, "%s %s printed no endpoint" % (peer, kind)
         if not node:
             threading.Thread(target=feed, args=(proc, kind), daemon=True).start()
-        args = ["--connect", endpoint, "--timeout", "800", "--only", only] + (["--skip", skip] if skip else [])
+        args = ["--connect", endpoint, "--timeout", "800", "--only", ONLY] + (["--skip", skip] if skip else [])
         status, cases, doc = conf.run_spec(*args)
     finally:
         conf.stop(proc)
