@@ -37,7 +37,8 @@ session::session(net::io_context& io, settings s)
       sock_(io, cfg_.type),
       stdin_(io.get_executor(), cfg_.options.send_hwm == 0 ? std::size_t{1} << 20
                                                            : cfg_.options.send_hwm),
-      grace_timer_(io)
+      grace_timer_(io),
+      work_(io.get_executor())
 {
 }
 
@@ -460,6 +461,7 @@ void session::try_close()
     // Writes what is queued, closes each connection once written; the
     // io_context then runs out of work and main() exits.
     sock_.close();
+    work_.reset();
 }
 
 } // namespace zmtp::cat

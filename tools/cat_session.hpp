@@ -122,6 +122,10 @@ private:
     asio::socket sock_;
     stdin_reader stdin_;
     net::steady_timer grace_timer_;
+    // Keeps io.run() going while the socket has no operation in flight (a
+    // peer's reads paused at the receive HWM of a type that never reads,
+    // such as PUSH); released once the socket is closed.
+    net::executor_work_guard<net::io_context::executor_type> work_;
 
     std::deque<message> pending_; // read from stdin (or to echo), not yet handed to the socket
     std::uint64_t line_number_ = 0;

@@ -109,14 +109,14 @@ std::vector<std::string> strings(const nlohmann::json& j, const char* key)
 // time so that a misspelt op fails the catalogue, not one case at run time.
 const std::set<std::string, std::less<>> known_ops = {
     "open", "close", "wait", "send", "send_vector", "replay_message", "command", "ping", "pong",
-    "subscribe", "cancel", "greeting", "expect_greeting", "expect_bytes", "ready", "expect_ready",
+    "subscribe", "cancel", "join", "leave", "greeting", "expect_greeting", "expect_bytes", "ready", "expect_ready",
     "handshake", "mechanism", "frame", "message", "expect_close", "expect_open", "expect_command",
     "expect_message", "expect_no_message", "expect_messages", "drain", "legacy_greeting",
     "expect_legacy_greeting", "ws_message", "expect_upgrade_refused"};
 
 test_case parse_case(const nlohmann::json& j, const std::string& group)
 {
-    static const std::set<std::string> known = {"id", "clause", "level", "title", "peers",
+    static const std::set<std::string> known = {"id", "clause", "level", "title", "peers", "not_peers",
                                                 "mechanisms", "mode", "libzmq", "recheck", "zmtp2", "ws", "ws_only", "steps"};
     for (const auto& [key, value] : j.items())
         if (!known.contains(key))
@@ -136,6 +136,7 @@ test_case parse_case(const nlohmann::json& j, const std::string& group)
         throw catalogue_error("level must be MUST, SHOULD or MAY");
     c.title = j.at("title").get<std::string>();
     c.peers = strings(j, "peers");
+    c.not_peers = strings(j, "not_peers");
     c.mechanisms = strings(j, "mechanisms");
     c.mode = j.value("mode", std::string("connect"));
     if (c.mode != "connect" && c.mode != "bind" && c.mode != "any")

@@ -44,6 +44,7 @@ struct test_case {
     level required = level::must;
     std::string title;
     std::vector<std::string> peers;      // peer socket types; empty: any
+    std::vector<std::string> not_peers;  // peer socket types it does not apply to
     std::vector<std::string> mechanisms; // NULL, PLAIN, CURVE; empty: any
     std::string mode = "connect";        // connect (peer listens), bind, any
     std::string libzmq;                  // where libzmq 4.3 differs, or ""

@@ -63,11 +63,12 @@ std::string not_applicable(const test_case& c, const config& cfg)
     if (!c.mechanisms.empty() &&
         std::find(c.mechanisms.begin(), c.mechanisms.end(), cfg.mechanism) == c.mechanisms.end())
         return "not for mechanism " + cfg.mechanism;
-    if (!c.peers.empty()) {
+    if (!c.peers.empty() || !c.not_peers.empty()) {
         if (!cfg.peer_type)
             return "peer type unknown (give --type)";
         const auto name = std::string(to_string(*cfg.peer_type));
-        if (std::find(c.peers.begin(), c.peers.end(), name) == c.peers.end())
+        if ((!c.peers.empty() && std::find(c.peers.begin(), c.peers.end(), name) == c.peers.end()) ||
+            std::find(c.not_peers.begin(), c.not_peers.end(), name) != c.not_peers.end())
             return "not for a " + name + " peer";
     }
     return {};
@@ -290,7 +291,8 @@ runner::outcome runner::exec(const step& s)
         conn(s).send(out, deadline(s));
         return outcome::next();
     }
-    if (s.op == "ping" || s.op == "pong" || s.op == "subscribe" || s.op == "cancel") {
+    if (s.op == "ping" || s.op == "pong" || s.op == "subscribe" || s.op == "cancel" || s.op == "join" ||
+        s.op == "leave") {
         auto& c = conn(s);
         const auto data = bytes_of(s);
         std::vector<std::byte> out;
@@ -301,8 +303,12 @@ runner::outcome runner::exec(const step& s)
             body.insert(body.end(), data.begin(), data.end());
             c.send_frame(false, false, body, deadline(s));
             return outcome::next();
-        } else
-            wire::append_command(out, s.op == "pong" ? "PONG" : s.op == "subscribe" ? "SUBSCRIBE" : "CANCEL", data);
+        } else {
+            static const std::map<std::string, std::string, std::less<>> names = {
+                {"pong", "PONG"}, {"subscribe", "SUBSCRIBE"}, {"cancel", "CANCEL"},
+                {"join", "JOIN"}, {"leave", "LEAVE"}};
+            wire::append_command(out, names.at(s.op), data);
+        }
         // The command's body, sealed when CURVE protects the traffic.
         const auto header = wire::parse_frame_header(out).value.header_size;
         c.send_frame(false, true, std::span(out).subspan(header), deadline(s));

@@ -105,8 +105,11 @@ runner::outcome runner::op_expect_command(const step& s)
     const auto r = c.read_command(name, f, deadline(s));
     if (r.state == read_result::status::closed)
         return outcome::fail("the peer closed instead of sending " + name + " " + r.evidence);
-    if (r.state == read_result::status::timeout)
-        return outcome::fail("no " + name + " within " + s.get("ms", std::to_string(cfg_.timeout.count())) + " ms");
+    if (r.state == read_result::status::timeout) {
+        const auto why = "no " + name + " within " + s.get("ms", std::to_string(cfg_.timeout.count())) + " ms";
+        return s.get("on_timeout") == "na" ? outcome::na(why + " (the case needs a peer that sends it)")
+                                           : outcome::fail(why);
+    }
     if (r.state == read_result::status::invalid)
         return outcome::fail(r.evidence);
     wire::command_view cmd;
@@ -130,8 +133,10 @@ runner::outcome runner::op_expect_message(const step& s)
         return s.get("on_timeout") == "na" ? outcome::na(why + " (the case needs a peer that sends)")
                                            : outcome::fail(why);
     }
+    // closed_ok: the rule lets the peer disconnect instead (RFC 41 MAY).
     if (r.state == read_result::status::closed)
-        return outcome::fail("the peer closed instead of sending a message " + r.evidence);
+        return s.has("closed_ok") ? outcome::next("the peer closed the connection " + r.evidence)
+                                  : outcome::fail("the peer closed instead of sending a message " + r.evidence);
     if (r.state == read_result::status::invalid)
         return outcome::fail(r.evidence);
     const auto seen = "message " + describe(m);
@@ -205,6 +210,10 @@ runner::outcome runner::op_expect_messages(const step& s)
                                  (r.evidence.empty() ? "the peer closed" : r.evidence));
         if (m.empty() || m[0].size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), m[0].begin()))
             return outcome::fail("got " + describe(m) + ", which does not start with '" + s.get("prefix") + "'");
+        // group: a RADIO's message, a group frame (MORE) and a body (RFC 37
+        // §The Radio-Dish Pattern), of exactly that group.
+        if (s.has("group") && (m.size() != 2 || m[0] != from_text(s.get("group"))))
+            return outcome::fail("got " + describe(m) + ", not a message of group '" + s.get("group") + "'");
         ++count;
     }
     if (count < s.number("min", 1) && s.get("on_none") == "fail")
@@ -212,6 +221,8 @@ runner::outcome runner::op_expect_messages(const step& s)
     if (count < s.number("min", 1))
         return outcome::na(std::to_string(count) + " messages within " + s.get("ms", "500") +
                            " ms (the case needs a peer that sends)");
+    if (s.has("group"))
+        return outcome::next(std::to_string(count) + " messages, each of group '" + s.get("group") + "'");
     return outcome::next(std::to_string(count) + " messages, each starting with '" + s.get("prefix") + "'");
 }
 

@@ -42,12 +42,26 @@ std::array<std::byte, 32> z85_key(const std::string& option, const std::string& 
     return *key;
 }
 
+// "a,b*" -> {"a", "b*"}; "" -> {}.
+std::vector<std::string> split_patterns(const std::string& text)
+{
+    std::vector<std::string> out;
+    for (std::size_t start = 0; !text.empty();) {
+        const auto comma = text.find(',', start);
+        out.push_back(text.substr(start, comma - start));
+        if (comma == std::string::npos)
+            break;
+        start = comma + 1;
+    }
+    return out;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
     CLI::App app{"zmtp-spec: ZMTP conformance tests against a peer"};
-    std::string connect, bind, type, only, json_file, junit_file, html_file, vectors = default_catalogue();
+    std::string connect, bind, type, only, skip, json_file, junit_file, html_file, vectors = default_catalogue();
     std::string plain_user, plain_pass, curve_server_key, curve_secret_key;
     bool plain_server = false, list = false, strict = false, json = false;
     long long timeout = 1500;
@@ -61,6 +75,7 @@ int main(int argc, char** argv)
     app.add_option("--curve-server-key", curve_server_key, "CURVE client: the server's public key (Z85)");
     app.add_option("--curve-secret-key", curve_secret_key, "CURVE server: our secret key (Z85)");
     app.add_option("--only", only, "Run the cases whose id matches PATTERN (* wildcards, comma-separated)");
+    app.add_option("--skip", skip, "Leave out the cases whose id matches PATTERN (as --only)");
     app.add_flag("--list", list, "List the cases and exit");
     app.add_option("--timeout", timeout, "Per-wait timeout of a case in MS (default 1500)");
     app.add_flag("--strict", strict, "SHOULD cases count as failures too");
@@ -144,14 +159,10 @@ int main(int argc, char** argv)
     if ((plain_server || !curve_secret_key.empty()) && !cfg.bind)
         usage_error("the server side of a mechanism tests clients: use --bind");
 
-    std::vector<std::string> patterns;
-    for (std::size_t start = 0; !only.empty();) {
-        const auto comma = only.find(',', start);
-        patterns.push_back(only.substr(start, comma - start));
-        if (comma == std::string::npos)
-            break;
-        start = comma + 1;
-    }
+    const auto patterns = split_patterns(only), skipped = split_patterns(skip);
+    const auto any_match = [](const std::vector<std::string>& list, const std::string& id) {
+        return std::any_of(list.begin(), list.end(), [&](const auto& p) { return matches(p, id); });
+    };
 
     net::io_context io;
     std::unique_ptr<listener> server;
@@ -180,8 +191,7 @@ int main(int argc, char** argv)
     std::vector<result> results;
     try {
         for (const auto& c : catalogue) {
-            if (!patterns.empty() &&
-                std::none_of(patterns.begin(), patterns.end(), [&](const auto& p) { return matches(p, c.id); }))
+            if ((!patterns.empty() && !any_match(patterns, c.id)) || any_match(skipped, c.id))
                 continue;
             if (const auto why = not_applicable(c, cfg); !why.empty())
                 results.push_back({&c, verdict::na, why, {}, 0});

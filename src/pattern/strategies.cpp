@@ -23,6 +23,9 @@ public:
         return lb_.send(m, q) ? std::error_code() : would_block();
     }
     std::error_code receive(message&, peer_queues&) override { return not_supported(); }
+    // Nothing reads what a PULL sends: dropped at once, as a queue that
+    // filled up would stop reading the connection, and its close unseen.
+    bool incoming(peer_id, message&, peer_queues&) override { return false; }
 
 private:
     load_balancer lb_;

@@ -73,6 +73,7 @@ TEST_CASE("the conformance catalogue")
                 CHECK(greeting_vectors.contains(s.get("name")));
             }
     }
-    for (const auto* g : {"greeting", "handshake", "framing", "commands", "patterns", "robustness", "security", "websocket"})
+    for (const auto* g : {"greeting", "handshake", "framing", "commands", "patterns", "drafts", "robustness", "security",
+                        "websocket"})
         CHECK(groups[g] > 0);
 }

@@ -330,10 +330,11 @@ def spec_bind_args(mechanism):
             "CURVE": ["--curve-secret-key", CURVE_SERVER_SECRET]}[mechanism]
 
 
-def run_bind(client, mechanism, only, extra=(), endpoint="tcp://127.0.0.1:0"):
+def run_bind(client, mechanism, only, extra=(), endpoint="tcp://127.0.0.1:0", started=None):
     """zmtp-spec --bind, and a client started once it listens: `client`
-    makes the client's command line from the bound endpoint. Returns
-    (exit status, {id: case}, document)."""
+    makes the client's command line from the bound endpoint; `started`, if
+    given, is called with the client's process. Returns (exit status,
+    {id: case}, document)."""
     spec = subprocess.Popen([SPEC, "--json", "--bind", endpoint, "--timeout", "800", "--only", only] +
                             spec_bind_args(mechanism) + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc = None
@@ -342,6 +343,8 @@ def run_bind(client, mechanism, only, extra=(), endpoint="tcp://127.0.0.1:0"):
         assert line.startswith("bound "), "zmtp-spec --bind: %r" % line
         proc = subprocess.Popen(client(line.split()[1]), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
+        if started:
+            started(proc)
         out, err = spec.communicate(timeout=120)
     finally:
         spec.kill()
@@ -382,8 +385,8 @@ BIND_ONLY = {"NULL": "greeting/version-3.1,greeting/null-as-server-zero,handshak
              "CURVE": "greeting/*-client-as-server-zero,security/*,patterns/*,commands/ping-pong"}
 
 
-def check_bind(label, client, kind, mechanism, known):
-    status, cases, doc = run_bind(client, mechanism, BIND_ONLY[mechanism])
+def check_bind(label, client, kind, mechanism, known, only=None):
+    status, cases, doc = run_bind(client, mechanism, only or BIND_ONLY[mechanism])
     assert doc["peer"] == kind, "%s %s %s client: its type was read as %s" % (label, kind, mechanism, doc["peer"])
     fails = failures(cases)
     unexpected = {i: c["evidence"] for i, c in fails.items() if known.get(i) != "FAIL"}
@@ -612,6 +615,9 @@ def main():
                                          k, m, ZMTP_KNOWN)
              for k, m in [("DEALER", "NULL"), ("SUB", "NULL"), ("PUSH", "NULL"), ("PULL", "NULL"), ("PAIR", "NULL"),
                           ("REQ", "NULL"), ("DEALER", "PLAIN"), ("DEALER", "CURVE")]]
+    # A PUSH client sent 1000 messages goes on serving (it drops them).
+    jobs += [lambda: check_bind("zmtp", lambda ep: [CAT, "push", "--connect", ep] + CAT_RECONNECT, "PUSH", "NULL",
+                                ZMTP_KNOWN, "framing/many-messages,framing/frame-bytewise,commands/ping-pong")]
     jobs += [lambda: check_tls_bind(*make_certificate(tmp)), lambda: check_jeromq(tmp, "REP")]
     jobs += ws_jobs(tmp)
     jobs += [lambda: check_client("REQ", "patterns/req-envelope", "PASS"),

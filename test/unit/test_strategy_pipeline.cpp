@@ -81,6 +81,18 @@ TEST_CASE("push: receive is not supported")
     CHECK(q.unread(1) == 1);
 }
 
+TEST_CASE("push and scatter drop what a peer sends instead of queuing it for nobody")
+{
+    for (socket_type t : {socket_type::push, socket_type::scatter}) {
+        auto s = make(t);
+        fake_peer_queues q;
+        s->attach(1, ready_peer(), q);
+        for (int i = 0; i < 2000; ++i)
+            CHECK_FALSE(zmtp::test::deliver(*s, q, 1, {"stray"}));
+        CHECK(q.unread(1) == 0);
+    }
+}
+
 TEST_CASE("push: a pending (connecting) peer is queued for, like libzmq without ZMQ_IMMEDIATE")
 {
     auto s = make(socket_type::push);
