@@ -51,7 +51,6 @@ namespace net = boost::asio;
 template <class Stream>
 class connection {
     using state = detail::connection_state<Stream>;
-    using clock = codec::clock;
 
 public:
     using next_layer_type = Stream;
@@ -77,14 +76,14 @@ public:
     // Closes the stream; outstanding operations complete with an error.
     ~connection() { close(); }
 
-    executor_type get_executor() noexcept { return state_->stream.get_executor(); }
-    Stream& next_layer() noexcept { return state_->stream; }
-    const Stream& next_layer() const noexcept { return state_->stream; }
+    executor_type get_executor() noexcept { return state_->stream().get_executor(); }
+    Stream& next_layer() noexcept { return state_->stream(); }
+    const Stream& next_layer() const noexcept { return state_->stream(); }
 
     // The codec, for inspection: state, peer version, error reason.
-    const codec& protocol() const noexcept { return state_->protocol; }
-    const metadata& peer_metadata() const noexcept { return state_->protocol.peer_metadata(); }
-    bool is_open() const noexcept { return state_ && !state_->closed; }
+    const codec& protocol() const noexcept { return state_->protocol(); }
+    const metadata& peer_metadata() const noexcept { return state_->protocol().peer_metadata(); }
+    bool is_open() const noexcept { return state_ && !state_->closed(); }
 
     // Completes when both greetings and the security handshake are done.
     // Signature: void(error_code).
@@ -92,7 +91,7 @@ public:
     auto async_handshake(Token&& token = {})
     {
         return net::async_compose<Token, void(error_code)>(
-            read_op(state_, read_mode::handshake, nullptr, nullptr), token, state_->stream);
+            read_op(state_, read_mode::handshake, nullptr, nullptr), token, state_->stream());
     }
 
     // Reads the next event: a message, a subscription, a PING or PONG.
@@ -101,7 +100,7 @@ public:
     auto async_read_event(event& out, Token&& token = {})
     {
         return net::async_compose<Token, void(error_code)>(
-            read_op(state_, read_mode::any_event, &out, nullptr), token, state_->stream);
+            read_op(state_, read_mode::any_event, &out, nullptr), token, state_->stream());
     }
 
     // Reads the next message, skipping other events. Signature: void(error_code).
@@ -109,7 +108,7 @@ public:
     auto async_read(message& out, Token&& token = {})
     {
         return net::async_compose<Token, void(error_code)>(
-            read_op(state_, read_mode::message, nullptr, &out), token, state_->stream);
+            read_op(state_, read_mode::message, nullptr, &out), token, state_->stream());
     }
 
     // Queues a message and completes once its bytes have left for the
@@ -162,13 +161,13 @@ public:
     }
 
     // Bytes queued and not yet written to the stream.
-    std::size_t queued_bytes() const noexcept { return state_->protocol.pending_output_size(); }
+    std::size_t queued_bytes() const noexcept { return state_->protocol().pending_output_size(); }
     // Messages queued and not yet completely written to the stream: what
     // close() would lose.
-    std::size_t unsent_messages() const noexcept { return state_->protocol.unsent_messages(); }
+    std::size_t unsent_messages() const noexcept { return state_->protocol().unsent_messages(); }
 
     // Called after every completed write: the moment to queue more.
-    void set_write_callback(std::function<void()> f) { state_->on_written = std::move(f); }
+    void set_write_callback(std::function<void()> f) { state_->set_write_callback(std::move(f)); }
 
     // Why the connection failed, if it did.
     error_code failure() const { return state_->failure(); }
@@ -205,28 +204,20 @@ private:
         {
             switch (at) {
             case step::start:
-                if (s->reading) {
+                if (!s->begin_read()) {
                     finish_later(self, net::error::in_progress);
                     return;
                 }
-                s->reading = true;
-                // Sends what the codec queued before any input (our greeting)
-                // and arms the handshake deadline: a peer that waits for our
-                // greeting, or never sends a byte, must not stall us.
-                s->after_codec();
                 break;
             case step::read_buffer:
-                s->read_end += n;
-                s->last_read_filled = s->read_end == s->read_capacity;
-                s->read_time = clock::now(); // one clock read per read, not per event
+                s->buffer_filled(n);
                 if (cancelled(self, ec))
                     return done(self, true, ec);
                 if (ec)
                     on_stream_error(ec);
                 break;
             case step::read_body:
-                s->protocol.commit_body(n, clock::now());
-                s->after_codec();
+                s->body_filled(n);
                 if (cancelled(self, ec))
                     return done(self, true, ec);
                 if (ec)
@@ -247,7 +238,7 @@ private:
         void run(Self& self)
         {
             const bool resumed = at != step::start;
-            codec& c = s->protocol;
+            codec& c = s->protocol();
             for (;;) {
                 if (auto e = s->next_buffered_event()) {
                     if (std::holds_alternative<events::handshake_complete>(*e)) {
@@ -271,26 +262,25 @@ private:
                 if (auto fail = s->failure())
                     return done(self, resumed, fail);
                 if (pending_error) {
-                    fail_stream(std::exchange(pending_error, {}));
+                    s->read_failed(std::exchange(pending_error, {}));
                     continue;
                 }
                 if (c.awaiting_authentication()) {
                     at = step::authenticating;
-                    s->auth_wait.expires_at(clock::time_point::max());
-                    s->auth_wait.async_wait(std::move(self));
+                    s->wait_for_authentication(std::move(self));
                     return;
                 }
                 const std::span<std::byte> body = c.body_target();
                 if (body.size() >= direct_read_threshold) {
                     at = step::read_body;
-                    s->stream.async_read_some(net::buffer(body.data(), body.size()),
-                                              std::move(self));
+                    s->stream().async_read_some(net::buffer(body.data(), body.size()),
+                                                std::move(self));
                     return;
                 }
                 at = step::read_buffer;
                 const std::span<std::byte> space = s->read_space();
-                s->stream.async_read_some(net::buffer(space.data(), space.size()),
-                                          std::move(self));
+                s->stream().async_read_some(net::buffer(space.data(), space.size()),
+                                            std::move(self));
                 return;
             }
         }
@@ -302,39 +292,25 @@ private:
         bool cancelled(Self& self, error_code ec) const
         {
             return ec == net::error::operation_aborted && self.cancelled() != net::cancellation_type::none
-                && !s->closed && !s->protocol.is_failed();
+                && !s->closed() && !s->protocol().is_failed();
         }
 
         void on_stream_error(error_code ec)
         {
-            codec& c = s->protocol;
-            if (c.is_failed() || s->closed)
+            if (s->protocol().is_failed() || s->closed())
                 return; // the failure that closed the stream is the one to report
             // Bytes that arrived with the error are still fed before it is
             // acted on: a peer that sends and hangs up loses nothing.
-            if (s->read_begin < s->read_end)
+            if (s->has_buffered_input())
                 pending_error = ec;
             else
-                fail_stream(ec);
-        }
-
-        void fail_stream(error_code ec)
-        {
-            codec& c = s->protocol;
-            if (ec == net::error::eof || ec == net::error::connection_reset ||
-                ec == net::error::broken_pipe)
-                c.peer_closed();
-            else if (!s->io_error)
-                s->io_error = ec;
-            s->after_codec();
-            if (s->io_error)
-                s->close_now();
+                s->read_failed(ec);
         }
 
         template <class Self>
         void done(Self& self, bool resumed, error_code ec)
         {
-            s->reading = false;
+            s->end_read();
             if (resumed) {
                 self.complete(ec);
                 return;
@@ -348,7 +324,7 @@ private:
         {
             at = step::finish;
             result = ec;
-            net::post(s->stream.get_executor(), std::move(self));
+            net::post(s->stream().get_executor(), std::move(self));
         }
     };
 
