@@ -394,8 +394,9 @@ private:
     // error thrown as system_error. Anything that has to wait takes the
     // queued path, with its cancellation and timeouts.
     template <class Executor>
-    static net::awaitable<void, Executor> send_awaitable(std::shared_ptr<detail::socket_impl> impl,
-                                                         message m, net::use_awaitable_t<Executor> token)
+    static net::awaitable<void, Executor>
+    send_awaitable(std::shared_ptr<detail::socket_impl> impl, message m,
+                   net::use_awaitable_t<Executor> token)
     {
         if (impl->may_complete_now(m.byte_size())) {
             const error_code ec = impl->try_send(m);
@@ -410,7 +411,8 @@ private:
 
     template <class Executor>
     static net::awaitable<message, Executor>
-    receive_awaitable(std::shared_ptr<detail::socket_impl> impl, net::use_awaitable_t<Executor> token)
+    receive_awaitable(std::shared_ptr<detail::socket_impl> impl,
+                      net::use_awaitable_t<Executor> token)
     {
         if (impl->may_complete_now(0)) {
             message m;
