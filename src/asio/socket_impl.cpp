@@ -15,11 +15,6 @@ namespace {
 
 using action = pattern::socket_core::action;
 
-// A peer's connection takes messages from its queue while less than this
-// is waiting to be written: enough for large gather writes, little enough
-// that the HWM, not the connection, holds the backlog.
-constexpr std::size_t pump_bytes = 256 * 1024;
-
 // The core cancels waiting operations with the generic ECANCELED and times
 // them out with ETIMEDOUT; Asio users compare with Asio's values.
 error_code as_error(std::error_code ec)
@@ -66,8 +61,8 @@ monitor_event_type event_type(pattern::peer_event e)
 
 } // namespace
 
-socket_impl::socket_impl(net::any_io_executor strand, socket_type type)
-    : strand_(std::move(strand)), core_(type)
+socket_impl::socket_impl(strand_type strand, socket_type type)
+    : home_(strand), strand_(std::move(strand)), core_(type)
 {
 }
 

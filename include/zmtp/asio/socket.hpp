@@ -22,15 +22,18 @@
 #include "zmtp/asio/detail/socket_impl.hpp"
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace zmtp::asio {
 
@@ -244,20 +247,19 @@ public:
     // queued none of its message; one that completed without error queued
     // all of it. With options().send_timeout, a send still waiting then
     // completes with net::error::timed_out, likewise having queued nothing.
+    //
+    // With net::use_awaitable in a coroutine that runs on the socket's
+    // executor (co_spawn(s.get_executor(), ...)), a message a peer has room
+    // for is queued without suspending the coroutine (most of the time: it
+    // still suspends now and then, so that the I/O runs). Other tokens and
+    // executors always complete through the executor.
     template <class Token = net::default_completion_token_t<executor_type>>
     auto async_send(message m, Token&& token = {})
     {
-        return net::async_initiate<Token, void(error_code)>(
-            [](auto handler, std::shared_ptr<detail::socket_impl> impl, message msg) {
-                detail::send_handler h(std::move(handler));
-                const auto t = impl->watch(h.get_cancellation_slot());
-                auto ex = impl->executor();
-                net::dispatch(ex, [impl = std::move(impl), t, msg = std::move(msg),
-                                   h = std::move(h)]() mutable {
-                    impl->async_send(t, std::move(msg), std::move(h));
-                });
-            },
-            token, impl_, std::move(m));
+        if constexpr (detail::is_use_awaitable<std::decay_t<Token>>::value)
+            return send_awaitable(impl_, std::move(m), token);
+        else
+            return initiate_send(impl_, std::move(m), std::forward<Token>(token));
     }
 
     // Completes with the next message. Signature: void(error_code, message).
@@ -265,20 +267,15 @@ public:
     // Cancelled (slot or cancel()), it completes with operation_aborted and
     // takes nothing: a message arriving later goes to the next receive.
     // With options().receive_timeout, it completes with net::error::timed_out
-    // when no message came in time, likewise taking nothing.
+    // when no message came in time, likewise taking nothing. A message
+    // already queued is taken without suspending, as async_send does.
     template <class Token = net::default_completion_token_t<executor_type>>
     auto async_receive(Token&& token = {})
     {
-        return net::async_initiate<Token, void(error_code, message)>(
-            [](auto handler, std::shared_ptr<detail::socket_impl> impl) {
-                detail::receive_handler h(std::move(handler));
-                const auto t = impl->watch(h.get_cancellation_slot());
-                auto ex = impl->executor();
-                net::dispatch(ex, [impl = std::move(impl), t, h = std::move(h)]() mutable {
-                    impl->async_receive(t, std::move(h));
-                });
-            },
-            token, impl_);
+        if constexpr (detail::is_use_awaitable<std::decay_t<Token>>::value)
+            return receive_awaitable(impl_, token);
+        else
+            return initiate_receive(impl_, std::forward<Token>(token));
     }
 
     // Completes every waiting async_send, async_receive and async_monitor
@@ -359,6 +356,78 @@ public:
     }
 
 private:
+    template <class Token>
+    static auto initiate_send(std::shared_ptr<detail::socket_impl> impl, message m, Token&& token)
+    {
+        return net::async_initiate<Token, void(error_code)>(
+            [](auto handler, std::shared_ptr<detail::socket_impl> impl, message msg) {
+                detail::send_handler h(std::move(handler));
+                const auto t = impl->watch(h.get_cancellation_slot());
+                auto ex = impl->executor();
+                net::dispatch(ex, [impl = std::move(impl), t, msg = std::move(msg),
+                                   h = std::move(h)]() mutable {
+                    impl->async_send(t, std::move(msg), std::move(h));
+                });
+            },
+            token, std::move(impl), std::move(m));
+    }
+
+    template <class Token>
+    static auto initiate_receive(std::shared_ptr<detail::socket_impl> impl, Token&& token)
+    {
+        return net::async_initiate<Token, void(error_code, message)>(
+            [](auto handler, std::shared_ptr<detail::socket_impl> impl) {
+                detail::receive_handler h(std::move(handler));
+                const auto t = impl->watch(h.get_cancellation_slot());
+                auto ex = impl->executor();
+                net::dispatch(ex, [impl = std::move(impl), t, h = std::move(h)]() mutable {
+                    impl->async_receive(t, std::move(h));
+                });
+            },
+            token, std::move(impl));
+    }
+
+    // use_awaitable from a coroutine on the socket's strand: a message the
+    // socket takes (or has) at once completes the co_await without
+    // suspending, as a function call would; Asio's rule against completing
+    // inside the initiating function protects callers that a handler can
+    // reenter, and a coroutine that has not suspended is not one. The
+    // completion is the one the queued path gives: success, or the same
+    // error thrown as system_error. Anything that has to wait takes the
+    // queued path, with its cancellation and timeouts.
+    template <class Executor>
+    static net::awaitable<void, Executor>
+    send_awaitable(std::shared_ptr<detail::socket_impl> impl, message m,
+                   net::use_awaitable_t<Executor> token)
+    {
+        if (impl->may_complete_now(m.byte_size())) {
+            const error_code ec = impl->try_send(m);
+            if (ec != zmtp::error::would_block) {
+                if (ec)
+                    throw boost::system::system_error(ec);
+                co_return;
+            }
+        }
+        co_await initiate_send(std::move(impl), std::move(m), token);
+    }
+
+    template <class Executor>
+    static net::awaitable<message, Executor>
+    receive_awaitable(std::shared_ptr<detail::socket_impl> impl,
+                      net::use_awaitable_t<Executor> token)
+    {
+        if (impl->may_complete_now(0)) {
+            message m;
+            const error_code ec = impl->try_receive(m);
+            if (ec != zmtp::error::would_block) {
+                if (ec)
+                    throw boost::system::system_error(ec);
+                co_return m;
+            }
+        }
+        co_return co_await initiate_receive(std::move(impl), token);
+    }
+
     static void report(std::string_view op, std::string_view endpoint, const std::string& reason,
                        error_code ec, std::string* out)
     {

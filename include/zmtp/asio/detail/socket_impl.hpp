@@ -16,6 +16,8 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
@@ -40,6 +43,12 @@ using monitor_handler = net::any_completion_handler<void(error_code, monitor_eve
 class listener;
 class connector;
 class socket_impl;
+
+// A token the socket serves with its coroutine fast path (socket.hpp).
+template <class Token>
+struct is_use_awaitable : std::false_type {};
+template <class Executor>
+struct is_use_awaitable<net::use_awaitable_t<Executor>> : std::true_type {};
 
 // Installed in an operation's cancellation slot: the cancellation (any
 // type: a cancelled operation has done nothing) is posted to the socket's
@@ -67,10 +76,37 @@ struct transport_facts {
 // events, the linger timer).
 class socket_impl final : public std::enable_shared_from_this<socket_impl>, public link_owner {
 public:
-    socket_impl(net::any_io_executor strand, socket_type type);
+    using strand_type = net::strand<net::any_io_executor>;
+    socket_impl(strand_type strand, socket_type type);
     ~socket_impl();
 
     const net::any_io_executor& executor() const noexcept { return strand_; }
+
+    // Whether the caller, running on the socket's strand, may take a send
+    // (of `bytes`) or a receive (0) that needs no waiting at once, without
+    // the completion's trip through the executor's queue (socket::async_send
+    // and async_receive with use_awaitable). After fast_streak_messages such
+    // calls in a row, or pump_bytes sent, it says no once: the caller
+    // then suspends, and the connections' writes and reads, and any other
+    // handler, get their turn. A PUB, which never waits, would otherwise
+    // starve its own writer; the byte limit is pump_bytes, so a streak
+    // fits in the connection and a PUB drops nothing for its sake.
+    bool may_complete_now(std::size_t bytes) noexcept
+    {
+        if (!home_.running_in_this_thread())
+            return false;
+        streak_bytes_ += bytes;
+        if (++streak_messages_ < fast_streak_messages && streak_bytes_ < pump_bytes)
+            return true;
+        streak_messages_ = 0;
+        streak_bytes_ = 0;
+        return false;
+    }
+    static constexpr unsigned fast_streak_messages = 4096;
+    // A peer's connection takes messages from its queue while less than
+    // this is waiting to be written: enough for large gather writes, little
+    // enough that the HWM, not the connection, holds the backlog.
+    static constexpr std::size_t pump_bytes = 256 * 1024;
     socket_type type() const noexcept { return core_.type(); }
     socket_options& options() noexcept { return core_.options(); }
 
@@ -180,7 +216,10 @@ private:
     void link_written(peer_id p) override;
     void link_closed(peer_id p, error_code ec) override;
 
+    strand_type home_;            // strand_, typed: it knows whether it runs here
     net::any_io_executor strand_;
+    unsigned streak_messages_ = 0; // see may_complete_now()
+    std::size_t streak_bytes_ = 0;
     pattern::socket_core core_;
     std::unordered_map<peer_id, io_peer> io_;
     peer_id last_id_ = 0; // io_'s last hit: a message touches one peer several times
