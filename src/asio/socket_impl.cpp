@@ -520,8 +520,15 @@ void socket_impl::link_closed(peer_id p, error_code ec)
                              : ec.message();
     io->closed_with = ec;
     io->conn.reset();
-    core_.link_closed(p, std::move(reason));
+    core_.link_closed(p, std::move(reason), refusal(ec));
     run_actions();
+}
+
+bool socket_impl::connect_failed(peer_id p, bool connection_refused)
+{
+    const bool stop = core_.connect_failed(p, connection_refused);
+    run_actions();
+    return stop;
 }
 
 void socket_impl::close()

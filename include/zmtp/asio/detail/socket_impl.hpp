@@ -146,6 +146,10 @@ public:
     template <class Stream>
     peer_id adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
                   std::weak_ptr<listener> accepted_by = {}, transport_facts facts = {});
+    // An attempt of connect()'s peer `p` failed before ZMTP began
+    // (socket_core::connect_failed). True: it stops reconnecting, and its
+    // connector is closed.
+    bool connect_failed(peer_id p, bool connection_refused);
     // Cuts short the handshake of peer `p` (a listener needs its place).
     void evict(peer_id p, std::string reason);
     void notify(monitor_event e);
