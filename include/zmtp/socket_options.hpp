@@ -95,6 +95,11 @@ struct socket_options {
     heartbeat_options heartbeat;                     // ZMQ_HEARTBEAT_IVL/TTL/TIMEOUT
     std::chrono::milliseconds handshake_timeout{10'000}; // ZMQ_HANDSHAKE_IVL
     codec_limits limits;                             // limits.max_message_size: ZMQ_MAXMSGSIZE
+    // Bytes of unfinished messages all peers together may hold beyond 64 KiB
+    // each (byte_budget); a peer that would go past it is dropped with
+    // message_too_large. 0: no limit (libzmq has none). The default lets 16
+    // messages of the largest size arrive at once.
+    std::size_t inflight_bytes = 1024 * 1024 * 1024;
     // ROUTER: an unroutable message is an error instead of being dropped.
     bool router_mandatory = false;
     // ROUTER: a peer announcing an Identity already in use takes it over;

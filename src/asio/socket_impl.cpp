@@ -97,6 +97,9 @@ codec_options socket_impl::codec_config() const
     c.min_zmtp_version = o.min_zmtp_version;
     c.mechanism = security::mechanism_factory_for(o);
     c.authenticator = o.authenticator;
+    if (o.inflight_bytes != 0 && (!inflight_budget_ || inflight_budget_->limit() != o.inflight_bytes))
+        inflight_budget_ = std::make_shared<byte_budget>(o.inflight_bytes);
+    c.inflight_budget = o.inflight_bytes != 0 ? inflight_budget_ : nullptr;
     return c;
 }
 

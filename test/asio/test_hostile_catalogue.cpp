@@ -493,3 +493,21 @@ TEST_CASE("hostile 127: clients that all lose their server at once come back spr
     std::sort(got.begin(), got.end());
     CHECK(std::adjacent_find(got.begin(), got.end()) == got.end()); // one each
 }
+
+TEST_CASE("hostile 120 over TCP: a peer whose unfinished message would pass the socket's budget is dropped; "
+          "a good peer is served")
+{
+    target t;
+    t.sock.options().inflight_bytes = 512 * 1024;
+    auto s = t.raw();
+    auto in = push_handshake();
+    const auto sixty_mib = hex_bytes({0x02, 0, 0, 0, 0, 0x03, 0xc0, 0, 0});
+    in.insert(in.end(), sixty_mib.begin(), sixty_mib.end());
+    in.insert(in.end(), 1024 * 1024, std::byte{'z'});
+    net::async_write(s, net::buffer(in), [](zmtp::asio::error_code, std::size_t) {});
+    REQUIRE(t.wait_ended(1));
+    CAPTURE(t.ended[0].reason);
+    CHECK(t.ended[0].error == zmtp::error::message_too_large);
+    CHECK(t.ended[0].reason.find("budget") != std::string::npos);
+    CHECK(t.canary() == "canary");
+}

@@ -201,6 +201,9 @@ private:
     std::deque<std::pair<token, monitor_handler>> monitor_waiters_;
     std::size_t monitor_missed_ = 0;
     trace_callback tracer_;
+    // Shared by the peers' codecs (socket_options::inflight_bytes); made
+    // with the first connection that needs it.
+    mutable std::shared_ptr<byte_budget> inflight_budget_;
     std::deque<send_handler> close_waiters_;
     // While closing, a wait that never ends holds the socket alive (peers
     // still linger, maybe with no timer): a handler, so that an io_context
