@@ -48,6 +48,20 @@ struct tls_options {
     std::shared_ptr<boost::asio::ssl::context> client_context;
 };
 
+// When a connect()'s peer stops reconnecting (ZMQ_RECONNECT_STOP). It is
+// then gone, as after disconnect(): what was queued for it is dropped, and
+// the last monitor event says "not reconnecting (reconnect_stop)".
+struct reconnect_stop_options {
+    // The connection was refused: nothing listens there (ECONNREFUSED;
+    // ZMQ_RECONNECT_STOP_CONN_REFUSED).
+    bool conn_refused = false;
+    // A handshake failed on the peer's or the protocol's word: an ERROR, a
+    // refused authentication, a protocol error, a failed TLS handshake; not
+    // the stream's end nor the handshake deadline
+    // (ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED).
+    bool handshake_failed = false;
+};
+
 struct socket_options {
     // Our Identity, announced by REQ, DEALER and ROUTER (ZMQ_ROUTING_ID).
     std::string routing_id;
@@ -77,9 +91,15 @@ struct socket_options {
     // reconnect_ivl_max, with ±50 % jitter (ZMQ_RECONNECT_IVL[_MAX]).
     std::chrono::milliseconds reconnect_ivl{100};
     std::chrono::milliseconds reconnect_ivl_max{30'000};
+    reconnect_stop_options reconnect_stop; // none: retry for ever
     heartbeat_options heartbeat;                     // ZMQ_HEARTBEAT_IVL/TTL/TIMEOUT
     std::chrono::milliseconds handshake_timeout{10'000}; // ZMQ_HANDSHAKE_IVL
     codec_limits limits;                             // limits.max_message_size: ZMQ_MAXMSGSIZE
+    // Bytes of unfinished messages all peers together may hold beyond 64 KiB
+    // each (byte_budget); a peer that would go past it is dropped with
+    // message_too_large. 0: no limit (libzmq has none). The default lets 16
+    // messages of the largest size arrive at once.
+    std::size_t inflight_bytes = 1024 * 1024 * 1024;
     // ROUTER: an unroutable message is an error instead of being dropped.
     bool router_mandatory = false;
     // ROUTER: a peer announcing an Identity already in use takes it over;

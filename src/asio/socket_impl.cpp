@@ -92,6 +92,9 @@ codec_options socket_impl::codec_config() const
     c.min_zmtp_version = o.min_zmtp_version;
     c.mechanism = security::mechanism_factory_for(o);
     c.authenticator = o.authenticator;
+    if (o.inflight_bytes != 0 && (!inflight_budget_ || inflight_budget_->limit() != o.inflight_bytes))
+        inflight_budget_ = std::make_shared<byte_budget>(o.inflight_bytes);
+    c.inflight_budget = o.inflight_bytes != 0 ? inflight_budget_ : nullptr;
     return c;
 }
 
@@ -515,8 +518,15 @@ void socket_impl::link_closed(peer_id p, error_code ec)
                              : ec.message();
     io->closed_with = ec;
     io->conn.reset();
-    core_.link_closed(p, std::move(reason));
+    core_.link_closed(p, std::move(reason), refusal(ec));
     run_actions();
+}
+
+bool socket_impl::connect_failed(peer_id p, bool connection_refused)
+{
+    const bool stop = core_.connect_failed(p, connection_refused);
+    run_actions();
+    return stop;
 }
 
 void socket_impl::close()

@@ -97,14 +97,28 @@ std::shared_ptr<ssl::context> make_client_context(const tls_options& o)
     return ctx;
 }
 
-void prepare_server(SSL* ssl)
+namespace {
+
+// Every connection, on our contexts and the application's: TLS 1.2 at
+// least, and no TLS 1.2 renegotiation asked or answered (a client's
+// renegotiations cost the server a handshake each; docs/reliability.md,
+// hostile item 136).
+void prepare(SSL* ssl)
 {
     SSL_set_min_proto_version(ssl, TLS1_2_VERSION);
+    SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
+}
+
+} // namespace
+
+void prepare_server(SSL* ssl)
+{
+    prepare(ssl);
 }
 
 void prepare_client(SSL* ssl, const std::string& name)
 {
-    SSL_set_min_proto_version(ssl, TLS1_2_VERSION);
+    prepare(ssl);
     if (name.empty())
         return;
     const bool ip = is_ip_address(name);

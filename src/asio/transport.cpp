@@ -291,6 +291,14 @@ std::shared_ptr<listener> make_listener(socket_impl& owner, const endpoint& ep, 
     return l;
 }
 
+bool refusal(error_code ec)
+{
+    const std::error_code e = ec;
+    return ec.category() == net::error::get_ssl_category() || e == zmtp::condition::protocol_violation ||
+           e == zmtp::condition::limit_exceeded || e == zmtp::condition::security_failure ||
+           e == zmtp::error::peer_error;
+}
+
 connector::connector(socket_impl& owner, endpoint ep, std::string text)
     : owner_(&owner),
       ep_(std::move(ep)),
@@ -351,8 +359,11 @@ void connector::attempt_tcp()
 void connector::connect_tcp(std::shared_ptr<net::ip::tcp::socket> sock,
                             net::ip::tcp::resolver::results_type results, std::size_t next, error_code last)
 {
-    if (next >= results.size())
+    if (next >= results.size()) {
+        if (last == net::error::connection_refused && stopped(last, true, last.message()))
+            return;
         return retry(last ? last : error_code(net::error::host_not_found));
+    }
     const net::ip::tcp::endpoint to = std::next(results.begin(), static_cast<std::ptrdiff_t>(next))->endpoint();
     error_code ec;
     sock->close(ec);
@@ -378,6 +389,8 @@ void connector::attempt_ipc()
     ipc_ = std::make_shared<net::local::stream_protocol::socket>(owner_->executor());
     ipc_->async_connect(ipc_address(ep_), [self = shared_from_this(), sock = ipc_](error_code ec) {
         if (self->closed_)
+            return;
+        if (ec == net::error::connection_refused && self->stopped(ec, true, ec.message()))
             return;
         if (ec)
             return self->retry(ec);
@@ -478,9 +491,22 @@ void connector::handshake_failed(const std::string& address, error_code ec, std:
 {
     monitor_event e(monitor_event_type::handshake_failed, text_, address);
     e.error = ec;
-    e.reason = std::move(reason);
+    e.reason = reason;
     owner_->notify(std::move(e));
-    retry(ec);
+    if (!refusal(ec) || !stopped(ec, false, std::move(reason)))
+        retry(ec);
+}
+
+bool connector::stopped(error_code ec, bool connection_refused, std::string reason)
+{
+    auto self = shared_from_this(); // the socket lets go of this connector when it stops
+    if (!owner_->connect_failed(slot_, connection_refused))
+        return false;
+    monitor_event e(monitor_event_type::closed, text_);
+    e.error = ec;
+    e.reason = std::move(reason.append(pattern::socket_core::not_reconnecting));
+    owner_->notify(std::move(e));
+    return true;
 }
 
 std::chrono::milliseconds connector::next_delay()

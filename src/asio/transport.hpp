@@ -25,6 +25,11 @@ namespace zmtp::asio::detail {
 
 class child_process;
 
+// A handshake (TLS, WebSocket or ZMTP) that failed on the peer's or the
+// protocol's word, rather than by the stream's end or the deadline
+// (socket_options::reconnect_stop).
+bool refusal(error_code ec);
+
 class listener : public std::enable_shared_from_this<listener> {
 public:
     virtual ~listener() = default;
@@ -81,6 +86,8 @@ private:
     void upgrade(Stream s, std::string address, transport_facts facts);
     void handshake_failed(const std::string& address, error_code ec, std::string reason);
     void retry(error_code ec, std::string reason = {});
+    // reconnect_stop: true when the socket stopped this connector.
+    bool stopped(error_code ec, bool connection_refused, std::string reason);
     void connect_tcp(std::shared_ptr<net::ip::tcp::socket> sock, net::ip::tcp::resolver::results_type results,
                      std::size_t next, error_code last);
     std::chrono::milliseconds next_delay();

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <string>
+#include <utility>
 
 namespace zmtp {
 namespace {
@@ -36,6 +38,11 @@ codec::codec(codec_options options, time_point now)
 }
 
 // ---------------------------------------------------------------- input
+
+codec::~codec()
+{
+    release_inflight();
+}
 
 std::size_t codec::feed(std::span<const std::byte> bytes, time_point now)
 {
@@ -311,8 +318,10 @@ frame_builder& codec::body_builder()
 void codec::body_received(std::size_t n)
 {
     body_remaining_ -= n;
-    if (body_remaining_ != 0)
+    if (body_remaining_ != 0) {
+        charge_inflight();
         return;
+    }
     phase_ = phase::header;
     const std::span<std::byte> bytes = builder_->written();
     frame f = std::move(*builder_).finish(); // beyond inline_capacity when sealed: bytes stay put
@@ -327,12 +336,44 @@ void codec::finish_message_frame(frame f)
 {
     partial_bytes_ += f.size();
     partial_.push_back(std::move(f));
-    if (current_.more)
+    if (current_.more) {
+        charge_inflight();
         return;
+    }
     partial_.set_properties(peer_metadata_);
     pending_.emplace(std::move(partial_));
     partial_ = message();
     partial_bytes_ = 0;
+    release_inflight(); // the whole message is the socket's now, under its HWMs
+}
+
+bool codec::charge_inflight()
+{
+    byte_budget* budget = options_.inflight_budget.get();
+    if (!budget)
+        return true;
+    const std::size_t held = partial_bytes_ + (builder_ ? builder_->written().size() : 0);
+    const std::size_t want = held > byte_budget::free_share ? held - byte_budget::free_share : 0;
+    if (want <= inflight_taken_) {
+        budget->give(inflight_taken_ - want);
+        inflight_taken_ = want;
+        return true;
+    }
+    if (!budget->take(want - inflight_taken_)) {
+        fail(make_error_code(error::message_too_large),
+             "message in progress: the socket's budget of " + std::to_string(budget->limit()) +
+                 " bytes for unfinished messages is spent",
+             true);
+        return false;
+    }
+    inflight_taken_ = want;
+    return true;
+}
+
+void codec::release_inflight() noexcept
+{
+    if (inflight_taken_ != 0)
+        options_.inflight_budget->give(std::exchange(inflight_taken_, 0));
 }
 
 std::optional<event> codec::next_event()
@@ -641,6 +682,7 @@ void codec::fail(std::error_code ec, std::string reason, bool notify_peer)
     reason_ = std::move(reason);
     partial_ = message();
     builder_.reset();
+    release_inflight();
     command_body_ = {};
     pending_.reset();
     next_ping_.reset();

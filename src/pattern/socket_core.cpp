@@ -277,12 +277,18 @@ void socket_core::link_written(peer_id p)
     serve_senders();
 }
 
-void socket_core::link_closed(peer_id p, std::string reason)
+void socket_core::link_closed(peer_id p, std::string reason, bool refused)
 {
     peer* pr = find(p);
     if (!pr || (pr->state != peer_state::handshaking && pr->state != peer_state::ready))
         return;
     const bool was_ready = pr->state == peer_state::ready;
+    if (!was_ready && refused && pr->persistent && options_.reconnect_stop.handshake_failed) {
+        monitor(peer_event::handshake_failed, *pr, {}, std::move(reason.append(not_reconnecting)));
+        enter(*pr, peer_state::pending); // no connection any more
+        remove(p);
+        return;
+    }
     monitor(was_ready ? peer_event::disconnected : peer_event::handshake_failed, *pr, {}, std::move(reason));
     emit(action::kind::lost, p);
     if (was_ready) {
@@ -296,6 +302,16 @@ void socket_core::link_closed(peer_id p, std::string reason)
     }
     serve_senders();
     serve_receivers();
+}
+
+bool socket_core::connect_failed(peer_id p, bool connection_refused)
+{
+    const peer* pr = find(p);
+    const auto& stop = options_.reconnect_stop;
+    if (!pr || !pr->persistent || !(connection_refused ? stop.conn_refused : stop.handshake_failed))
+        return false;
+    remove(p);
+    return true;
 }
 
 // ROUTER_HANDOVER: the ready peer that holds the newcomer's routing id

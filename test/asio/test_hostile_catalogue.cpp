@@ -332,3 +332,182 @@ TEST_CASE("hostile 124: a listener that accepts and closes at once is retried af
     }
     CHECK(accepted <= delays.size() + 1); // one connection per delay: no storm
 }
+
+namespace {
+
+// The monitor events of a connecting socket, by type.
+struct event_record {
+    std::vector<zmtp::monitor_event> events;
+    std::size_t count(event_type t) const
+    {
+        return static_cast<std::size_t>(
+            std::count_if(events.begin(), events.end(), [&](const auto& e) { return e.type == t; }));
+    }
+};
+
+bool says_not_reconnecting(const zmtp::monitor_event& e)
+{
+    return e.reason.ends_with("(reconnect_stop: not reconnecting)");
+}
+
+} // namespace
+
+TEST_CASE("hostile 126: with reconnect_stop.conn_refused, a connect() where nothing listens stops at the "
+          "first refusal; without it, it retries")
+{
+    net::io_context io;
+    tcp::acceptor gone(io, {net::ip::make_address("127.0.0.1"), 0});
+    const auto port = gone.local_endpoint().port();
+    gone.close();
+    for (const bool stop : {false, true}) {
+        CAPTURE(stop);
+        event_record log;
+        zmtp::socket push(io, zmtp::socket_type::push);
+        push.options().reconnect_ivl = 10ms;
+        push.options().reconnect_stop.conn_refused = stop;
+        push.set_monitor([&](const zmtp::monitor_event& e) { log.events.push_back(e); });
+        push.connect("tcp://127.0.0.1:" + std::to_string(port));
+        if (!stop) {
+            CHECK(run_until(io, [&] { return log.count(event_type::connect_retried) >= 3; }, 10'000ms));
+            continue;
+        }
+        REQUIRE(run_until(io, [&] { return log.count(event_type::closed) == 1; }, 10'000ms));
+        zmtp::asio_test::run_for(io, 200ms); // twenty reconnect intervals
+        CHECK(log.count(event_type::connect_retried) == 0);
+        CHECK(log.count(event_type::closed) == 1);
+        CHECK(log.events.back().error == net::error::connection_refused);
+        CHECK(says_not_reconnecting(log.events.back()));
+        zmtp::message m;
+        m.push_back(zmtp::frame("nowhere"));
+        CHECK(push.try_send(m) == zmtp::error::would_block); // the peer is gone
+    }
+}
+
+TEST_CASE("hostile 125: with reconnect_stop.handshake_failed a PLAIN client the server refuses stops "
+          "reconnecting; the server goes on serving")
+{
+    net::io_context io;
+    zmtp::socket pull(io, zmtp::socket_type::pull);
+    pull.options().plain_server = true;
+    pull.options().authenticator = zmtp::security::authenticators::plain_credentials({{"admin", "secret"}});
+    event_record server_log;
+    pull.set_monitor([&](const zmtp::monitor_event& e) { server_log.events.push_back(e); });
+    const std::string bound = pull.bind("tcp://127.0.0.1:0");
+
+    event_record client_log;
+    zmtp::socket intruder(io, zmtp::socket_type::push);
+    intruder.options().plain_username = "admin";
+    intruder.options().plain_password = "guess";
+    intruder.options().reconnect_ivl = 10ms;
+    intruder.options().reconnect_stop.handshake_failed = true;
+    intruder.set_monitor([&](const zmtp::monitor_event& e) { client_log.events.push_back(e); });
+    intruder.connect(bound);
+    REQUIRE(run_until(io, [&] { return client_log.count(event_type::handshake_failed) == 1; }, 10'000ms));
+    zmtp::asio_test::run_for(io, 200ms); // twenty reconnect intervals
+    CHECK(client_log.count(event_type::handshake_failed) == 1);
+    CHECK(client_log.count(event_type::connected) == 1);
+    CHECK(client_log.count(event_type::connect_retried) == 0);
+    const auto& failed = *std::find_if(client_log.events.begin(), client_log.events.end(),
+                                       [](const auto& e) { return e.type == event_type::handshake_failed; });
+    CAPTURE(failed.reason);
+    CHECK(failed.reason.find("invalid username or password") != std::string::npos);
+    CHECK(says_not_reconnecting(failed));
+    CHECK(server_log.count(event_type::handshake_failed) == 1);
+
+    zmtp::socket good(io, zmtp::socket_type::push);
+    good.options().plain_username = "admin";
+    good.options().plain_password = "secret";
+    good.connect(bound);
+    zmtp::message m;
+    m.push_back(zmtp::frame("let in"));
+    REQUIRE_FALSE(good.try_send(m));
+    std::optional<std::string> got;
+    pull.async_receive([&](zmtp::asio::error_code ec, zmtp::message in) {
+        got = ec ? "error" : std::string(in.front().str());
+    });
+    REQUIRE(run_until(io, [&] { return got.has_value(); }, 10'000ms));
+    CHECK(*got == "let in");
+}
+
+TEST_CASE("hostile 127: clients that all lose their server at once come back spread by jitter, and every one "
+          "is served by the restarted server")
+{
+    net::io_context io;
+    std::optional<zmtp::socket> server(std::in_place, io, zmtp::socket_type::pull);
+    const std::string bound = server->bind("tcp://127.0.0.1:0");
+    struct client {
+        zmtp::socket sock;
+        std::optional<std::chrono::milliseconds> first_retry;
+        int ups = 0;
+    };
+    constexpr int n = 40;
+    std::list<client> clients;
+    for (int i = 0; i < n; ++i) {
+        auto& c = clients.emplace_back(client{zmtp::socket(io, zmtp::socket_type::push), {}, 0});
+        c.sock.options().reconnect_ivl = 50ms;
+        c.sock.set_monitor([&c](const zmtp::monitor_event& e) {
+            c.ups += e.type == event_type::handshake_succeeded;
+            if (e.type == event_type::connect_retried && !c.first_retry)
+                c.first_retry = e.retry_in;
+        });
+        c.sock.connect(bound);
+    }
+    const auto all = [&](auto pred) { return std::all_of(clients.begin(), clients.end(), pred); };
+    REQUIRE(run_until(io, [&] { return all([](const client& c) { return c.ups == 1; }); }, 10'000ms));
+
+    // The server restarts on the same port once its listener is closed.
+    server.emplace(io, zmtp::socket_type::pull);
+    REQUIRE(run_until(io, [&] {
+        zmtp::asio::error_code ec;
+        server->bind(bound, ec);
+        return !ec;
+    }));
+    REQUIRE(run_until(io, [&] { return all([](const client& c) { return c.ups == 2; }); }, 10'000ms));
+    std::chrono::milliseconds lo = 1h, hi = 0ms;
+    for (const auto& c : clients) {
+        REQUIRE(c.first_retry);
+        CHECK(*c.first_retry >= 25ms); // reconnect_ivl ±50 %
+        CHECK(*c.first_retry <= 75ms);
+        lo = std::min(lo, *c.first_retry);
+        hi = std::max(hi, *c.first_retry);
+    }
+    CHECK(hi - lo >= 10ms); // spread, not one instant (40 draws over 50 ms)
+
+    int i = 0;
+    for (auto& c : clients) {
+        zmtp::message m;
+        m.push_back(zmtp::frame(std::to_string(i++)));
+        REQUIRE_FALSE(c.sock.try_send(m));
+    }
+    std::vector<std::string> got;
+    std::function<void()> next = [&] {
+        server->async_receive([&](zmtp::asio::error_code ec, zmtp::message in) {
+            if (ec)
+                return;
+            got.emplace_back(in.front().str());
+            next();
+        });
+    };
+    next();
+    REQUIRE(run_until(io, [&] { return got.size() == n; }, 10'000ms));
+    std::sort(got.begin(), got.end());
+    CHECK(std::adjacent_find(got.begin(), got.end()) == got.end()); // one each
+}
+
+TEST_CASE("hostile 120 over TCP: a peer whose unfinished message would pass the socket's budget is dropped; "
+          "a good peer is served")
+{
+    target t;
+    t.sock.options().inflight_bytes = 512 * 1024;
+    auto s = t.raw();
+    auto in = push_handshake();
+    const auto sixty_mib = hex_bytes({0x02, 0, 0, 0, 0, 0x03, 0xc0, 0, 0});
+    in.insert(in.end(), sixty_mib.begin(), sixty_mib.end());
+    in.insert(in.end(), 1024 * 1024, std::byte{'z'});
+    net::async_write(s, net::buffer(in), [](zmtp::asio::error_code, std::size_t) {});
+    REQUIRE(t.wait_ended(1));
+    CAPTURE(t.ended[0].reason);
+    CHECK(t.ended[0].error == zmtp::error::message_too_large);
+    CHECK(t.ended[0].reason.find("budget") != std::string::npos);
+    CHECK(t.canary() == "canary");
+}

@@ -219,3 +219,53 @@ TEST_CASE("a greeting naming NULL followed by other octets is refused over TCP")
     REQUIRE(run_until(io, [&] { return failure.has_value(); }, 10'000ms));
     CHECK(failure->error == zmtp::error::malformed_greeting);
 }
+
+TEST_CASE("hostile 14: an io_context destroyed while a linger flush waits on a peer that never reads "
+          "leaves no connection open")
+{
+    net::io_context peer_io;
+    tcp::acceptor acceptor(peer_io, {net::ip::make_address("127.0.0.1"), 0});
+    tcp::socket mute(peer_io);
+    {
+        net::io_context io;
+        zmtp::socket push(io, zmtp::socket_type::push);
+        push.options().linger = -1ms; // wait for ever: only the io_context's end stops it
+        bool up = false;
+        push.set_monitor([&](const zmtp::monitor_event& e) { up |= e.type == event_type::handshake_succeeded; });
+        push.connect("tcp://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()));
+        acceptor.async_accept(mute, [](boost::system::error_code) {});
+        REQUIRE(run_until(io, [&] {
+            peer_io.poll();
+            return mute.is_open();
+        }));
+        // A PULL's greeting and READY; then it never reads.
+        auto hello = zmtp::asio_test::raw::greeting();
+        zmtp::asio_test::raw::append(hello, zmtp::asio_test::raw::ready("PULL"));
+        net::write(mute, net::buffer(hello));
+        REQUIRE(run_until(io, [&] { return up; }));
+        for (int i = 0; i < 256; ++i) { // far more than the socket buffers take
+            zmtp::message m;
+            m.push_back(zmtp::frame(std::string(64 * 1024, 'x')));
+            REQUIRE_FALSE(push.try_send(m));
+        }
+        zmtp::asio_test::run_for(io, 100ms);
+        bool closed = false;
+        push.async_close([&](boost::system::error_code) { closed = true; });
+        zmtp::asio_test::run_for(io, 100ms);
+        REQUIRE_FALSE(closed); // still lingering: the flush cannot finish
+    }
+    // Everything of that connection went with the io_context: its stream
+    // closed, so the peer reads what was sent and then the end.
+    mute.non_blocking(true);
+    std::vector<char> sink(1 << 16);
+    boost::system::error_code ec;
+    const auto deadline = std::chrono::steady_clock::now() + scaled(10'000ms);
+    while (!ec && std::chrono::steady_clock::now() < deadline) {
+        mute.read_some(net::buffer(sink), ec);
+        if (ec == net::error::would_block) {
+            ec = {};
+            std::this_thread::sleep_for(1ms);
+        }
+    }
+    CHECK((ec == net::error::eof || ec == net::error::connection_reset));
+}

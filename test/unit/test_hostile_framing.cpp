@@ -8,6 +8,9 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
+#include <optional>
+
 using namespace zmtp;
 using test::check_dropped;
 using test::hex;
@@ -100,6 +103,67 @@ TEST_CASE("hostile 30: a 60 MiB frame announced and trickled holds max_prealloca
     CHECK_FALSE(t.c.is_failed());
     CHECK(largest <= t.c.options().limits.max_preallocation + 256);
     CHECK(t.messages() == 0);
+}
+
+TEST_CASE("hostile 30 and 120: peers trickling large frames share one budget; the one that would pass it is "
+          "dropped, small messages never touch it, and a message finished or dropped gives its share back")
+{
+    constexpr std::size_t kib = 1024;
+    constexpr std::size_t free_share = byte_budget::free_share;
+    auto budget = std::make_shared<byte_budget>(1024 * kib);
+    const auto with_budget = [&] {
+        auto o = test::options_for(socket_type::pull);
+        o.inflight_budget = budget;
+        return o;
+    };
+    std::optional<hostile_target> a(std::in_place, with_budget());
+    hostile_target b(with_budget());
+    hostile_target small(with_budget());
+    for (hostile_target* t : {&*a, &b, &small})
+        t->handshake();
+    const auto sixty_mib = hex("02 00 00 00 00 03 c0 00 00");
+    const std::vector<std::byte> chunk(256 * kib, std::byte{'z'});
+
+    // a holds 768 KiB of its 60 MiB frame: 704 KiB of them from the budget.
+    CHECK(a->feed(sixty_mib) == sixty_mib.size());
+    for (int i = 0; i < 3; ++i)
+        CHECK(a->feed(chunk) == chunk.size());
+    CHECK(budget->held() == 3 * chunk.size() - free_share);
+    // b's second chunk would take the budget past its 1 MiB: b is dropped.
+    b.feed(sixty_mib);
+    b.feed(chunk);
+    CHECK_FALSE(b.c.is_failed());
+    CHECK(budget->held() == 3 * chunk.size() + chunk.size() - 2 * free_share);
+    b.feed(chunk);
+    check_dropped(b, error::message_too_large);
+    CHECK(b.c.error_reason().find("budget") != std::string::npos);
+    CHECK(budget->held() == 3 * chunk.size() - free_share); // b's share came back
+    CHECK_FALSE(a->c.is_failed());
+
+    // Messages up to the free share flow whatever is left.
+    std::vector<std::byte> messages;
+    for (int i = 0; i < 100; ++i) {
+        messages.push_back(std::byte{0x00});
+        messages.push_back(std::byte{200});
+        messages.insert(messages.end(), 200, std::byte{'s'});
+    }
+    CHECK(small.feed(messages) == messages.size());
+    CHECK(small.messages() == 100);
+    CHECK(budget->held() == 3 * chunk.size() - free_share);
+    // A 300 KiB message takes its share while it arrives and gives it back
+    // once whole.
+    const auto large = hex("02 00 00 00 00 00 04 b0 00");
+    const std::vector<std::byte> half(150 * kib, std::byte{'h'});
+    small.feed(large);
+    small.feed(half);
+    CHECK(budget->held() == 3 * chunk.size() - free_share + half.size() - free_share);
+    small.feed(half);
+    CHECK(small.messages() == 101);
+    CHECK(budget->held() == 3 * chunk.size() - free_share);
+
+    a.reset(); // a connection that goes gives its share back
+    CHECK(budget->held() == 0);
+    CHECK_FALSE(small.c.is_failed());
 }
 
 TEST_CASE("hostile 31: non-minimal long sizes are accepted, for messages and commands")

@@ -129,9 +129,12 @@ public:
     {
         return net::async_initiate<Token, void(error_code)>(
             [](auto handler, std::shared_ptr<state> s) {
+                // The waiter lives in the state: holding it weakly makes no
+                // cycle that would outlive an io_context destroyed meanwhile.
                 s->when_flushed(detail::write_handler(
-                    [s, h = std::move(handler)](error_code ec) mutable {
-                        s->close_now();
+                    [weak = std::weak_ptr<state>(s), h = std::move(handler)](error_code ec) mutable {
+                        if (auto st = weak.lock())
+                            st->close_now();
                         net::dispatch(net::append(std::move(h), ec));
                     }));
             },

@@ -23,7 +23,8 @@ enum class monitor_event_type {
     handshake_succeeded, // the peer is now part of the socket
     handshake_failed,    // `error`, `reason`
     disconnected,        // a handshaken peer went away: `error`, `reason`
-    closed,              // a bound endpoint was closed
+    closed,              // a bound endpoint was closed, or a connect() stopped
+                         // reconnecting (reconnect_stop): `error`, `reason`
     message_dropped,     // a message could not be queued for a peer
     dropped_at_close,    // the close gave up `dropped` queued messages (linger)
 };

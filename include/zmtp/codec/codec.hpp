@@ -58,6 +58,7 @@ public:
 
     codec(const codec&) = delete;
     codec& operator=(const codec&) = delete;
+    ~codec();
 
     // ---- input ----
 
@@ -161,6 +162,11 @@ private:
     void finish_message_frame(frame f);
     frame_builder& body_builder();
     void body_received(std::size_t n);
+    // Takes from (or gives back to) options_.inflight_budget what the message
+    // in progress holds beyond its free share; fails the codec when the
+    // budget is spent (false).
+    bool charge_inflight();
+    void release_inflight() noexcept;
     void handle_command(std::span<const std::byte> body);
     void after_mechanism();
     std::error_code check_message_frame(std::uint64_t size);
@@ -209,6 +215,7 @@ private:
     std::optional<frame_builder> builder_;
     message partial_;
     std::size_t partial_bytes_ = 0;
+    std::size_t inflight_taken_ = 0; // from options_.inflight_budget
     std::optional<event> pending_;
 
     // security

@@ -2,6 +2,8 @@
 // What a codec is configured with. Defaults follow the limits of docs/reliability.md.
 #pragma once
 
+#include "zmtp/codec/byte_budget.hpp"
+
 #include "zmtp/codec/trace.hpp"
 #include "zmtp/security/mechanism.hpp"
 #include "zmtp/socket_type.hpp"
@@ -66,6 +68,10 @@ struct codec_options {
     bool transport_authenticated = false;
     // Sees every greeting, command and frame header, both ways; optional.
     tracer trace;
+    // Shared with other connections: what this one holds of an unfinished
+    // message beyond byte_budget::free_share is taken from it; none: no
+    // limit but limits.max_message_size.
+    std::shared_ptr<byte_budget> inflight_budget;
 };
 
 } // namespace zmtp

@@ -29,6 +29,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
@@ -86,6 +87,10 @@ public:
         time_point at{};
     };
 
+    // Ends the reason of the event after which a connect()'s peer stops
+    // reconnecting (socket_options::reconnect_stop).
+    static constexpr std::string_view not_reconnecting = " (reconnect_stop: not reconnecting)";
+
     socket_core(socket_type type);
     ~socket_core() override;
     socket_core(const socket_core&) = delete;
@@ -115,8 +120,17 @@ public:
     void subscription_read(peer_id p, std::span<const std::byte> topic, bool on);
     // The peer's connection wrote what it had: it can take more.
     void link_written(peer_id p);
-    // The peer's connection ended; `reason` says why, in words.
-    void link_closed(peer_id p, std::string reason);
+    // The peer's connection ended; `reason` says why, in words. `refused`:
+    // its handshake failed on the peer's or the protocol's word (an ERROR, a
+    // refused authentication, a protocol error), not by the stream's end
+    // or a deadline; a connect()'s peer then stops reconnecting when
+    // options().reconnect_stop.handshake_failed is set.
+    void link_closed(peer_id p, std::string reason, bool refused = false);
+    // An attempt of connect()'s peer `p` failed before its stream reached
+    // ZMTP: the connection was refused (`connection_refused`) or its TLS
+    // or WebSocket handshake failed. True when options().reconnect_stop
+    // says to stop: the peer is then gone, as after remove().
+    bool connect_failed(peer_id p, bool connection_refused);
     // A lingering peer's connection flushed and closed.
     void link_flushed(peer_id p);
     // The connection an abort action cut held `n` messages it had not

@@ -90,12 +90,13 @@ public:
     std::size_t queued_bytes() const noexcept override { return conn_.queued_bytes(); }
     const codec& protocol() const noexcept override { return conn_.protocol(); }
 
+    // The owner holds the link until `done` (or aborts it): the handler,
+    // which waits inside the connection, must not hold the link, or the two
+    // would keep each other alive past an io_context destroyed meanwhile.
     void flush_and_close(std::function<void()> done) override
     {
         owner_ = nullptr;
-        conn_.async_close([self = this->shared_from_this(), done = std::move(done)](error_code) {
-            done();
-        });
+        conn_.async_close([done = std::move(done)](error_code) { done(); });
     }
 
     std::size_t abort() override

@@ -182,6 +182,10 @@ public:
     template <class Stream>
     peer_id adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
                   std::weak_ptr<listener> accepted_by = {}, transport_facts facts = {});
+    // An attempt of connect()'s peer `p` failed before ZMTP began
+    // (socket_core::connect_failed). True: it stops reconnecting, and its
+    // connector is closed.
+    bool connect_failed(peer_id p, bool connection_refused);
     // Cuts short the handshake of peer `p` (a listener needs its place).
     void evict(peer_id p, std::string reason);
     void notify(monitor_event e);
@@ -236,6 +240,9 @@ private:
     std::deque<std::pair<token, monitor_handler>> monitor_waiters_;
     std::size_t monitor_missed_ = 0;
     trace_callback tracer_;
+    // Shared by the peers' codecs (socket_options::inflight_bytes); made
+    // with the first connection that needs it.
+    mutable std::shared_ptr<byte_budget> inflight_budget_;
     std::deque<send_handler> close_waiters_;
     // While closing, a wait that never ends holds the socket alive (peers
     // still linger, maybe with no timer): a handler, so that an io_context
