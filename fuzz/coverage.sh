@@ -23,7 +23,8 @@ cov=${LLVM_COV:-llvm-cov}
 harnesses=$(sed -n "s/^  '\([a-z0-9_]*\)',$/\1/p" "$here/meson.build")
 
 if [ ! -f "$build/build.ninja" ]; then
-  CXX=${CXX:-clang++} meson setup "$build" "$repo" -Dfuzzing=true -Dbench=disabled \
+  # (meson runs a sanity-check program: its profile goes nowhere)
+  LLVM_PROFILE_FILE=/dev/null CXX=${CXX:-clang++} meson setup "$build" "$repo" -Dfuzzing=true -Dbench=disabled \
     "-Dcpp_args=-fprofile-instr-generate -fcoverage-mapping" \
     -Dcpp_link_args=-fprofile-instr-generate >/dev/null
 fi
