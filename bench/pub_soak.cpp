@@ -258,13 +258,13 @@ result run(bool zmtp_side)
     for (const int fd : silent_fds)
         if (fd >= 0)
             ::close(fd);
-    r.silent = static_cast<long>(silent_since.size());
-    r.dropped = cfg.half_open() ? static_cast<long>(dropped_at.size()) : 0;
     if (!cfg.half_open())
-        r.silent = 0; // the slow subscriber is meant to stay
+        return r; // the slow subscriber is meant to stay
+    r.silent = static_cast<long>(silent_since.size());
+    r.dropped = static_cast<long>(dropped_at.size());
     // Silent subscribers come one at a time, far apart next to the timeout:
     // the k-th drop is the k-th subscriber's.
-    for (std::size_t k = 0; k < std::min(silent_since.size(), dropped_at.size()) && cfg.half_open(); ++k)
+    for (std::size_t k = 0; k < std::min(silent_since.size(), dropped_at.size()); ++k)
         r.drop_after.push_back(std::chrono::duration<double>(dropped_at[k] - silent_since[k]).count());
     return r;
 }
