@@ -12,32 +12,23 @@
 //
 // Exit status: 0 when zmtp's memory stayed flat and a good peer was served
 // after the storm, 1 otherwise (libzmq's figures are for comparison).
+#include "soak.hpp"
+
 #include "zmtp/socket.hpp"
-#include "zmtp/wire/greeting.hpp"
 
 #include <boost/asio/io_context.hpp>
 
 #include <zmq.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <functional>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -54,16 +45,12 @@ struct config {
 
 // ---------------------------------------------------------------- servers
 
-// Runs in the child: binds an echoing REP on loopback, writes the port to
-// `out`, then serves until killed.
-[[noreturn]] void serve_zmtp(int out)
+// Run in the child: an echoing REP bound on loopback.
+void serve_zmtp(int out)
 {
     boost::asio::io_context io;
     zmtp::socket rep(io, zmtp::socket_type::rep);
-    const std::string bound = rep.bind("tcp://127.0.0.1:0");
-    const int port = std::stoi(bound.substr(bound.rfind(':') + 1));
-    if (::write(out, &port, sizeof port) != sizeof port)
-        std::_Exit(2);
+    soak::report_port(out, rep.bind("tcp://127.0.0.1:0"));
     std::function<void()> echo = [&] {
         rep.async_receive([&](zmtp::asio::error_code ec, zmtp::message m) {
             if (ec)
@@ -73,10 +60,9 @@ struct config {
     };
     echo();
     io.run();
-    std::_Exit(0);
 }
 
-[[noreturn]] void serve_libzmq(int out)
+void serve_libzmq(int out)
 {
     void* ctx = zmq_ctx_new();
     void* rep = zmq_socket(ctx, ZMQ_REP);
@@ -85,10 +71,7 @@ struct config {
     char ep[256];
     size_t len = sizeof ep;
     zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, ep, &len);
-    const std::string bound(ep);
-    const int port = std::stoi(bound.substr(bound.rfind(':') + 1));
-    if (::write(out, &port, sizeof port) != sizeof port)
-        std::_Exit(2);
+    soak::report_port(out, ep);
     char buf[256];
     for (;;) {
         const int n = zmq_recv(rep, buf, sizeof buf, 0);
@@ -97,106 +80,32 @@ struct config {
     }
 }
 
-struct server {
-    pid_t pid = -1;
-    int port = 0;
-};
-
-server start_server(bool zmtp_side)
-{
-    int fds[2];
-    if (::pipe(fds) != 0)
-        std::exit(2);
-    server s;
-    s.pid = ::fork();
-    if (s.pid == 0) {
-        ::close(fds[0]);
-        zmtp_side ? serve_zmtp(fds[1]) : serve_libzmq(fds[1]);
-    }
-    ::close(fds[1]);
-    if (::read(fds[0], &s.port, sizeof s.port) != sizeof s.port)
-        std::exit(2);
-    ::close(fds[0]);
-    return s;
-}
-
-void stop_server(const server& s)
-{
-    ::kill(s.pid, SIGKILL);
-    int status = 0;
-    ::waitpid(s.pid, &status, 0);
-}
-
-double rss_mib(pid_t pid)
-{
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.starts_with("VmRSS:"))
-            return std::stod(line.substr(6)) / 1024.0;
-    return 0;
-}
-
 // ---------------------------------------------------------------- storm
-
-int connect_to(int port)
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const timeval two_seconds{2, 0}; // a server that never answers stalls no worker
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-std::string greeting(std::string_view mechanism)
-{
-    zmtp::wire::greeting g;
-    g.mechanism = std::string(mechanism);
-    const auto bytes = zmtp::wire::encode_greeting(g);
-    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-void send_all(int fd, std::string_view bytes)
-{
-    while (!bytes.empty()) {
-        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        if (n <= 0)
-            return;
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
 
 // One cycle of kind `k`: the connection ends before the handshake does.
 void one_cycle(int port, long k, int only)
 {
-    const int fd = connect_to(port);
+    const int fd = soak::tcp_connect(port);
     if (fd < 0)
         return;
-    static const std::string null_greeting = greeting("NULL");
-    static const std::string plain_greeting = greeting("PLAIN");
+    static const std::string null_greeting = soak::greeting("NULL");
+    static const std::string plain_greeting = soak::greeting("PLAIN");
     bool reset = false;
     switch (only >= 0 ? only : k % 5) {
     case 0: // connect and close
         break;
     case 1: // garbage: an HTTP request
-        send_all(fd, "GET / HTTP/1.1\r\nHost: zmtp\r\n\r\n");
+        soak::send_all(fd, "GET / HTTP/1.1\r\nHost: zmtp\r\n\r\n");
         break;
     case 2: // half a greeting, then FIN
-        send_all(fd, std::string_view(null_greeting).substr(0, 32));
+        soak::send_all(fd, std::string_view(null_greeting).substr(0, 32));
         break;
     case 3: // part of a greeting, then RST
-        send_all(fd, std::string_view(null_greeting).substr(0, 11));
+        soak::send_all(fd, std::string_view(null_greeting).substr(0, 11));
         reset = true;
         break;
     case 4: { // the wrong mechanism: the server refuses it
-        send_all(fd, plain_greeting);
+        soak::send_all(fd, plain_greeting);
         char buf[64];
         (void)::recv(fd, buf, sizeof buf, 0);
         break;
@@ -248,19 +157,19 @@ struct result {
 
 result run(bool zmtp_side, const config& c)
 {
-    const server s = start_server(zmtp_side);
+    soak::child s = soak::spawn(zmtp_side ? serve_zmtp : serve_libzmq);
     std::this_thread::sleep_for(100ms);
     result r;
-    r.start = rss_mib(s.pid);
+    r.start = soak::rss_mib(s.pid);
     const long warm_up = std::max<long>(c.cycles / 10, 1);
     storm(s.port, warm_up, c.in_flight, c.kind);
     std::this_thread::sleep_for(200ms);
-    r.warm = rss_mib(s.pid);
+    r.warm = soak::rss_mib(s.pid);
 
     std::atomic<bool> storming{true};
     std::thread sampler([&] {
         while (storming) {
-            r.peak = std::max(r.peak, rss_mib(s.pid));
+            r.peak = std::max(r.peak, soak::rss_mib(s.pid));
             std::this_thread::sleep_for(50ms);
         }
     });
@@ -273,10 +182,10 @@ result run(bool zmtp_side, const config& c)
     // A moment for connections that ended to be released (far below the
     // 10 s handshake deadline: what is still held then is held until it).
     std::this_thread::sleep_for(500ms);
-    r.last = rss_mib(s.pid);
+    r.last = soak::rss_mib(s.pid);
     r.peak = std::max(r.peak, r.last);
     r.served = good_peer_served(s.port);
-    stop_server(s);
+    soak::stop(s);
     return r;
 }
 
@@ -292,25 +201,17 @@ void print(const char* name, const result& r)
 
 int main(int argc, char** argv)
 {
+    soak::flags f(argc, argv, "zmtp-churn-soak [--cycles N] [--in-flight N] [--target zmtp|libzmq|both] [--kind 0..4]");
     config c;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string_view flag = argv[i];
-        if (flag == "--cycles")
-            c.cycles = std::atol(argv[i + 1]);
-        else if (flag == "--in-flight")
-            c.in_flight = std::atoi(argv[i + 1]);
-        else if (flag == "--kind")
-            c.kind = std::atoi(argv[i + 1]);
-        else if (flag == "--target")
-            c.target = argv[i + 1];
-        else {
-            std::fprintf(stderr, "usage: %s [--cycles N] [--in-flight N] [--target zmtp|libzmq|both] [--kind 0..4]\n", argv[0]);
-            return 2;
-        }
-    }
+    c.cycles = f.number("cycles", c.cycles);
+    c.in_flight = static_cast<int>(f.number("in-flight", c.in_flight));
+    c.kind = static_cast<int>(f.number("kind", c.kind));
+    c.target = f.text("target", c.target);
+    if (!f.all_known())
+        return 2;
     std::printf("churn: %ld cycles, %d in flight, kinds: connect/close, HTTP request, half greeting + FIN, "
-                "partial greeting + RST, wrong mechanism\n",
-                c.cycles, c.in_flight);
+                "partial greeting + RST, wrong mechanism; load average %s\n",
+                c.cycles, c.in_flight, soak::load_average().c_str());
     bool ok = true;
     if (c.target != "libzmq") {
         const result z = run(true, c);

@@ -30,7 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 HARNESSES = ["greeting", "frame_header", "metadata", "command", "codec", "codec_small",
-             "codec_ready", "plain_client", "plain_server", "curve_client", "curve_server", "zws"]
+             "codec_ready", "plain_client", "plain_server", "curve_client", "curve_server", "zws",
+             "z85"]
 
 # Keep seeds small: libFuzzer works best from short inputs, and -max_len cuts
 # longer ones anyway (run-fuzzers.sh).
@@ -602,6 +603,29 @@ def zws(c):
     c["zws"].add("hostile-error-command", bytes([0]) + msgs(b"\x02" + command_body("ERROR", b"\x03bad")))
 
 
+Z85_CHARS = ("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+             ".-:+=^!/*?&<>()[]{}@%$#")
+
+
+def z85_encode(data):
+    """Z85 (RFC 32) of `data`, whose size is a multiple of 4."""
+    out = []
+    for i in range(0, len(data), 4):
+        n = struct.unpack(">I", data[i:i + 4])[0]
+        out += [Z85_CHARS[n // 85 ** k % 85] for k in range(4, -1, -1)]
+    return "".join(out).encode()
+
+
+def z85(c):
+    """Z85 text and bytes for fuzz_z85.cpp: RFC 32's example both ways, a
+    32-octet key, the largest group and one just past 32 bits."""
+    c["z85"].add("rfc32-hello", b"HelloWorld")
+    c["z85"].add("rfc32-bytes", bytes.fromhex("864fd26fb559f75b"))
+    c["z85"].add("key-32-octets", z85_encode(bytes(range(32))))
+    c["z85"].add("max-group", b"%nSc0")
+    c["z85"].add("over-32-bits", b"%nSc1")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--captures", help="directory of libzmq capture JSON files")
@@ -618,6 +642,7 @@ def main():
     plain(c, caps)
     curve(c, args.vectors)
     zws(c)
+    z85(c)
     nvec = from_vectors(c, args.vectors) if os.path.isdir(args.vectors) else 0
 
     for h in HARNESSES:

@@ -33,8 +33,9 @@ declare -A max_len=(
   [curve_client]=4096
   [curve_server]=4096
   [zws]=4096
+  [z85]=128
 )
-all=(greeting frame_header metadata command codec codec_small codec_ready plain_client plain_server curve_client curve_server zws)
+all=(greeting frame_header metadata command codec codec_small codec_ready plain_client plain_server curve_client curve_server zws z85)
 harnesses=("${@:-${all[@]}}")
 
 case $secs in
