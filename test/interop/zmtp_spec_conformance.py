@@ -585,6 +585,20 @@ def check_reports(tmp):
     return "reports: text, HTML, JUnit, usage error and --list"
 
 
+def run_jobs(jobs):
+    """Runs the checks six at a time, reports each, returns how many failed."""
+    failed = 0
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for future in [pool.submit(j) for j in jobs]:
+            try:
+                print("ok  ", future.result(), flush=True)
+            except Exception as e:  # report every check, then fail
+                failed += 1
+                print("FAIL", e, flush=True)
+    print("%d checks, %d failed" % (len(jobs), failed))
+    return failed
+
+
 def main():
     import tempfile
     tmp = tempfile.mkdtemp(prefix="zmtp-spec-test-")
@@ -624,15 +638,7 @@ def main():
              lambda: check_client("REQ", "patterns/req-strict-alternation", "PASS"),
              lambda: check_client("raw", "patterns/req-envelope", "FAIL")]
     jobs += [lambda d=d: check_raw(d) for d in ["none"] + list(DEFECTS)]
-    failed = 0
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        for future in [pool.submit(j) for j in jobs]:
-            try:
-                print("ok  ", future.result(), flush=True)
-            except Exception as e:  # report every check, then fail
-                failed += 1
-                print("FAIL", e, flush=True)
-    print("%d checks, %d failed" % (len(jobs), failed))
+    failed = run_jobs(jobs)
     import shutil
     shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failed else 0
