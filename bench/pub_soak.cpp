@@ -59,8 +59,9 @@ struct config {
     long size = 100;
     ms heartbeat_ivl{0}, heartbeat_timeout{0};
     ms every{1000};
-    // ZMTP 3.<minor> for the silent subscribers: zmtp sends no PING to a
-    // 3.0 peer (RFC 23 has none), libzmq does.
+    // ZMTP 3.<minor> for the silent subscribers: libzmq PINGs a 3.0 peer
+    // too; zmtp sends it none (RFC 23 has no PING) and drops it when it
+    // reads nothing of what waits for it for the heartbeat timeout.
     int silent_minor = 1;
     std::string target = "both";
     bool half_open() const { return scenario == "half-open"; }

@@ -33,7 +33,8 @@ enum class error {
 
     // timed_out
     handshake_timeout,
-    heartbeat_timeout,        // no traffic after our PING within heartbeat timeout
+    heartbeat_timeout,        // no traffic after our PING within heartbeat timeout; or a peer
+                              // without PING (ZMTP 3.0, 2.0) read none of our output for as long
     ttl_expired,              // no traffic within the TTL the peer's PING asked for
 
     // peer_closed

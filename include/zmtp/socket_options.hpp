@@ -191,8 +191,10 @@ struct socket_options {
     std::optional<security::curve_public_key> curve_serverkey;
     std::optional<security::curve_public_key> curve_publickey;
     security::curve_secret_key curve_secretkey;
-    // Decides about PLAIN and CURVE clients of a server socket; none
-    // accepts everyone (as libzmq without a ZAP handler).
+    // Decides about PLAIN and CURVE clients of a server socket (libzmq's
+    // ZAP handler). A PLAIN server needs one: bind and connect fail without
+    // it. None on a CURVE server accepts every client that knows its key
+    // (as libzmq without a ZAP handler).
     security::authenticator authenticator;
 
     // tls+tcp:// and tls+ipc:// endpoints. A verified peer certificate's

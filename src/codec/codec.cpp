@@ -503,9 +503,14 @@ void codec::complete_handshake(const metadata& announced)
     }
     state_ = state::ready;
     sealed_ = mechanism_->seals_traffic();
-    // PING is ZMTP 3.1; a 3.0 peer would not understand it.
-    if (options_.heartbeat.interval.count() > 0 && peer_minor_ >= 1)
-        next_ping_ = now_ + options_.heartbeat.interval;
+    // PING is ZMTP 3.1; a 3.0 (or older) peer would not understand it, so
+    // its liveness is judged by whether it reads what we send.
+    if (options_.heartbeat.interval.count() > 0) {
+        if (peer_minor_ >= 1)
+            next_ping_ = now_ + options_.heartbeat.interval;
+        else
+            next_stall_check_ = now_ + options_.heartbeat.interval;
+    }
     pending_.emplace(events::handshake_complete{*peer_metadata_});
 }
 
@@ -686,6 +691,8 @@ void codec::fail(std::error_code ec, std::string reason, bool notify_peer)
     command_body_ = {};
     pending_.reset();
     next_ping_.reset();
+    next_stall_check_.reset();
+    stalled_since_.reset();
 }
 
 void codec::peer_closed()
@@ -714,11 +721,12 @@ std::optional<codec::time_point> codec::next_timeout() const noexcept
     };
     if (peer_ttl_.count() > 0)
         earliest(last_rx_ + peer_ttl_);
-    if (awaiting_since_) {
-        const auto timeout = options_.heartbeat.timeout.count() > 0 ? options_.heartbeat.timeout
-                                                                    : options_.heartbeat.interval;
-        earliest(*awaiting_since_ + timeout);
-    }
+    if (awaiting_since_)
+        earliest(*awaiting_since_ + heartbeat_timeout());
+    if (next_stall_check_)
+        earliest(*next_stall_check_);
+    if (stalled_since_)
+        earliest(*stalled_since_ + heartbeat_timeout());
     return t;
 }
 
@@ -735,18 +743,38 @@ void codec::handle_timeout(time_point now)
                  true);
         return;
     }
+    // A silent peer is presumed gone: no ERROR for it (as libzmq), and
+    // nothing left in the output is worth waiting for.
     if (peer_ttl_.count() > 0 && now >= last_rx_ + peer_ttl_) {
         fail(make_error_code(error::ttl_expired),
-             "no traffic within the peer's TTL of " + std::to_string(peer_ttl_.count()) + " ms",
-             true);
+             "no traffic within the peer's TTL of " + std::to_string(peer_ttl_.count()) + " ms");
         return;
     }
-    const auto timeout = options_.heartbeat.timeout.count() > 0 ? options_.heartbeat.timeout
-                                                                : options_.heartbeat.interval;
+    const auto timeout = heartbeat_timeout();
     if (awaiting_since_ && now >= *awaiting_since_ + timeout) {
         fail(make_error_code(error::heartbeat_timeout),
-             "no traffic for " + std::to_string(timeout.count()) + " ms after PING", true);
+             "no traffic for " + std::to_string(timeout.count()) + " ms after PING");
         return;
+    }
+    if (stalled_since_ && now >= *stalled_since_ + timeout) {
+        if (sent_ == stall_mark_ && has_output()) {
+            fail(make_error_code(error::heartbeat_timeout),
+                 "a ZMTP 3.0 or older peer (no PING) read nothing for " + std::to_string(timeout.count()) +
+                     " ms while " + std::to_string(out_.size()) + " octets waited for it");
+            return;
+        }
+        stalled_since_.reset();
+    }
+    if (next_stall_check_ && now >= *next_stall_check_) {
+        // Output waiting and none written since the last look: the stall
+        // starts now; any progress or an empty output ends it.
+        if (!has_output())
+            stalled_since_.reset();
+        else if (!stalled_since_ || sent_ != stall_mark_) {
+            stalled_since_ = now;
+            stall_mark_ = sent_;
+        }
+        next_stall_check_ = now + options_.heartbeat.interval;
     }
     if (next_ping_ && now >= *next_ping_) {
         const auto ttl_ds = std::min<std::int64_t>(options_.heartbeat.ttl.count() / 100,

@@ -45,6 +45,8 @@ void authenticator::operator()(const auth_request& r, auth_completion done) cons
 {
     if (fn_)
         fn_(r, std::move(done));
+    else if (r.mechanism == "PLAIN")
+        done(auth_result::refuse(400, "no authenticator")); // fails closed, as libzmq without ZAP
     else
         done(auth_result::accept());
 }

@@ -52,6 +52,11 @@ std::error_code make_mechanism_factory(const socket_options& o, mechanism_factor
         return {};
     }
     if (o.plain_server) {
+        // libzmq refuses every PLAIN client when no ZAP handler answers;
+        // refusing them all here would only hide the missing piece.
+        if (!o.authenticator)
+            return invalid("PLAIN server without an authenticator would refuse every client (set "
+                           "authenticator, e.g. security::authenticators::plain_credentials)");
         out = [max_properties] { return std::make_unique<plain_server_mechanism>(max_properties); };
         return {};
     }

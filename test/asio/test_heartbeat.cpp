@@ -2,7 +2,8 @@
 // Heartbeats in real time over TCP loopback (RFC 37 PING/PONG): a
 // responsive idle peer stays connected, a frozen one is dropped with
 // heartbeat_timeout, and a peer that asked for a TTL and went silent is
-// dropped with ttl_expired. Intervals are tens of milliseconds.
+// dropped with ttl_expired; a ZMTP 3.0 peer, which gets no PING, is
+// dropped when it stops reading. Intervals are tens of milliseconds.
 #include "zmtp/asio/connection.hpp"
 
 #include "helpers.hpp"
@@ -155,6 +156,46 @@ TEST_CASE("a peer that stops answering is dropped with heartbeat_timeout")
     CHECK(got.size() > 64);
     CHECK(count_of(got, "\x04PING") >= 1);
     CHECK(count_of(got, "READY") == 1);
+}
+
+TEST_CASE("hostile: a ZMTP 3.0 peer (no PING) that stops reading is dropped with heartbeat_timeout")
+{
+    net::io_context io;
+    auto sa_raw = tcp_pair(io);
+    auto& sa = sa_raw.first;
+    auto& raw = sa_raw.second;
+    tcp_conn a(heartbeating(50ms, 150ms), std::move(sa));
+    std::vector<std::byte> hello = raw::greeting();
+    hello[11] = std::byte{0}; // ZMTP 3.0: it would not understand a PING
+    raw::append(hello, raw::ready("PAIR"));
+    net::write(raw, net::buffer(hello)); // then it never reads
+
+    std::optional<error_code> hs;
+    a.async_handshake([&](error_code ec) { hs = ec; });
+    REQUIRE(run_until(io, [&] { return hs.has_value(); }, 1000ms));
+    REQUIRE(!*hs);
+    REQUIRE(a.protocol().peer_minor_version() == 0);
+    // Messages until the socket buffers are full and one waits for good.
+    std::size_t written = 0;
+    std::optional<error_code> last;
+    std::function<void()> write_one = [&] {
+        a.async_write(message{frame(std::string(64 * 1024, 'x'))}, [&](error_code ec) {
+            if (ec) {
+                last = ec;
+                return;
+            }
+            ++written;
+            write_one();
+        });
+    };
+    write_one();
+    REQUIRE(run_until(io, [&] { return last.has_value(); }, scaled(10000ms)));
+    CHECK(*last == zmtp::error::heartbeat_timeout);
+    CHECK(a.protocol().error_reason().find("ZMTP 3.0") != std::string::npos);
+    CHECK(written > 0);
+    // No PING ever went to it.
+    const std::string got = drain(io, raw, 2000ms);
+    CHECK(count_of(got, "\x04PING") == 0);
 }
 
 TEST_CASE("a peer that sent a PING with a TTL and went silent: ttl_expired")

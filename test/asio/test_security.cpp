@@ -216,4 +216,21 @@ TEST_CASE("Security options that contradict each other fail bind and connect wit
     CHECK(ec == zmtp::error::invalid_argument);
 }
 
+TEST_CASE("hostile 59: a PLAIN server without an authenticator fails bind and connect, saying so")
+{
+    io_thread iot;
+    zmtp_end a(iot.io, socket_type::rep);
+    a.configure([](socket_options& o) { o.plain_server = true; });
+    error_code ec;
+    std::string detail;
+    on(a.socket(), [&] { a.socket().bind("tcp://127.0.0.1:0", ec, &detail); });
+    CHECK(ec == zmtp::error::invalid_argument);
+    CHECK(detail.find("without an authenticator") != std::string::npos);
+    on(a.socket(), [&] { a.socket().connect("tcp://127.0.0.1:1", ec, &detail); });
+    CHECK(ec == zmtp::error::invalid_argument);
+    a.configure([](socket_options& o) { o.authenticator = security::authenticators::allow_all(); });
+    on(a.socket(), [&] { a.socket().bind("tcp://127.0.0.1:0", ec); });
+    CHECK_FALSE(ec);
+}
+
 } // namespace

@@ -79,15 +79,17 @@ TEST_CASE("error_reason is \"CODE TEXT\", at most 255 octets")
     CHECK(long_reason.starts_with("400 xxx"));
 }
 
-TEST_CASE("no authenticator accepts everyone")
+TEST_CASE("hostile 59: no authenticator fails closed for PLAIN and lets CURVE clients in, as libzmq without ZAP")
 {
     const security::authenticator none;
     CHECK_FALSE(none);
-    CHECK(ask(none, plain("anyone", "anything")).accepted());
+    const auto plain_answer = ask(none, plain("anyone", "anything"));
+    CHECK(plain_answer.status == 400);
+    CHECK(plain_answer.text == "no authenticator");
     CHECK(ask(none, curve(key_of(1))).accepted());
     const security::authenticator empty_function{security::authenticator::sync_function{}};
     CHECK_FALSE(empty_function);
-    CHECK(ask(empty_function, plain("x", "y")).accepted());
+    CHECK_FALSE(ask(empty_function, plain("x", "y")).accepted());
 }
 
 TEST_CASE("a synchronous authenticator answers at once with what the function returns")

@@ -9,6 +9,9 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <optional>
+
 using namespace zmtp;
 using namespace std::chrono_literals;
 using zmtp::test::codec_pair;
@@ -250,13 +253,103 @@ TEST_CASE("traffic within the peer's TTL keeps the connection")
     CHECK(r.c.error() == error::ttl_expired);
 }
 
-TEST_CASE("a ZMTP 3.0 peer gets no PINGs")
+TEST_CASE("a ZMTP 3.0 peer gets no PINGs, and an idle one is never dropped")
 {
     ready_codec r(with_heartbeat(100ms, 2000ms), 0);
-    CHECK_FALSE(r.c.next_timeout().has_value());
-    r.c.handle_timeout(r.clock.now() + 1h);
-    CHECK_FALSE(r.c.has_output());
+    const auto t0 = r.clock.now();
+    while (r.clock.now() < t0 + 10s) {
+        REQUIRE(r.c.next_timeout().has_value());
+        r.clock.set(*r.c.next_timeout());
+        r.c.handle_timeout(r.clock.now());
+        REQUIRE_FALSE(r.c.has_output());
+    }
     CHECK_FALSE(r.c.is_failed());
+}
+
+namespace {
+
+// Drives the codec's timers until it fails or `until`; returns when it failed.
+std::optional<codec::time_point> run_timers(ready_codec& r, codec::time_point until,
+                                            const std::function<void()>& each_tick = {})
+{
+    while (!r.c.is_failed()) {
+        const auto next = r.c.next_timeout();
+        if (!next || *next > until)
+            return std::nullopt;
+        r.clock.set(*next);
+        r.c.handle_timeout(r.clock.now());
+        if (each_tick)
+            each_tick();
+    }
+    return r.clock.now();
+}
+
+} // namespace
+
+TEST_CASE("hostile: a ZMTP 3.0 peer that reads nothing while output waits is dropped at the heartbeat timeout")
+{
+    ready_codec r(with_heartbeat(100ms, 0ms, 300ms), 0);
+    const auto t0 = r.clock.now();
+    r.clock.advance(50ms);
+    REQUIRE_FALSE(r.c.send(message{"unread"}));
+    const std::size_t queued = r.c.pending_output_size();
+    const auto failed_at = run_timers(r, t0 + 10s);
+    REQUIRE(failed_at.has_value());
+    CHECK(r.c.error() == error::heartbeat_timeout);
+    CHECK(r.c.peer_presumed_gone());
+    CHECK(r.c.error_reason().find("ZMTP 3.0") != std::string::npos);
+    // The stall is seen at the first check after the output queued (+100)
+    // and lasts the timeout: no sooner, and at most an interval later.
+    CHECK(*failed_at == t0 + 100ms + 300ms);
+    CHECK(r.c.pending_output_size() == queued); // no ERROR for a peer that reads nothing
+}
+
+TEST_CASE("a ZMTP 3.0 peer that reads slowly is kept; one that stops later is dropped")
+{
+    ready_codec r(with_heartbeat(100ms, 0ms, 300ms), 0);
+    const auto t0 = r.clock.now();
+    for (int i = 0; i < 100; ++i)
+        REQUIRE_FALSE(r.c.send(message{"queued for a slow reader"}));
+    // One octet read every 250 ms: progress within every timeout.
+    auto last_read = r.clock.now();
+    CHECK_FALSE(run_timers(r, t0 + 5s, [&] {
+        if (r.clock.now() - last_read >= 250ms) {
+            r.c.consume_output(1);
+            last_read = r.clock.now();
+        }
+    }));
+    CHECK_FALSE(r.c.is_failed());
+    // It stops reading: dropped within an interval plus the timeout of
+    // its last read.
+    const auto failed_at = run_timers(r, t0 + 20s);
+    REQUIRE(failed_at.has_value());
+    CHECK(r.c.error() == error::heartbeat_timeout);
+    CHECK(*failed_at >= last_read + 300ms);
+    CHECK(*failed_at <= last_read + 400ms);
+}
+
+TEST_CASE("hostile: a silent peer is presumed gone: no ERROR after a heartbeat timeout or a TTL expiry")
+{
+    codec_pair p(with_heartbeat(100ms, 0ms, 300ms), options_for(socket_type::router));
+    const auto t0 = p.clock.now();
+    handshake(p);
+    while (!p.a.is_failed()) {
+        REQUIRE(p.clock.now() < t0 + 10s);
+        p.clock.set(*p.a.next_timeout());
+        test::drain_output(p.a); // the PINGs leave
+        p.a.handle_timeout(p.clock.now());
+    }
+    CHECK(p.a.error() == error::heartbeat_timeout);
+    CHECK(p.a.peer_presumed_gone());
+    CHECK_FALSE(p.a.has_output());
+
+    ready_codec r;
+    r.feed(hex("04 07 04 50 49 4e 47 00 03"));
+    test::drain_output(r.c); // PONG
+    r.c.handle_timeout(r.clock.now() + 300ms);
+    CHECK(r.c.error() == error::ttl_expired);
+    CHECK(r.c.peer_presumed_gone());
+    CHECK_FALSE(r.c.has_output());
 }
 
 TEST_CASE("handshake_timeout when the greeting never comes")

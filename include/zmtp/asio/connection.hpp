@@ -23,7 +23,7 @@
 // - Our own PINGs, the heartbeat timeout, the peer's TTL and the handshake
 //   deadline run on an internal timer.
 // - A server mechanism's authentication requests (PLAIN, CURVE) go to
-//   codec_options::authenticator (none: accept); input waits for the answer,
+//   codec_options::authenticator (none: PLAIN refused, CURVE accepted); input waits for the answer,
 //   which may come from any thread.
 // - Not thread-safe: call it from the stream's executor (a strand if the
 //   io_context runs on several threads).

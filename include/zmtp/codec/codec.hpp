@@ -25,6 +25,7 @@
 #include "zmtp/codec/event.hpp"
 #include "zmtp/codec/options.hpp"
 #include "zmtp/codec/output_queue.hpp"
+#include "zmtp/error.hpp"
 #include "zmtp/message.hpp"
 #include "zmtp/wire/frame.hpp"
 #include "zmtp/wire/greeting.hpp"
@@ -107,7 +108,8 @@ public:
 
     // The next instant handle_timeout() must be called, if any.
     std::optional<time_point> next_timeout() const noexcept;
-    // Handshake deadline, heartbeat PINGs, heartbeat timeout and peer TTL.
+    // Handshake deadline, heartbeat PINGs, heartbeat timeout, peer TTL, and
+    // whether a peer without PING (ZMTP 3.0 and older) reads its output.
     void handle_timeout(time_point now);
 
     // ---- state ----
@@ -118,6 +120,12 @@ public:
     std::error_code error() const noexcept { return error_; }
     const std::string& error_reason() const noexcept { return reason_; }
 
+    // The failure is the peer's silence (heartbeat timeout, TTL expiry):
+    // nothing still queued for it will be read.
+    bool peer_presumed_gone() const noexcept
+    {
+        return error_ == zmtp::error::heartbeat_timeout || error_ == zmtp::error::ttl_expired;
+    }
     // Fails the codec locally (e.g. the stream ended); tells the peer with
     // an ERROR command when `notify_peer` and the framing allows it.
     void fail(std::error_code ec, std::string reason, bool notify_peer = false);
@@ -179,6 +187,11 @@ private:
     void trace_frame(trace_record::direction dir, const wire::frame_header& h,
                      std::span<const std::byte> body);
     void note_activity(time_point now) noexcept;
+    // How long a PING may go unanswered, or output unread by a peer without PING.
+    std::chrono::milliseconds heartbeat_timeout() const noexcept
+    {
+        return options_.heartbeat.timeout.count() > 0 ? options_.heartbeat.timeout : options_.heartbeat.interval;
+    }
     std::error_code check_can_send() const noexcept;
     std::error_code send_subscription(std::span<const std::byte> topic, bool subscribe);
 
@@ -238,6 +251,12 @@ private:
     time_point last_rx_;
     std::optional<time_point> next_ping_;
     std::optional<time_point> awaiting_since_; // first unanswered PING since last traffic
+    // Peers without PING (ZMTP 3.0 and older): output checked every
+    // heartbeat interval; a stall is output waiting with sent_ still at
+    // stall_mark_.
+    std::optional<time_point> next_stall_check_;
+    std::optional<time_point> stalled_since_;
+    std::uint64_t stall_mark_ = 0;
     std::chrono::milliseconds peer_ttl_{0};
 };
 

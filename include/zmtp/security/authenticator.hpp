@@ -5,8 +5,9 @@
 //
 // An authenticator answers synchronously (a function returning the result)
 // or asynchronously (it is handed a completion to call exactly once, from
-// any thread, possibly later). With no authenticator every client is
-// accepted, as libzmq does when no ZAP handler is installed.
+// any thread, possibly later). With no authenticator, as libzmq without a
+// ZAP handler: PLAIN clients are refused, CURVE clients that know the
+// server's key are accepted (encryption without authentication).
 #pragma once
 
 #include "zmtp/wire/metadata.hpp"
@@ -78,7 +79,7 @@ public:
     using sync_function = std::function<auth_result(const auth_request&)>;
     using async_function = std::function<void(const auth_request&, auth_completion)>;
 
-    // None: every client is accepted.
+    // None: PLAIN clients are refused (400 "no authenticator"), others accepted.
     authenticator() = default;
     // Answers at once.
     authenticator(sync_function f);

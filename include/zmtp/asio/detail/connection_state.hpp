@@ -313,6 +313,8 @@ private:
         if (protocol_.is_failed() && !close_at_) {
             close_at_ = clock::now() + failure_grace;
             fail_held(failure());
+            if (protocol_.peer_presumed_gone())
+                return close_now(); // no grace: the peer reads nothing
         }
         if (!writing_ && protocol_.has_output())
             start_write();
