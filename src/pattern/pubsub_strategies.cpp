@@ -426,6 +426,8 @@ private:
         void write(peer_id p, message m) override { q_.write(p, std::move(m)); }
         bool readable(peer_id p) const override { return q_.readable(p); }
         message read(peer_id p) override { return q_.read(p); }
+        std::optional<peer_id> first_readable() const override { return q_.first_readable(); }
+        std::optional<peer_id> readable_after(peer_id p) const override { return q_.readable_after(p); }
         void send_subscription(peer_id p, std::span<const std::byte>, bool) override { q_.write(p, m_); }
 
     private:

@@ -153,6 +153,7 @@ void socket_core::erase(peer& pr)
 {
     const peer_id p = pr.id;
     detach(pr);
+    unlist_readable(pr);
     emit(action::kind::release, p);
     if (last_found_ == &pr)
         last_found_ = nullptr;
@@ -251,6 +252,7 @@ bool socket_core::message_read(peer_id p, message& m)
     }
     pr->in_bytes += bytes_of(m);
     pr->in.push_back(std::move(m));
+    list_readable(*pr); // a conflated peer that was listed keeps its turn
     serve_receivers();
     if ((pr = find(p)) && in_full(*pr)) {
         pr->read_paused = true; // the connection's backpressure from here on
@@ -392,11 +394,52 @@ message socket_core::read(peer_id p)
     message m = std::move(pr->in.front());
     pr->in.pop_front();
     pr->in_bytes -= bytes_of(m);
+    unlist_readable(*pr);
+    if (!pr->in.empty())
+        list_readable(*pr); // its next message waits for its next turn
     if (pr->read_paused && !in_full(*pr))
         resuming_.push_back(p);
     if (pr->state == peer_state::draining && pr->in.empty())
         retiring_.push_back(p);
     return m;
+}
+
+std::optional<peer_id> socket_core::first_readable() const
+{
+    if (!readable_front_)
+        return std::nullopt;
+    last_found_ = readable_front_; // read() usually follows
+    return readable_front_->id;
+}
+
+std::optional<peer_id> socket_core::readable_after(peer_id p) const
+{
+    const peer* pr = find(p);
+    if (!pr || !pr->listed || !pr->readable_next)
+        return std::nullopt;
+    last_found_ = pr->readable_next;
+    return pr->readable_next->id;
+}
+
+// Appends the peer to the readable order, unless it is there already.
+void socket_core::list_readable(peer& pr) noexcept
+{
+    if (std::exchange(pr.listed, true))
+        return;
+    pr.readable_prev = readable_back_;
+    pr.readable_next = nullptr;
+    (readable_back_ ? readable_back_->readable_next : readable_front_) = &pr;
+    readable_back_ = &pr;
+}
+
+void socket_core::unlist_readable(peer& pr) noexcept
+{
+    if (!std::exchange(pr.listed, false))
+        return;
+    (pr.readable_prev ? pr.readable_prev->readable_next : readable_front_) = pr.readable_next;
+    (pr.readable_next ? pr.readable_next->readable_prev : readable_back_) = pr.readable_prev;
+    pr.readable_prev = nullptr;
+    pr.readable_next = nullptr;
 }
 
 std::uint32_t socket_core::numeric_routing_id(peer_id p)

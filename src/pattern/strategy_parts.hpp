@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace zmtp::pattern::parts {
 
@@ -48,26 +49,29 @@ private:
     round_robin peers_;
 };
 
-// Takes each message from the next peer, in turn, that has one.
+// Takes each message from the member peer whose turn it is among those
+// that have one: the first in peer_queues' readable order, which rotates
+// the peers with messages round-robin (RFC 30). Peers with nothing to read
+// are never looked at, so a receive does not cost one look per peer.
 class fair_queue {
 public:
-    void add(peer_id p)
-    {
-        if (!peers_.contains(p))
-            peers_.add(p);
-    }
-    void remove(peer_id p) { peers_.remove(p); }
+    void add(peer_id p) { members_.insert(p); }
+    void remove(peer_id p) { members_.erase(p); }
 
     std::optional<peer_id> receive(message& m, peer_queues& q)
     {
-        auto p = peers_.next([&](peer_id id) { return q.readable(id); });
-        if (p)
-            m = q.read(*p);
-        return p;
+        // Skips only listed non-members: a pending or detached peer that
+        // still holds messages, which is rare and short-lived.
+        for (auto p = q.first_readable(); p; p = q.readable_after(*p))
+            if (members_.contains(*p)) {
+                m = q.read(*p);
+                return p;
+            }
+        return std::nullopt;
     }
 
 private:
-    round_robin peers_;
+    std::unordered_set<peer_id> members_;
 };
 
 // Routing ids both ways (ROUTER's octet strings, SERVER's and PEER's

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: MPL-2.0
 // An in-memory peer_queues for strategy tests: per-peer outgoing and
-// incoming deques, a settable outgoing high-water mark per peer, and a
-// record of every send_subscription call.
+// incoming deques, the readable order the socket core keeps, a settable
+// outgoing high-water mark per peer, and a record of every
+// send_subscription call.
 #pragma once
 
 #include "zmtp/message.hpp"
 #include "zmtp/pattern/peer_queues.hpp"
 
 #include <cstddef>
+#include <algorithm>
 #include <deque>
 #include <map>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -48,7 +51,13 @@ public:
     }
 
     // Queues a message as if `p` had sent it (after the strategy's incoming()).
-    void arrive(pattern::peer_id p, message m) { peers_[p].in.push_back(std::move(m)); }
+    void arrive(pattern::peer_id p, message m)
+    {
+        auto& in = peers_[p].in;
+        if (in.empty())
+            readable_order_.push_back(p);
+        in.push_back(std::move(m));
+    }
     std::size_t unread(pattern::peer_id p) const
     {
         auto it = peers_.find(p);
@@ -75,7 +84,23 @@ public:
             throw std::logic_error("fake_peer_queues::read: the peer has nothing to read");
         message m = std::move(in.front());
         in.pop_front();
+        std::erase(readable_order_, p);
+        if (!in.empty())
+            readable_order_.push_back(p);
         return m;
+    }
+    std::optional<pattern::peer_id> first_readable() const override
+    {
+        if (readable_order_.empty())
+            return std::nullopt;
+        return readable_order_.front();
+    }
+    std::optional<pattern::peer_id> readable_after(pattern::peer_id p) const override
+    {
+        auto it = std::find(readable_order_.begin(), readable_order_.end(), p);
+        if (it == readable_order_.end() || ++it == readable_order_.end())
+            return std::nullopt;
+        return *it;
     }
     void send_subscription(pattern::peer_id p, std::span<const std::byte> topic, bool subscribe) override
     {
@@ -90,6 +115,7 @@ private:
         std::deque<message> in;
     };
     std::map<pattern::peer_id, peer> peers_;
+    std::vector<pattern::peer_id> readable_order_; // peers with unread messages, in turn order
     std::vector<subscription_call> subscriptions_;
 };
 

@@ -150,6 +150,56 @@ TEST_CASE("pull: fair-queues across the peers in turn")
     CHECK(s->receive(m, q) == error::would_block);
 }
 
+// Libzmq serves the peers with messages round-robin in the order they
+// became readable, not in the order they attached: a peer that had
+// nothing waits behind those that were waiting already.
+TEST_CASE("pull: over many peers, those with messages are served in the order they became readable")
+{
+    auto s = make(socket_type::pull);
+    fake_peer_queues q;
+    for (zmtp::pattern::peer_id p = 1; p <= 1000; ++p)
+        s->attach(p, ready_peer(), q);
+    q.arrive(999, {"z1"});
+    q.arrive(7, {"a1"});
+    q.arrive(999, {"z2"});
+    q.arrive(500, {"m1"});
+    q.arrive(7, {"a2"});
+    q.arrive(999, {"z3"});
+
+    CHECK(receive(*s, q) == message{"z1"});
+    CHECK(receive(*s, q) == message{"a1"});
+    q.arrive(3, {"late"}); // behind 500 and the peers already served once
+    CHECK(receive(*s, q) == message{"m1"});
+    CHECK(receive(*s, q) == message{"z2"});
+    CHECK(receive(*s, q) == message{"a2"});
+    CHECK(receive(*s, q) == message{"late"});
+    CHECK(receive(*s, q) == message{"z3"});
+    message m;
+    CHECK(s->receive(m, q) == error::would_block);
+}
+
+TEST_CASE("pull: a detached peer holding messages is passed over and the others served")
+{
+    auto s = make(socket_type::pull);
+    fake_peer_queues q;
+    for (zmtp::pattern::peer_id p : {1, 2, 3})
+        s->attach(p, ready_peer(), q);
+    q.arrive(1, {"a1"});
+    q.arrive(2, {"b1"});
+    q.arrive(3, {"c1"});
+    q.arrive(2, {"b2"});
+    s->detach(1, q);
+    CHECK(receive(*s, q) == message{"b1"});
+    CHECK(receive(*s, q) == message{"c1"});
+    CHECK(receive(*s, q) == message{"b2"});
+    message m;
+    CHECK(s->receive(m, q) == error::would_block);
+    CHECK(q.unread(1) == 1);
+
+    s->attach(1, ready_peer(), q); // back: it kept its turn
+    CHECK(receive(*s, q) == message{"a1"});
+}
+
 TEST_CASE("pull: would_block when nothing is there, also without peers")
 {
     auto s = make(socket_type::pull);

@@ -7,6 +7,7 @@
 #include "zmtp/message.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 namespace zmtp::pattern {
@@ -26,6 +27,13 @@ public:
     virtual bool readable(peer_id p) const = 0;
     // Takes the oldest incoming message of the peer.
     virtual message read(peer_id p) = 0;
+    // The peers whose incoming queue holds a message, in the order their
+    // turn comes: a peer joins at the back when a message arrives into its
+    // empty queue, and read() sends it to the back again if it still has
+    // one. Fair-queueing walks this from the front, so a receive costs
+    // what it skips, not one look per peer. Nullopt: none (after `p`).
+    virtual std::optional<peer_id> first_readable() const = 0;
+    virtual std::optional<peer_id> readable_after(peer_id p) const = 0;
     // Sends a subscription change to the peer, in the form it understands
     // (SUBSCRIBE/CANCEL or a data frame), never limited by the HWM.
     virtual void send_subscription(peer_id p, std::span<const std::byte> topic, bool subscribe) = 0;

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -216,6 +217,10 @@ private:
         std::string address;
         std::string identity;
         std::string assigned_id; // ROUTER: from connect_routing_id, used instead of identity
+        // Linked into the readable order (first_readable()) while `in` holds a message.
+        bool listed = false;
+        peer* readable_prev = nullptr;
+        peer* readable_next = nullptr;
     };
 
     pattern::strategy& strategy();
@@ -237,6 +242,8 @@ private:
     bool conflating() const noexcept;
     std::error_code check_send(const message& m) const;
     void announce_drops(std::size_t n);
+    void list_readable(peer& pr) noexcept;
+    void unlist_readable(peer& pr) noexcept;
     void retire(peer& pr);
     void erase(peer& pr);
     action& emit(action::kind k, peer_id p = 0);
@@ -283,6 +290,8 @@ private:
     void write(peer_id p, message m) override;
     bool readable(peer_id p) const override;
     message read(peer_id p) override;
+    std::optional<peer_id> first_readable() const override;
+    std::optional<peer_id> readable_after(peer_id p) const override;
     void send_subscription(peer_id p, std::span<const std::byte> topic, bool on) override;
 
     socket_type type_;
@@ -290,6 +299,8 @@ private:
     std::unique_ptr<pattern::strategy> strategy_; // made on first use, from the options then
     std::unordered_map<peer_id, std::unique_ptr<peer>> peers_;
     mutable peer* last_found_ = nullptr;
+    peer* readable_front_ = nullptr; // the readable order, linked through the peers
+    peer* readable_back_ = nullptr;
     peer_id next_peer_ = 1;
     std::vector<peer_id> retiring_; // handled once the strategy call returns
     std::vector<peer_id> resuming_;
