@@ -421,6 +421,7 @@ public:
                 result_.call_results.push_back(error_name(codec_.send_cancel(as_span(s.bytes))));
                 break;
             case step::kind::advance:
+                drain(); // time passes for a peer that reads what was written
                 now_ += s.advance;
                 codec_.handle_timeout(now_);
                 take_events();
