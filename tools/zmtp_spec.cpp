@@ -148,6 +148,8 @@ int main(int argc, char** argv)
         cfg.security.plain_username = plain_user;
         cfg.security.plain_password = plain_pass;
         cfg.security.plain_server = plain_server;
+        if (plain_server) // the tool accepts every client: what it tests is the client
+            cfg.security.authenticator = zmtp::security::authenticators::allow_all();
     } else if (!curve_server_key.empty()) {
         cfg.mechanism = "CURVE";
         cfg.security.curve_serverkey = z85_key("--curve-server-key", curve_server_key);

@@ -268,7 +268,13 @@ TEST_CASE("libzmq's stunnel requiring a client certificate refuses zmtp without 
 {
     pki certs;
     const std::string reason = client_refusal(certs, "server", true, certs.zmtp_client(false));
-    CHECK(reason.find("certificate required") != std::string::npos);
+    INFO("reason: " << reason);
+    // TLS 1.3 refuses the certificate after the client's handshake is done:
+    // when our greeting reaches stunnel first, its close resets the
+    // connection and the reset can take the alert with it (seen on a loaded
+    // machine). Refused either way; named when the alert arrives.
+    CHECK((reason.find("certificate required") != std::string::npos ||
+           reason.find("peer closed the connection before its greeting") != std::string::npos));
 }
 
 // libzmq connecting through a stunnel client presenting `cert` (none when
