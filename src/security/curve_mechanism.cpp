@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MPL-2.0
-#include "zmtp/security/curve_mechanism.hpp"
+// CURVE's parts common to client and server: the secrets, the boxes between
+// the transient keys, failing, and MESSAGE traffic sealed and opened.
+#include "curve_internal.hpp"
 
 #include "zmtp/printable.hpp"
 #include "zmtp/error.hpp"
 #include "zmtp/wire/command.hpp"
 #include "zmtp/wire/frame.hpp"
-
-#include <sodium.h>
 
 #include <algorithm>
 #include <cstring>
@@ -16,32 +16,10 @@
 namespace zmtp::security {
 namespace {
 
-// Field sizes (RFC 26 §High-level Grammar).
-constexpr std::size_t key_size = 32;
-constexpr std::size_t mac_size = crypto_box_MACBYTES;      // 16
-constexpr std::size_t short_nonce_size = 8;
-constexpr std::size_t long_nonce_size = 16;
-constexpr std::size_t hello_body_size = 200;
-constexpr std::size_t welcome_body_size = 168;
-constexpr std::size_t cookie_size = long_nonce_size + mac_size + 2 * key_size;        // 96
-constexpr std::size_t vouch_size = long_nonce_size + mac_size + 2 * key_size;         // 96
-constexpr std::size_t initiate_min_body = 9 + cookie_size + short_nonce_size + mac_size
-                                          + key_size + vouch_size;                    // 257
-constexpr std::size_t ready_min_body = 6 + short_nonce_size + mac_size;               // 30
-constexpr std::size_t message_overhead = 8 + short_nonce_size + mac_size + 1;         // 33
-constexpr std::size_t box_header = short_nonce_size + mac_size; // nonce + MAC before a plaintext
-
 constexpr std::string_view message_name = "\x07MESSAGE";
-constexpr std::string_view client_message_prefix = "CurveZMQMESSAGEC";
-constexpr std::string_view server_message_prefix = "CurveZMQMESSAGES";
 
 constexpr std::uint8_t inner_more = 0x01;
 constexpr std::uint8_t inner_command = 0x02;
-
-using nonce = std::array<unsigned char, crypto_box_NONCEBYTES>;
-
-unsigned char* uc(std::byte* p) noexcept { return reinterpret_cast<unsigned char*>(p); }
-const unsigned char* uc(const std::byte* p) noexcept { return reinterpret_cast<const unsigned char*>(p); }
 
 void ensure_sodium()
 {
@@ -56,62 +34,12 @@ random_source or_system(random_source rng)
     return [](std::span<std::byte> out) { randombytes_buf(out.data(), out.size()); };
 }
 
-// An 8-octet prefix and a 16-octet long nonce, or a 16-octet prefix and an
-// 8-octet short nonce.
-nonce make_nonce(std::string_view prefix, std::span<const std::byte> rest) noexcept
-{
-    nonce n;
-    std::memcpy(n.data(), prefix.data(), prefix.size());
-    std::memcpy(n.data() + prefix.size(), rest.data(), rest.size());
-    return n;
-}
-
-void put_u64(std::byte* p, std::uint64_t v) noexcept
-{
-    for (int i = 7; i >= 0; --i, v >>= 8)
-        p[i] = static_cast<std::byte>(v & 0xff);
-}
-
 std::uint64_t get_u64(const std::byte* p) noexcept
 {
     std::uint64_t v = 0;
     for (int i = 0; i < 8; ++i)
         v = v << 8 | std::to_integer<std::uint64_t>(p[i]);
     return v;
-}
-
-// Box[plain](from -> to) into `boxed` (plain.size() + 16 octets).
-void box(std::byte* boxed, std::span<const std::byte> plain, const nonce& n,
-         const curve_public_key& to, const detail::curve_secret& from)
-{
-    if (crypto_box_easy(uc(boxed), uc(plain.data()), plain.size(), n.data(), uc(to.data()),
-                        uc(from.data())) != 0)
-        throw std::runtime_error("crypto_box_easy failed");
-}
-
-bool unbox(std::byte* plain, std::span<const std::byte> boxed, const nonce& n,
-           std::span<const std::byte, key_size> from, const detail::curve_secret& to)
-{
-    return crypto_box_open_easy(uc(plain), uc(boxed.data()), boxed.size(), n.data(),
-                                uc(from.data()), uc(to.data())) == 0;
-}
-
-void random_secret(const random_source& rng, detail::curve_secret& s)
-{
-    rng(std::span<std::byte>(s.data(), key_size));
-}
-
-curve_public_key public_of(const detail::curve_secret& s)
-{
-    curve_public_key pub;
-    crypto_scalarmult_base(uc(pub.data()), uc(s.data()));
-    return pub;
-}
-
-std::string size_reason(std::string_view command, std::size_t got, std::string_view expected)
-{
-    return std::string(command) + " of " + std::to_string(got) + " octets, expected " +
-           std::string(expected);
 }
 
 } // namespace
@@ -274,313 +202,5 @@ std::error_code curve_mechanism_base::open(std::span<std::byte> wire_body, bool,
 }
 
 } // namespace detail
-
-// ================================================================== client
-
-curve_client_mechanism::curve_client_mechanism(curve_key_pair mine, curve_public_key server_key,
-                                               std::size_t max_properties, random_source rng)
-    : curve_mechanism_base(mine, max_properties, std::move(rng), client_message_prefix,
-                           server_message_prefix),
-      server_key_(server_key)
-{
-}
-
-// HELLO: version 1.0, 72 octets of padding, C', short nonce, Box[64 zeros](C'->S).
-void curve_client_mechanism::start(const metadata& local, std::vector<std::byte>& out)
-{
-    wire::encode_metadata(local, local_);
-    random_secret(rng_, transient_secret_);
-    transient_public_ = public_of(transient_secret_);
-
-    std::array<std::byte, hello_body_size - 6> data{}; // after `05 HELLO`
-    data[0] = std::byte{1};
-    std::byte* p = data.data() + 2 + 72;
-    std::memcpy(p, transient_public_.data(), key_size);
-    p += key_size;
-    put_u64(p, boxes_.next_nonce());
-    const std::array<std::byte, 64> zeros{};
-    box(p + short_nonce_size, zeros, make_nonce("CurveZMQHELLO---", {p, short_nonce_size}),
-        server_key_, transient_secret_);
-    wire::append_command(out, "HELLO", data);
-    step_ = step::expect_welcome;
-}
-
-void curve_client_mechanism::on_command(std::span<const std::byte> body, std::vector<std::byte>& out)
-{
-    wire::command_view cmd;
-    switch (step_) {
-    case step::before_start:
-        expect(body, {}, cmd);
-        return;
-    case step::expect_welcome:
-        if (expect(body, "WELCOME", cmd))
-            on_welcome(cmd.data, out);
-        return;
-    case step::expect_ready:
-        if (expect(body, "READY", cmd))
-            on_ready(cmd.data);
-        return;
-    }
-}
-
-// WELCOME: long nonce, Box[S' + cookie](S->C'). Answered by INITIATE:
-// cookie, short nonce, Box[C + vouch + metadata](C'->S'), where the vouch is
-// a long nonce and Box[C' + S](C->S').
-void curve_client_mechanism::on_welcome(std::span<const std::byte> data, std::vector<std::byte>& out)
-{
-    if (data.size() != welcome_body_size - 8) {
-        refuse(make_error_code(error::malformed_command),
-               size_reason("WELCOME", data.size() + 8, "168"));
-        return;
-    }
-    std::array<std::byte, key_size + cookie_size> welcome; // S' + cookie
-    if (!unbox(welcome.data(), data.subspan(long_nonce_size),
-               make_nonce("WELCOME-", data.first(long_nonce_size)), server_key_,
-               transient_secret_)) {
-        refuse(make_error_code(error::authentication_failed),
-               "WELCOME box does not open: the server does not hold the secret key of the "
-               "server key we were given");
-        return;
-    }
-    curve_public_key server_transient;
-    std::memcpy(server_transient.data(), welcome.data(), key_size);
-    if (!boxes_.derive(server_transient, transient_secret_)) {
-        refuse(make_error_code(error::authentication_failed),
-               "WELCOME names a degenerate transient key (a small-order point)");
-        return;
-    }
-    transient_secret_.wipe();
-
-    // The INITIATE body after its name: cookie, then the sealed region.
-    std::vector<std::byte> initiate(cookie_size + box_header + key_size + vouch_size + local_.size());
-    std::memcpy(initiate.data(), welcome.data() + key_size, cookie_size);
-    std::byte* plain = initiate.data() + cookie_size + box_header;
-    std::memcpy(plain, public_key_.data(), key_size);
-    std::byte* vouch = plain + key_size;
-    rng_(std::span<std::byte>(vouch, long_nonce_size));
-    std::array<std::byte, 2 * key_size> vouched; // C' + S
-    std::memcpy(vouched.data(), transient_public_.data(), key_size);
-    std::memcpy(vouched.data() + key_size, server_key_.data(), key_size);
-    box(vouch + long_nonce_size, vouched, make_nonce("VOUCH---", {vouch, long_nonce_size}),
-        server_transient, secret_key_);
-    secret_key_.wipe();
-    if (!local_.empty())
-        std::memcpy(vouch + vouch_size, local_.data(), local_.size());
-    boxes_.seal("CurveZMQINITIATE", std::span<std::byte>(initiate).subspan(cookie_size));
-    wire::append_command(out, "INITIATE", initiate);
-    step_ = step::expect_ready;
-}
-
-// READY: short nonce, Box[metadata](S'->C').
-void curve_client_mechanism::on_ready(std::span<const std::byte> data)
-{
-    if (data.size() < ready_min_body - 6) {
-        refuse(make_error_code(error::malformed_command),
-               size_reason("READY", data.size() + 6, "at least 30"));
-        return;
-    }
-    std::vector<std::byte> region(data.begin(), data.end());
-    if (boxes_.open("CurveZMQREADY---", region) != detail::curve_boxes::opened::ok) {
-        refuse(make_error_code(error::authentication_failed),
-               "READY box does not open: forged or altered");
-        return;
-    }
-    metadata peer;
-    if (auto ec = wire::parse_metadata(std::span<const std::byte>(region).subspan(box_header),
-                                       max_properties_, peer)) {
-        refuse(ec, "bad READY metadata: " + ec.message());
-        return;
-    }
-    succeed(std::move(peer));
-}
-
-// ================================================================== server
-
-curve_server_mechanism::curve_server_mechanism(curve_key_pair mine, std::size_t max_properties,
-                                               random_source rng)
-    : curve_mechanism_base(mine, max_properties, std::move(rng), server_message_prefix,
-                           client_message_prefix)
-{
-}
-
-void curve_server_mechanism::wipe_secrets() noexcept
-{
-    curve_mechanism_base::wipe_secrets();
-    cookie_key_.wipe();
-}
-
-// The server speaks second: READY carries `local` once the client is in.
-void curve_server_mechanism::start(const metadata& local, std::vector<std::byte>&)
-{
-    wire::encode_metadata(local, local_);
-}
-
-void curve_server_mechanism::on_command(std::span<const std::byte> body, std::vector<std::byte>& out)
-{
-    wire::command_view cmd;
-    if (state() == status::authenticating)
-        expect(body, {}, cmd);
-    else if (step_ == step::expect_hello && expect(body, "HELLO", cmd))
-        on_hello(cmd.data, out);
-    else if (step_ == step::expect_initiate && expect(body, "INITIATE", cmd))
-        on_initiate(cmd.data);
-}
-
-// HELLO (see the client's start()); answered by WELCOME: long nonce,
-// Box[S' + cookie](S->C'), the cookie being a long nonce and
-// Box[C' + s'](cookie key).
-void curve_server_mechanism::on_hello(std::span<const std::byte> data, std::vector<std::byte>& out)
-{
-    if (data.size() != hello_body_size - 6) {
-        refuse(make_error_code(error::malformed_command),
-               size_reason("HELLO", data.size() + 6, "200"));
-        return;
-    }
-    const auto major = std::to_integer<int>(data[0]);
-    const auto minor = std::to_integer<int>(data[1]);
-    if (major != 1 || minor != 0) {
-        refuse(make_error_code(error::malformed_command),
-               "HELLO announces CurveZMQ " + std::to_string(major) + "." + std::to_string(minor) +
-                   ", expected 1.0");
-        return;
-    }
-    // The padding only makes HELLO larger than WELCOME (RFC 26); libzmq
-    // does not check it either.
-    const auto fields = data.subspan(2 + 72);
-    std::memcpy(client_transient_.data(), fields.data(), key_size);
-    const auto short_nonce = fields.subspan(key_size, short_nonce_size);
-    std::array<std::byte, 64> signature;
-    if (!unbox(signature.data(), fields.subspan(key_size + short_nonce_size),
-               make_nonce("CurveZMQHELLO---", short_nonce),
-               std::span<const std::byte, key_size>(client_transient_), secret_key_)) {
-        refuse(make_error_code(error::authentication_failed),
-               "HELLO signature box does not open: the client probably uses another server key");
-        return;
-    }
-    if (!sodium_is_zero(uc(signature.data()), signature.size())) {
-        refuse(make_error_code(error::authentication_failed),
-               "HELLO signature box does not hold 64 zero octets");
-        return;
-    }
-
-    random_secret(rng_, transient_secret_);
-    random_secret(rng_, cookie_key_);
-    // welcome = S' + cookie nonce + Box[C' + s'](K).
-    std::array<std::byte, key_size + cookie_size> welcome;
-    const curve_public_key server_transient = public_of(transient_secret_);
-    std::memcpy(welcome.data(), server_transient.data(), key_size);
-    std::byte* cookie = welcome.data() + key_size;
-    rng_(std::span<std::byte>(cookie, long_nonce_size));
-    std::array<std::byte, 2 * key_size> keys; // C' + s'
-    std::memcpy(keys.data(), client_transient_.data(), key_size);
-    std::memcpy(keys.data() + key_size, transient_secret_.data(), key_size);
-    const nonce cookie_nonce = make_nonce("COOKIE--", {cookie, long_nonce_size});
-    crypto_secretbox_easy(uc(cookie + long_nonce_size), uc(keys.data()), keys.size(),
-                          cookie_nonce.data(), uc(cookie_key_.data()));
-    sodium_memzero(keys.data(), keys.size());
-
-    std::array<std::byte, welcome_body_size - 8> reply; // after `07 WELCOME`
-    rng_(std::span<std::byte>(reply.data(), long_nonce_size));
-    box(reply.data() + long_nonce_size, welcome, make_nonce("WELCOME-", {reply.data(), long_nonce_size}),
-        client_transient_, secret_key_);
-    secret_key_.wipe();
-    wire::append_command(out, "WELCOME", reply);
-    step_ = step::expect_initiate;
-}
-
-// INITIATE (see the client's on_welcome()). The cookie must be this
-// connection's; the vouch must name C' and our long-term key S.
-void curve_server_mechanism::on_initiate(std::span<const std::byte> data)
-{
-    if (data.size() < initiate_min_body - 9) {
-        refuse(make_error_code(error::malformed_command),
-               size_reason("INITIATE", data.size() + 9, "at least 257"));
-        return;
-    }
-    std::array<std::byte, 2 * key_size> cookie; // C' + s'
-    const nonce cookie_nonce = make_nonce("COOKIE--", data.first(long_nonce_size));
-    const bool opened = crypto_secretbox_open_easy(
-                            uc(cookie.data()), uc(data.data() + long_nonce_size),
-                            cookie_size - long_nonce_size, cookie_nonce.data(),
-                            uc(cookie_key_.data())) == 0;
-    cookie_key_.wipe(); // one INITIATE per cookie (RFC 26)
-    const bool ours = opened &&
-                      sodium_memcmp(cookie.data(), client_transient_.data(), key_size) == 0 &&
-                      sodium_memcmp(cookie.data() + key_size, transient_secret_.data(), key_size) == 0;
-    sodium_memzero(cookie.data(), cookie.size());
-    if (!ours) {
-        refuse(make_error_code(error::authentication_failed),
-               opened ? "INITIATE cookie names another transient key"
-                      : "INITIATE cookie does not open: it is not from this server and connection");
-        return;
-    }
-    // Cannot fail once HELLO's box opened with the same C'; checked all the same.
-    if (!boxes_.derive(client_transient_, transient_secret_)) {
-        refuse(make_error_code(error::authentication_failed),
-               "HELLO named a degenerate transient key (a small-order point)");
-        return;
-    }
-
-    std::vector<std::byte> region(data.begin() + cookie_size, data.end());
-    if (boxes_.open("CurveZMQINITIATE", region) != detail::curve_boxes::opened::ok) {
-        refuse(make_error_code(error::authentication_failed),
-               "INITIATE box does not open: forged or altered");
-        return;
-    }
-    const auto plain = std::span<const std::byte>(region).subspan(box_header);
-    const auto client_key = plain.first<key_size>();
-    const auto vouch = plain.subspan(key_size, vouch_size);
-    std::array<std::byte, 2 * key_size> vouched; // C' + S
-    const bool vouch_opens = unbox(vouched.data(), vouch.subspan(long_nonce_size),
-                                   make_nonce("VOUCH---", vouch.first(long_nonce_size)), client_key,
-                                   transient_secret_);
-    transient_secret_.wipe();
-    if (!vouch_opens) {
-        refuse(make_error_code(error::authentication_failed),
-               "INITIATE vouch does not open with the client key it names");
-        return;
-    }
-    if (sodium_memcmp(vouched.data(), client_transient_.data(), key_size) != 0) {
-        refuse(make_error_code(error::authentication_failed),
-               "INITIATE vouch is for another transient key");
-        return;
-    }
-    if (sodium_memcmp(vouched.data() + key_size, public_key_.data(), key_size) != 0) {
-        refuse(make_error_code(error::authentication_failed),
-               "INITIATE vouch is for another server key");
-        return;
-    }
-    auth_request request;
-    request.mechanism = "CURVE";
-    request.client_key.emplace();
-    std::copy(client_key.begin(), client_key.end(), request.client_key->begin());
-    if (auto ec = wire::parse_metadata(plain.subspan(key_size + vouch_size), max_properties_,
-                                       request.peer)) {
-        refuse(ec, "bad INITIATE metadata: " + ec.message());
-        return;
-    }
-    authenticate(std::move(request));
-}
-
-// Accepted: READY, short nonce, Box[metadata](S'->C'). Refused: ERROR.
-void curve_server_mechanism::on_auth_result(const auth_result& result, std::vector<std::byte>& out)
-{
-    if (state() != status::authenticating) {
-        mechanism::on_auth_result(result, out);
-        return;
-    }
-    if (!result.accepted()) {
-        const std::string reason = error_reason(result);
-        wire::append_error(out, reason);
-        refuse(make_error_code(error::authentication_failed), "authentication refused: " + reason);
-        return;
-    }
-    std::vector<std::byte> ready(box_header + local_.size());
-    if (!local_.empty())
-        std::memcpy(ready.data() + box_header, local_.data(), local_.size());
-    boxes_.seal("CurveZMQREADY---", ready);
-    wire::append_command(out, "READY", ready);
-    succeed(pending_auth().peer);
-}
 
 } // namespace zmtp::security
