@@ -17,6 +17,7 @@
 #pragma once
 
 #include "zmtp/asio/error.hpp"
+#include "zmtp/asio/stream_traits.hpp"
 #include "zmtp/codec/zws.hpp"
 
 #include <boost/asio/append.hpp>
@@ -90,6 +91,7 @@ public:
     // Closes the connection below at once (no WebSocket close handshake:
     // libzmq sends none either).
     void close(error_code& ec) { boost::beast::get_lowest_layer(ws_).close(ec); }
+    void discard_unread_on_close() noexcept { asio::discard_unread_on_close(boost::beast::get_lowest_layer(ws_)); }
 
 private:
     struct state {

@@ -43,6 +43,7 @@ public:
     }
 
     void close(error_code&) { close_stream(stream_); }
+    void discard_unread_on_close() noexcept { asio::discard_unread_on_close(stream_); }
 
 private:
     Stream stream_;

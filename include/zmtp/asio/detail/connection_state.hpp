@@ -313,8 +313,12 @@ private:
         if (protocol_.is_failed() && !close_at_) {
             close_at_ = clock::now() + failure_grace;
             fail_held(failure());
-            if (protocol_.peer_presumed_gone())
-                return close_now(); // no grace: the peer reads nothing
+            if (protocol_.peer_presumed_gone()) {
+                // No grace and nothing left for the kernel to deliver:
+                // the peer reads nothing.
+                discard_unread_on_close(stream_);
+                return close_now();
+            }
         }
         if (!writing_ && protocol_.has_output())
             start_write();
