@@ -124,17 +124,16 @@ def one_run(path):
         lib = cell(res.get((name, arrangement)))
         if (name, "libzmq-procs") in res and (name, "libzmq") in res:
             lib += " (a process per peer)" if arrangement == "libzmq-procs" else " (one process)"
-        base, _ = baseline_of(t or z)
-        if base == "floor" or base is None:
-            floor = cell(res.get((name, "floor"))) if (name, "floor") in res else "–"
-        else:
-            floor = f"{base}: {cell(res.get((name, base)))}"
+        base = baseline_of(t or z)[0]
         zb, tb = baseline_of(z)[1], baseline_of(t)[1]
-        prefix = "" if base in ("floor", None) else f"÷ {base}: "
+        if base in ("floor", None):
+            floor, to_floor = cell(res.get((name, "floor"))), f"{zb} / {tb}"
+        else:  # zmtp-try's baseline, for which the co_await loop has no ratio
+            floor, to_floor = f"{base}: {cell(res.get((name, base)))}", f"÷ {base}: {tb}"
         out.append("| " + " | ".join([
             name, cell(res.get((name, "zmtp"))), cell(res.get((name, "zmtp-try"))), lib, floor,
             f'{z["x/libzmq"] if z else "–"} / {t["x/libzmq"] if t else "–"}',
-            prefix + (tb if base not in ("floor", None) else f"{zb} / {tb}"),
+            to_floor,
             next((r["target"] for r in (z, t) if r and r["target"] != "-"), "-"),
             f'{z["verdict"] if z else "–"} / {t["verdict"] if t else "–"}']) + " |")
     return "\n".join(out)
