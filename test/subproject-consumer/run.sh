@@ -16,7 +16,9 @@ echo "== consumer project, zmtp as a subproject"
 mkdir -p "$tmp/consumer/subprojects"
 cp "$here/meson.build" "$here/round_trip.cpp" "$tmp/consumer/"
 ln -s "$src" "$tmp/consumer/subprojects/zmtp"
-CXX="$cxx" meson setup "$tmp/build" "$tmp/consumer" >"$tmp/setup.log" 2>&1 ||
+# buildtype plain (no -O, no -g): what is checked is that it builds and
+# links as a subproject; the library's code is tested elsewhere.
+CXX="$cxx" meson setup --buildtype=plain "$tmp/build" "$tmp/consumer" >"$tmp/setup.log" 2>&1 ||
   { cat "$tmp/setup.log"; exit 1; }
 ninja -C "$tmp/build" -j 2 >"$tmp/ninja.log" 2>&1 || { cat "$tmp/ninja.log"; exit 1; }
 meson test -C "$tmp/build" --print-errorlogs
