@@ -18,7 +18,8 @@ std::byte* output_queue::stage(std::size_t n)
             chunks_.pop_back();
         }
         chunk c;
-        c.capacity = std::max(n, chunk_capacity);
+        c.capacity = std::max(n, next_capacity_);
+        next_capacity_ = std::min(next_capacity_ * 8, chunk_capacity);
         if (c.capacity == chunk_capacity && spare_)
             c.bytes = std::move(spare_);
         else

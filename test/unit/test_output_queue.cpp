@@ -311,3 +311,28 @@ TEST_CASE("a message counts as unfinished until its last byte is consumed")
     q.clear();
     CHECK(q.unfinished_messages() == 0);
 }
+
+TEST_CASE("a queue that stays small keeps a small chunk; a busy one's chunks grow to chunk_capacity")
+{
+    // An idle connection holds its queue for as long as it lives: the
+    // greeting and a handshake must not cost it a 64 KiB chunk.
+    output_queue q;
+    zmtp::test::reset_alloc_stats();
+    for (int i = 0; i < 20; ++i) {
+        q.append_copy(as_span(pattern(100, static_cast<unsigned>(i))));
+        CHECK(drain(q) == pattern(100, static_cast<unsigned>(i)));
+    }
+    CHECK(zmtp::test::current_alloc_stats().largest <= output_queue::first_chunk_capacity);
+
+    // Many small pieces queued at once: the chunks grow until they reach
+    // chunk_capacity, in a few steps.
+    std::string all;
+    for (int i = 0; i < 2000; ++i)
+        all += pattern(100, static_cast<unsigned>(i));
+    zmtp::test::reset_alloc_stats();
+    for (std::size_t at = 0; at < all.size(); at += 100)
+        q.append_copy(as_span(all).subspan(at, 100));
+    CHECK(zmtp::test::current_alloc_stats().largest == output_queue::chunk_capacity);
+    CHECK(q.front_spans().size() == 6); // one span per chunk: 512 B, 4 KiB, 32 KiB, 3 x 64 KiB
+    CHECK(drain(q) == all);
+}

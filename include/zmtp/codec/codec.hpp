@@ -25,6 +25,7 @@
 #include "zmtp/codec/event.hpp"
 #include "zmtp/codec/options.hpp"
 #include "zmtp/codec/output_queue.hpp"
+#include "zmtp/detail/fifo.hpp"
 #include "zmtp/error.hpp"
 #include "zmtp/message.hpp"
 #include "zmtp/wire/frame.hpp"
@@ -35,7 +36,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -244,7 +244,7 @@ private:
     output_queue out_;
     std::vector<std::byte> scratch_;
     std::uint64_t sent_ = 0;              // output octets consumed so far
-    std::deque<std::uint64_t> pong_ends_; // where each PONG not yet sent ends, counted as sent_
+    detail::fifo<std::uint64_t> pong_ends_; // where each PONG not yet sent ends, counted as sent_
 
     // time
     time_point handshake_deadline_;

@@ -8,11 +8,11 @@
 // spans handed to a write in flight stay valid while more is queued.
 #pragma once
 
+#include "zmtp/detail/fifo.hpp"
 #include "zmtp/message.hpp"
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <span>
 #include <vector>
@@ -23,6 +23,9 @@ class output_queue {
 public:
     // Bodies at least this large are referenced rather than copied.
     static constexpr std::size_t reference_threshold = 2048;
+    // Staging chunks start small and grow 8x per chunk up to this: an idle
+    // connection keeps a few hundred bytes, a busy one 64 KiB chunks.
+    static constexpr std::size_t first_chunk_capacity = 512;
     static constexpr std::size_t chunk_capacity = 64 * 1024;
     // At most this many spans are offered to one write (writev's sweet spot).
     static constexpr std::size_t max_spans = 64;
@@ -66,13 +69,14 @@ private:
     std::byte* stage(std::size_t n);
     void release_consumed_chunks() noexcept;
 
-    std::deque<chunk> chunks_;
-    std::deque<segment> segments_;
+    detail::fifo<chunk> chunks_;
+    detail::fifo<segment> segments_;
     std::vector<std::span<const std::byte>> spans_;
-    std::unique_ptr<std::byte[]> spare_; // one fully consumed chunk kept for reuse
+    std::unique_ptr<std::byte[]> spare_; // one fully consumed chunk_capacity chunk kept for reuse
+    std::size_t next_capacity_ = first_chunk_capacity;
     std::size_t total_ = 0;
     std::uint64_t consumed_ = 0;              // bytes consumed since construction
-    std::deque<std::uint64_t> message_ends_; // as consumed_ counts, ascending
+    detail::fifo<std::uint64_t> message_ends_; // as consumed_ counts, ascending
 };
 
 } // namespace zmtp

@@ -18,6 +18,7 @@
 // no connection yet (pending or handshaking): it lingers once it has one.
 #pragma once
 
+#include "zmtp/detail/fifo.hpp"
 #include "zmtp/message.hpp"
 #include "zmtp/pattern/strategy.hpp"
 #include "zmtp/socket_options.hpp"
@@ -25,7 +26,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -209,8 +209,8 @@ private:
         bool attached = false;   // the strategy knows it
         bool read_paused = false;
         bool flush_when_ready = false; // closed while not connected: lingers once it is
-        std::deque<message> out;
-        std::deque<message> in;
+        detail::fifo<message> out;
+        detail::fifo<message> in;
         std::size_t out_bytes = 0; // for the byte high-water marks
         std::size_t in_bytes = 0;
         std::string endpoint;
@@ -313,8 +313,8 @@ private:
         token tok;
         time_point deadline;
     };
-    std::deque<waiting_send> senders_;
-    std::deque<waiting_receive> receivers_;
+    detail::fifo<waiting_send> senders_;
+    detail::fifo<waiting_receive> receivers_;
     time_point armed_ = time_point::max(); // the timer last asked of the I/O side
     std::vector<action> actions_;
     std::vector<message> payloads_;

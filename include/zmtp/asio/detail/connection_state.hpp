@@ -8,6 +8,7 @@
 #include "zmtp/asio/error.hpp"
 #include "zmtp/asio/stream_traits.hpp"
 #include "zmtp/codec/codec.hpp"
+#include "zmtp/detail/fifo.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/append.hpp>
@@ -16,9 +17,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -109,7 +110,8 @@ public:
         if (read_begin_ == read_end_) {
             const bool filled = std::exchange(last_read_filled_, false);
             if (read_capacity_ == 0 || (filled && read_capacity_ < max_read_buffer_size)) {
-                read_capacity_ = read_capacity_ == 0 ? first_read_buffer_size : read_capacity_ * 2;
+                read_capacity_ = read_capacity_ == 0 ? first_read_buffer_size
+                                                     : std::min(read_capacity_ * 4, max_read_buffer_size);
                 read_buffer_ = std::make_unique_for_overwrite<std::byte[]>(read_capacity_);
             }
             read_begin_ = read_end_ = 0;
@@ -256,9 +258,10 @@ private:
     // After the codec fails, how long queued bytes (its ERROR command) may
     // take to leave before the stream is closed regardless.
     static constexpr std::chrono::milliseconds failure_grace{500};
-    // The read buffer starts small (an idle connection costs little) and
-    // doubles, up to the largest size, whenever a read fills it.
-    static constexpr std::size_t first_read_buffer_size = 4 * 1024;
+    // The read buffer starts small (an idle connection costs little: the
+    // greeting, handshake and a few small messages fit) and grows 4x, up to
+    // the largest size, whenever a read fills it.
+    static constexpr std::size_t first_read_buffer_size = 512;
     static constexpr std::size_t max_read_buffer_size = 64 * 1024;
 
     static void complete(write_handler h, error_code ec)
@@ -463,8 +466,8 @@ private:
         write_handler handler;
     };
     std::vector<net::const_buffer> write_buffers_;
-    std::deque<waiter> waiters_;
-    std::deque<held_message> before_ready_; // written once the handshake completes
+    zmtp::detail::fifo<waiter> waiters_;
+    zmtp::detail::fifo<held_message> before_ready_; // written once the handshake completes
     std::uint64_t written_ = 0;
     bool writing_ = false;
 

@@ -8,6 +8,7 @@
 #include "zmtp/asio/detail/attached_stream.hpp"
 #include "zmtp/asio/detail/link.hpp"
 #include "zmtp/asio/monitor.hpp"
+#include "zmtp/detail/fifo.hpp"
 #include "zmtp/pattern/socket_core.hpp"
 #include "zmtp/socket_options.hpp"
 
@@ -23,7 +24,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <map>
 #include <memory>
@@ -231,19 +231,19 @@ private:
     std::list<std::shared_ptr<listener>> listeners_;
     std::list<std::shared_ptr<connector>> connectors_;
     std::atomic<token> next_token_{1};
-    std::deque<std::pair<token, send_handler>> senders_;
-    std::deque<std::pair<token, receive_handler>> receivers_;
+    zmtp::detail::fifo<std::pair<token, send_handler>> senders_;
+    zmtp::detail::fifo<std::pair<token, receive_handler>> receivers_;
     std::optional<net::steady_timer> timer_; // the core's: timeouts and linger
     monitor_callback monitor_;
     std::atomic<bool> monitor_queued_{false}; // set by the caller's thread
-    std::deque<monitor_event> monitor_queue_;
-    std::deque<std::pair<token, monitor_handler>> monitor_waiters_;
+    zmtp::detail::fifo<monitor_event> monitor_queue_;
+    zmtp::detail::fifo<std::pair<token, monitor_handler>> monitor_waiters_;
     std::size_t monitor_missed_ = 0;
     trace_callback tracer_;
     // Shared by the peers' codecs (socket_options::inflight_bytes); made
     // with the first connection that needs it.
     mutable std::shared_ptr<byte_budget> inflight_budget_;
-    std::deque<send_handler> close_waiters_;
+    zmtp::detail::fifo<send_handler> close_waiters_;
     // While closing, a wait that never ends holds the socket alive (peers
     // still linger, maybe with no timer): a handler, so that an io_context
     // destroyed first still frees the socket.
