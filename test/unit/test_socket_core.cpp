@@ -340,6 +340,31 @@ TEST_CASE("core: the send HWM in bytes blocks like the count; a large message pa
     CHECK(push.core.try_send(next) == error::would_block); // behind 100 bytes
 }
 
+TEST_CASE("core: by default 1000 messages of 16 KiB queue as with libzmq; 1 MiB messages stop at 16 MiB")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    push.core.add_connect("tcp://pull"); // never connected: everything stays queued
+    const zmtp::frame body16k(std::string(16 * 1024, 'x'));
+    for (int i = 0; i < 1000; ++i) {
+        message m{body16k};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+    message one_more{body16k};
+    CHECK(push.core.try_send(one_more) == error::would_block); // the message HWM, as libzmq's
+
+    core_net net2;
+    auto& push2 = net2.make(socket_type::push, "push");
+    push2.core.add_connect("tcp://pull");
+    const zmtp::frame body1m(std::string(1024 * 1024, 'y'));
+    for (int i = 0; i < 16; ++i) {
+        message m{body1m};
+        REQUIRE_FALSE(push2.core.try_send(m));
+    }
+    message past_bytes{body1m};
+    CHECK(push2.core.try_send(past_bytes) == error::would_block); // 16 MiB queued
+}
+
 TEST_CASE("core: the receive HWM in bytes pauses reading until the application takes bytes")
 {
     core_net net;
