@@ -191,33 +191,54 @@ TEST_CASE("chunks are reused once consumed")
     CHECK(q.front_spans()[0].data() == first);
     q.consume(5);
 
-    // Fill several chunks (one piece per chunk), drain, and check that the
-    // next two chunks come from the rewound chunk and the spare rather than
-    // from new allocations.
-    const std::string piece = pattern(output_queue::chunk_capacity / 2 + 1);
-    for (int i = 0; i < 4; ++i)
+    // Stage enough pieces (each below reference_threshold, so copied) to
+    // grow the chunks to chunk_capacity and fill several, drain, and check
+    // that two full chunks' worth come from the rewound chunk and the spare
+    // rather than from new allocations.
+    const std::string piece = pattern(2000);
+    REQUIRE(piece.size() < output_queue::reference_threshold);
+    std::string all;
+    for (int i = 0; i < 200; ++i) {
         q.append_copy(as_span(piece));
-    CHECK(drain(q) == piece + piece + piece + piece);
+        all += piece;
+    }
+    CHECK(drain(q) == all);
+    const std::size_t per_chunk = output_queue::chunk_capacity / piece.size();
     zmtp::test::reset_alloc_stats();
-    q.append_copy(as_span(piece));
-    q.append_copy(as_span(piece));
+    for (std::size_t i = 0; i < 2 * per_chunk; ++i)
+        q.append_copy(as_span(piece));
     CHECK(zmtp::test::current_alloc_stats().largest < output_queue::chunk_capacity);
-    CHECK(drain(q) == piece + piece);
+    CHECK(q.size() == 2 * per_chunk * piece.size());
+    q.clear();
 }
 
 TEST_CASE("adjacent chunks never merge into one span")
 {
     // Two chunks placed back to back in memory: the bytes at the end of the
     // first and the start of the second look contiguous, but belong to two
-    // chunks that are consumed and recycled separately.
+    // chunks that are consumed and recycled separately. Chunks reach
+    // chunk_capacity after 1000 B, 4 KiB and 32 KiB ones; the arena places
+    // the chunk_capacity ones next to each other.
     output_queue q;
     zmtp::test::set_adjacent_allocations(output_queue::chunk_capacity);
-    const std::string fill = pattern(output_queue::chunk_capacity, 1);
-    q.append_copy(as_span(fill)); // fills the first chunk exactly
-    q.append_copy(as_span("next")); // opens the second chunk
+    std::string all;
+    auto stage = [&](const std::string& piece) {
+        q.append_copy(as_span(piece));
+        all += piece;
+    };
+    const std::string piece = pattern(1000, 1);
+    stage(piece);                     // a 1000 B chunk
+    for (int i = 0; i < 4; ++i)
+        stage(piece);                 // a 4 KiB one
+    for (int i = 0; i < 32; ++i)
+        stage(piece);                 // a 32 KiB one
+    for (int i = 0; i < 65; ++i)
+        stage(piece);                 // the first chunk_capacity one...
+    stage(pattern(output_queue::chunk_capacity - 65 * 1000, 2)); // ...filled exactly
+    stage("next");                    // opens the second, right behind it
     zmtp::test::set_adjacent_allocations(0);
-    CHECK(q.front_spans().size() == 2);
-    CHECK(drain(q) == fill + "next");
+    CHECK(q.front_spans().size() == 5);
+    CHECK(drain(q) == all);
 
     // Both chunks were fully consumed and must be recycled: a long run of
     // small writes needs no new chunk.
@@ -229,7 +250,7 @@ TEST_CASE("adjacent chunks never merge into one span")
     CHECK(zmtp::test::current_alloc_stats().largest < output_queue::chunk_capacity);
 }
 
-TEST_CASE("a copy larger than a chunk gets a chunk of its own")
+TEST_CASE("a copy of reference_threshold bytes or more goes to frame storage, in order with staged bytes")
 {
     output_queue q;
     q.append_copy(as_span("x"));
@@ -252,15 +273,18 @@ TEST_CASE("clear drops everything")
     CHECK(drain(q) == "z");
 }
 
-TEST_CASE("pieces larger than a chunk after the queue emptied reuse one chunk")
+TEST_CASE("a piece larger than the emptied only chunk replaces it")
 {
-    // Once drained, the queue's only chunk is empty; a piece too large for
-    // it must replace it, not be staged behind it: an empty chunk in front
-    // would never count as consumed and hold every chunk behind it forever.
+    // Once drained, the queue's only chunk is empty and rewound; a staged
+    // piece too large for it must replace it, not be staged behind it: an
+    // empty chunk in front would never count as consumed and hold every
+    // chunk behind it forever, so each round would allocate anew.
     output_queue q;
     q.append_copy(as_span("x"));
-    q.consume(1);
-    const std::string big = pattern(output_queue::chunk_capacity + 4464);
+    q.consume(1); // the only chunk: first_chunk_capacity, empty
+    const std::string piece = pattern(1500);
+    REQUIRE(piece.size() > output_queue::first_chunk_capacity);
+    REQUIRE(piece.size() < output_queue::reference_threshold);
     auto send_all = [&] {
         while (!q.empty()) {
             std::size_t n = 0;
@@ -269,15 +293,18 @@ TEST_CASE("pieces larger than a chunk after the queue emptied reuse one chunk")
             q.consume(n);
         }
     };
-    q.append_copy(as_span(big));
-    send_all();
-    zmtp::test::reset_alloc_stats();
-    for (int i = 0; i < 100; ++i) {
-        q.append_copy(as_span(big));
+    for (int i = 0; i < 3; ++i) { // the chunk and the span list settle
+        q.append_copy(as_span(piece));
+        q.append_copy(as_span(piece));
         send_all();
     }
-    // No new chunk (only the span list's small bookkeeping allocates).
-    CHECK(zmtp::test::current_alloc_stats().largest < output_queue::chunk_capacity);
+    zmtp::test::reset_alloc_stats();
+    for (int i = 0; i < 100; ++i) {
+        q.append_copy(as_span(piece));
+        q.append_copy(as_span(piece));
+        send_all();
+    }
+    CHECK(zmtp::test::current_alloc_stats().count == 0);
     CHECK(q.empty());
 }
 
