@@ -194,14 +194,6 @@ frame::frame(const frame& other) noexcept : size_(other.size_), block_(other.blo
         std::memcpy(inline_, other.inline_, size_);
 }
 
-frame::frame(frame&& other) noexcept : size_(other.size_), block_(other.block_)
-{
-    if (!block_)
-        std::memcpy(inline_, other.inline_, size_);
-    other.block_ = nullptr;
-    other.size_ = 0;
-}
-
 frame& frame::operator=(const frame& other) noexcept
 {
     if (this != &other) {
@@ -211,23 +203,9 @@ frame& frame::operator=(const frame& other) noexcept
     return *this;
 }
 
-frame& frame::operator=(frame&& other) noexcept
+void frame::drop_block() noexcept
 {
-    if (this != &other) {
-        release();
-        size_ = other.size_;
-        block_ = other.block_;
-        if (!block_)
-            std::memcpy(inline_, other.inline_, size_);
-        other.block_ = nullptr;
-        other.size_ = 0;
-    }
-    return *this;
-}
-
-void frame::release() noexcept
-{
-    if (block_ && block_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    if (block_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
         block::destroy(block_);
     block_ = nullptr;
 }

@@ -11,11 +11,13 @@
 // kept, up to 32 MiB in all, for the next frame of its size class.
 #pragma once
 
+#include "zmtp/detail/small_vector.hpp"
 #include "zmtp/wire/metadata.hpp"
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -62,9 +64,27 @@ public:
     }
 
     frame(const frame& other) noexcept;
-    frame(frame&& other) noexcept;
     frame& operator=(const frame& other) noexcept;
-    frame& operator=(frame&& other) noexcept;
+    // Moves are inline: a message's frames move with it through every queue.
+    frame(frame&& other) noexcept : size_(other.size_), block_(other.block_)
+    {
+        // The whole inline buffer: a fixed size copies in two moves, no call.
+        std::memcpy(inline_, other.inline_, inline_capacity);
+        other.block_ = nullptr;
+        other.size_ = 0;
+    }
+    frame& operator=(frame&& other) noexcept
+    {
+        if (this != &other) {
+            release();
+            size_ = other.size_;
+            block_ = other.block_;
+            std::memcpy(inline_, other.inline_, inline_capacity);
+            other.block_ = nullptr;
+            other.size_ = 0;
+        }
+        return *this;
+    }
     ~frame() { release(); }
 
     const std::byte* data() const noexcept { return block_ ? block_->bytes() : inline_; }
@@ -122,11 +142,16 @@ private:
     Container take(holder kind) &&;
 
     frame(block* b, std::size_t size) noexcept : size_(size), block_(b) {}
-    void release() noexcept;
+    void release() noexcept
+    {
+        if (block_)
+            drop_block();
+    }
+    void drop_block() noexcept; // the last reference frees the block
 
     std::size_t size_;
     block* block_;
-    std::byte inline_[inline_capacity];
+    std::byte inline_[inline_capacity]{}; // all of it copied by a move
 };
 
 template <class Owner>
@@ -159,6 +184,11 @@ frame frame::borrow(std::span<const std::byte> bytes, Release release)
 {
     return frame(adopt(std::move(release), holder::callback, bytes), bytes.size());
 }
+
+// A frame holds no pointer into itself: a message moves its inline frames
+// by copying their bytes.
+template <>
+inline constexpr bool detail::relocatable<frame> = true;
 
 // Fills a frame of a known final size, possibly in several steps, without
 // allocating the whole announced size up front: storage grows with the
@@ -202,9 +232,13 @@ private:
     std::byte inline_[frame::inline_capacity];
 };
 
-// A message: one or more frames, delivered and sent atomically.
+// A message: one or more frames, delivered and sent atomically. The first
+// inline_frames frames live in the message object itself, so a message of
+// a few small frames allocates nothing.
 class message {
 public:
+    static constexpr std::size_t inline_frames = 3;
+
     message() = default;
     message(std::initializer_list<frame> frames) : frames_(frames) {}
 
@@ -228,7 +262,7 @@ public:
     auto end() noexcept { return frames_.end(); }
     auto begin() const noexcept { return frames_.begin(); }
     auto end() const noexcept { return frames_.end(); }
-    void erase_front() { frames_.erase(frames_.begin()); }
+    void erase_front() noexcept { frames_.erase(frames_.begin()); }
 
     // Sum of the frame sizes.
     std::size_t byte_size() const noexcept;
@@ -261,7 +295,7 @@ public:
     }
 
 private:
-    std::vector<frame> frames_;
+    detail::small_vector<frame, inline_frames> frames_;
     std::shared_ptr<const metadata> properties_;
     std::string group_;
     std::uint32_t routing_id_ = 0;

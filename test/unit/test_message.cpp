@@ -251,6 +251,28 @@ TEST_CASE("messages")
     CHECK(built.byte_size() == 0);
 }
 
+TEST_CASE("a message of up to inline_frames small frames allocates nothing, made, moved or copied")
+{
+    static_assert(message::inline_frames >= 3);
+    reset_alloc_stats();
+    message m{"routing id", "", "body"}; // a ROUTER envelope
+    message moved(std::move(m));
+    message copy = moved;
+    message assigned;
+    assigned = std::move(copy);
+    assigned.erase_front();
+    assigned.push_back(frame("tail"));
+    CHECK(zmtp::test::current_alloc_stats().count == 0);
+    CHECK(moved == message{"routing id", "", "body"});
+    CHECK(assigned == message{"", "body", "tail"});
+
+    assigned.push_back(frame("fourth")); // past inline_frames: the frames move to the heap
+    CHECK(zmtp::test::current_alloc_stats().count == 1);
+    message big(std::move(assigned));
+    CHECK(zmtp::test::current_alloc_stats().count == 1); // stolen, not copied
+    CHECK(big == message{"", "body", "tail", "fourth"});
+}
+
 TEST_CASE("frame::borrow: the caller's bytes, released once when the last copy is gone")
 {
     const std::string buffer = text(4096);
