@@ -397,7 +397,7 @@ message socket_core::read(peer_id p)
     unlist_readable(*pr);
     if (!pr->in.empty())
         list_readable(*pr); // its next message waits for its next turn
-    if (pr->read_paused && !in_full(*pr))
+    if (pr->read_paused && in_low(*pr))
         resuming_.push_back(p);
     if (pr->state == peer_state::draining && pr->in.empty())
         retiring_.push_back(p);

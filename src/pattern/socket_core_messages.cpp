@@ -150,16 +150,21 @@ void socket_core::serve_receivers()
 void socket_core::run_deferred()
 {
     while (!retiring_.empty() || !resuming_.empty()) {
+        // retire() may come back here through the strategy: it works
+        // through a list of its own.
         auto retiring = std::exchange(retiring_, {});
         for (peer_id p : retiring)
             if (peer* pr = find(p); pr && pr->state == peer_state::draining && pr->in.empty())
                 retire(*pr);
-        auto resuming = std::exchange(resuming_, {});
-        for (peer_id p : resuming)
+        // Emitting comes back to nothing, so this list is swapped with a
+        // spare that keeps its capacity: resuming allocates nothing.
+        resuming_spare_.swap(resuming_);
+        for (peer_id p : resuming_spare_)
             if (peer* pr = find(p); pr && pr->state == peer_state::ready && pr->read_paused) {
                 pr->read_paused = false;
                 emit(action::kind::resume_reading, p);
             }
+        resuming_spare_.clear();
     }
 }
 

@@ -89,6 +89,7 @@ struct wire_link {
     peer_id id[2];
     std::deque<item> wire[2]; // wire[d]: sent by side d, not yet read by the other
     bool paused[2] = {false, false}; // side d stopped reading
+    std::size_t resumes[2] = {0, 0}; // times side d was told to read again
     bool flushing[2] = {false, false};
     bool open = true;
 };
@@ -221,8 +222,10 @@ private:
                     l->wire[d].push_back({e.core.payload(a), a.on ? 1 : 2});
                 break;
             case kind::resume_reading:
-                if (l)
+                if (l) {
                     l->paused[d] = false;
+                    ++l->resumes[d];
+                }
                 break;
             case kind::abort:
                 if (l) {

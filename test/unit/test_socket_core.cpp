@@ -315,6 +315,66 @@ TEST_CASE("core: the receive HWM pauses reading; reading resumes as the applicat
     CHECK_FALSE(l.paused[1]);
 }
 
+TEST_CASE("core: a paused peer resumes reading once its queue is down to half the HWM, not at every message read")
+{
+    // Resuming below the HWM would pause and resume the connection once
+    // per message while the application is the slower side.
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    pull.core.options().receive_hwm = 10;
+    auto& l = net.connect(push, pull);
+    for (int i = 0; i < 60; ++i) {
+        message m{zmtp::frame(std::to_string(i))};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+    net.settle();
+    REQUIRE(l.paused[1]);
+    int next = 0;
+    for (; next < 4; ++next) { // 9, 8, 7, 6 left: above the low-water mark
+        CHECK(take(pull) == message{zmtp::frame(std::to_string(next))});
+        net.settle();
+    }
+    CHECK(l.resumes[1] == 0);
+    CHECK(take(pull) == message{"4"}); // 5 left: half the HWM
+    net.settle();
+    CHECK(l.resumes[1] == 1);
+    CHECK(l.paused[1]); // filled up again, in one go
+    for (next = 5; next < 60; ++next) {
+        CHECK(take(pull) == message{zmtp::frame(std::to_string(next))});
+        net.settle();
+    }
+    CHECK_FALSE(l.paused[1]);
+    CHECK(l.resumes[1] <= 60 / 5); // once per 5 messages read at most
+}
+
+TEST_CASE("core: with the message HWM off, the byte HWM alone sets when reading resumes")
+{
+    core_net net;
+    auto& push = net.make(socket_type::push, "push");
+    auto& pull = net.make(socket_type::pull, "pull");
+    pull.core.options().receive_hwm = 0;
+    pull.core.options().receive_hwm_bytes = 16;
+    auto& l = net.connect(push, pull);
+    for (int i = 0; i < 8; ++i) {
+        message m{zmtp::frame(std::string(4, static_cast<char>('a' + i)))};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+    net.settle();
+    REQUIRE(l.paused[1]); // 16 bytes queued
+    CHECK(take(pull) == message{"aaaa"}); // 12 bytes left
+    net.settle();
+    CHECK(l.resumes[1] == 0);
+    CHECK(take(pull) == message{"bbbb"}); // 8: half
+    net.settle();
+    CHECK(l.resumes[1] == 1);
+    for (const char* s : {"cccc", "dddd", "eeee", "ffff", "gggg", "hhhh"}) {
+        CHECK(take(pull) == message{s});
+        net.settle();
+    }
+    CHECK_FALSE(l.paused[1]);
+}
+
 TEST_CASE("core: the send HWM in bytes blocks like the count; a large message passes an empty queue")
 {
     core_net net;

@@ -284,6 +284,15 @@ private:
             && ((options_.receive_hwm != 0 && pr.in.size() >= options_.receive_hwm)
             || (options_.receive_hwm_bytes != 0 && pr.in_bytes >= options_.receive_hwm_bytes));
     }
+    // A paused peer's reading resumes once its queue has drained to half
+    // of each HWM (the low-water mark), not as soon as it is below them:
+    // one pause and resume per half a queue of messages read, not one per
+    // message while the application is the slower side.
+    bool in_low(const peer& pr) const noexcept
+    {
+        return (options_.receive_hwm == 0 || pr.in.size() <= options_.receive_hwm / 2)
+            && (options_.receive_hwm_bytes == 0 || pr.in_bytes <= options_.receive_hwm_bytes / 2);
+    }
 
     // peer_queues
     bool writable(peer_id p) const override;
@@ -304,6 +313,7 @@ private:
     peer_id next_peer_ = 1;
     std::vector<peer_id> retiring_; // handled once the strategy call returns
     std::vector<peer_id> resuming_;
+    std::vector<peer_id> resuming_spare_; // swapped with resuming_ by run_deferred()
     struct waiting_send {
         token tok;
         message msg;
