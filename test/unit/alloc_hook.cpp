@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MPL-2.0
-// Replaces the global allocation functions of the unit test binary with
+// Replaces the global allocation functions of the test binary (unit, asio) with
 // counting versions backed by malloc. Single-threaded tests; the counters
 // are atomics anyway so a stray thread cannot tear them.
 #include "alloc_hook.hpp"

@@ -399,3 +399,25 @@ TEST_CASE("the handshake deadline no longer applies once ready")
     r.c.handle_timeout(r.clock.now() + 1h);
     CHECK_FALSE(r.c.is_failed());
 }
+
+TEST_CASE("sending a message moves no deadline, at any point of the heartbeat cycle")
+{
+    // The connection skips its timer after each message sent on the
+    // strength of this (connection_state::queue_now).
+    for (const std::uint8_t minor : {std::uint8_t{0}, std::uint8_t{1}}) {
+        CAPTURE(int{minor});
+        ready_codec r(with_heartbeat(100ms, 2000ms, 5000ms), minor); // no timeout within the loop
+        const auto t0 = r.clock.now();
+        while (r.clock.now() < t0 + 1s) {
+            const auto before = r.c.next_timeout();
+            REQUIRE(before.has_value());
+            r.clock.advance(7ms);
+            REQUIRE_FALSE(r.c.send(message{"payload", "second frame"}));
+            CHECK(r.c.next_timeout() == before);
+            if (r.clock.now() >= *before)
+                r.c.handle_timeout(r.clock.now());
+            r.c.consume_output(r.c.pending_output_size() / 2); // a slow reader
+            REQUIRE_FALSE(r.c.is_failed());
+        }
+    }
+}

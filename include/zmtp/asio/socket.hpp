@@ -252,12 +252,14 @@ public:
     // executor (co_spawn(s.get_executor(), ...)), a message a peer has room
     // for is queued without suspending the coroutine (most of the time: it
     // still suspends now and then, so that the I/O runs). Other tokens and
-    // executors always complete through the executor.
+    // executors always complete through the executor. As with Asio's own
+    // I/O objects, the socket must still exist when the co_await of the
+    // awaitable it returned begins.
     template <class Token = net::default_completion_token_t<executor_type>>
     auto async_send(message m, Token&& token = {})
     {
         if constexpr (detail::is_use_awaitable<std::decay_t<Token>>::value)
-            return send_awaitable(impl_, std::move(m), token);
+            return send_awaitable(impl_.get(), std::move(m), token);
         else
             return initiate_send(impl_, std::move(m), std::forward<Token>(token));
     }
@@ -273,7 +275,7 @@ public:
     auto async_receive(Token&& token = {})
     {
         if constexpr (detail::is_use_awaitable<std::decay_t<Token>>::value)
-            return receive_awaitable(impl_, token);
+            return receive_awaitable(impl_.get(), token);
         else
             return initiate_receive(impl_, std::forward<Token>(token));
     }
@@ -395,10 +397,11 @@ private:
     // completion is the one the queued path gives: success, or the same
     // error thrown as system_error. Anything that has to wait takes the
     // queued path, with its cancellation and timeouts.
+    // The socket is alive until the co_await begins; a wait on the queued
+    // path holds it from there on.
     template <class Executor>
     static net::awaitable<void, Executor>
-    send_awaitable(std::shared_ptr<detail::socket_impl> impl, message m,
-                   net::use_awaitable_t<Executor> token)
+    send_awaitable(detail::socket_impl* impl, message m, net::use_awaitable_t<Executor> token)
     {
         if (impl->may_complete_now(m.byte_size())) {
             const error_code ec = impl->try_send(m);
@@ -408,13 +411,12 @@ private:
                 co_return;
             }
         }
-        co_await initiate_send(std::move(impl), std::move(m), token);
+        co_await initiate_send(impl->shared_from_this(), std::move(m), token);
     }
 
     template <class Executor>
     static net::awaitable<message, Executor>
-    receive_awaitable(std::shared_ptr<detail::socket_impl> impl,
-                      net::use_awaitable_t<Executor> token)
+    receive_awaitable(detail::socket_impl* impl, net::use_awaitable_t<Executor> token)
     {
         if (impl->may_complete_now(0)) {
             message m;
@@ -425,7 +427,7 @@ private:
                 co_return m;
             }
         }
-        co_return co_await initiate_receive(std::move(impl), token);
+        co_return co_await initiate_receive(impl->shared_from_this(), token);
     }
 
     static void report(std::string_view op, std::string_view endpoint, const std::string& reason,

@@ -82,7 +82,8 @@ public:
 
     // ---- output ----
 
-    // Queues a message (one or more frames). Only once ready.
+    // Queues a message (one or more frames). Only once ready. Moves none
+    // of the deadlines next_timeout() gives.
     std::error_code send(const message& m);
     // Subscriptions in the form the peer understands: SUBSCRIBE/CANCEL
     // commands to ZMTP 3.1 peers, 0x01/0x00 data frames to 3.0 peers

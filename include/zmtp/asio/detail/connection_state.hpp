@@ -211,7 +211,10 @@ public:
             return ec;
         if (auto ec = protocol_.send(m))
             return to_error_code(ec);
-        after_codec();
+        // A message moves no deadline of the codec: only the write pump
+        // needs a look, not the timer (this runs for every message).
+        if (!writing_)
+            start_write();
         return {};
     }
 
