@@ -66,22 +66,12 @@ public:
     frame(const frame& other) noexcept;
     frame& operator=(const frame& other) noexcept;
     // Moves are inline: a message's frames move with it through every queue.
-    frame(frame&& other) noexcept : size_(other.size_), block_(other.block_)
-    {
-        // The whole inline buffer: a fixed size copies in two moves, no call.
-        std::memcpy(inline_, other.inline_, inline_capacity);
-        other.block_ = nullptr;
-        other.size_ = 0;
-    }
+    frame(frame&& other) noexcept : frame() { take_from(other); }
     frame& operator=(frame&& other) noexcept
     {
         if (this != &other) {
             release();
-            size_ = other.size_;
-            block_ = other.block_;
-            std::memcpy(inline_, other.inline_, inline_capacity);
-            other.block_ = nullptr;
-            other.size_ = 0;
+            take_from(other);
         }
         return *this;
     }
@@ -148,6 +138,14 @@ private:
             drop_block();
     }
     void drop_block() noexcept; // the last reference frees the block
+    // Takes other's bytes, leaving it empty; this frame holds no block.
+    void take_from(frame& other) noexcept
+    {
+        size_ = std::exchange(other.size_, 0);
+        block_ = std::exchange(other.block_, nullptr);
+        // The whole inline buffer: a fixed size copies in two moves, no call.
+        std::memcpy(inline_, other.inline_, inline_capacity);
+    }
 
     std::size_t size_;
     block* block_;

@@ -28,6 +28,25 @@ std::optional<message> take(core_end& e)
     return e.take();
 }
 
+// Sends the messages "from" … "to - 1" (their numbers as text).
+void send_numbered(core_end& push, int from, int to)
+{
+    for (int i = from; i < to; ++i) {
+        message m{zmtp::frame(std::to_string(i))};
+        REQUIRE_FALSE(push.core.try_send(m));
+    }
+}
+
+// Takes the numbered messages "from" … "to - 1" in order, one at a time,
+// letting the net settle after each as an application reading slowly would.
+void take_numbered(core_net& net, core_end& pull, int from, int to)
+{
+    for (int i = from; i < to; ++i) {
+        CHECK(take(pull) == message{zmtp::frame(std::to_string(i))});
+        net.settle();
+    }
+}
+
 } // namespace
 
 // ---------------------------------------------------------------- pairs
@@ -299,19 +318,11 @@ TEST_CASE("core: the receive HWM pauses reading; reading resumes as the applicat
     auto& pull = net.make(socket_type::pull, "pull");
     pull.core.options().receive_hwm = 2;
     auto& l = net.connect(push, pull);
-    for (int i = 0; i < 6; ++i) {
-        message m{zmtp::frame(std::to_string(i))};
-        REQUIRE_FALSE(push.core.try_send(m));
-    }
+    send_numbered(push, 0, 6);
     net.settle();
     CHECK(l.paused[1]);
     CHECK(l.wire[0].size() == 4); // 2 read into the queue, the rest in flight
-    CHECK(take(pull) == message{"0"});
-    net.settle();
-    for (int i = 1; i < 6; ++i) {
-        CHECK(take(pull) == message{zmtp::frame(std::to_string(i))});
-        net.settle();
-    }
+    take_numbered(net, pull, 0, 6);
     CHECK_FALSE(l.paused[1]);
 }
 
@@ -324,26 +335,15 @@ TEST_CASE("core: a paused peer resumes reading once its queue is down to half th
     auto& pull = net.make(socket_type::pull, "pull");
     pull.core.options().receive_hwm = 10;
     auto& l = net.connect(push, pull);
-    for (int i = 0; i < 60; ++i) {
-        message m{zmtp::frame(std::to_string(i))};
-        REQUIRE_FALSE(push.core.try_send(m));
-    }
+    send_numbered(push, 0, 60);
     net.settle();
     REQUIRE(l.paused[1]);
-    int next = 0;
-    for (; next < 4; ++next) { // 9, 8, 7, 6 left: above the low-water mark
-        CHECK(take(pull) == message{zmtp::frame(std::to_string(next))});
-        net.settle();
-    }
+    take_numbered(net, pull, 0, 4); // 9, 8, 7, 6 left: above the low-water mark
     CHECK(l.resumes[1] == 0);
-    CHECK(take(pull) == message{"4"}); // 5 left: half the HWM
-    net.settle();
+    take_numbered(net, pull, 4, 5); // 5 left: half the HWM
     CHECK(l.resumes[1] == 1);
     CHECK(l.paused[1]); // filled up again, in one go
-    for (next = 5; next < 60; ++next) {
-        CHECK(take(pull) == message{zmtp::frame(std::to_string(next))});
-        net.settle();
-    }
+    take_numbered(net, pull, 5, 60);
     CHECK_FALSE(l.paused[1]);
     CHECK(l.resumes[1] <= 60 / 5); // once per 5 messages read at most
 }

@@ -155,11 +155,9 @@ private:
     {
         std::uninitialized_move(data_, data_ + size_, fresh);
         std::destroy(data_, data_ + size_);
-        const std::size_t count = size_;
         free_heap();
         data_ = fresh;
         capacity_ = static_cast<std::uint32_t>(n);
-        size_ = count;
     }
 
     // The new element is made before the old ones move: `args` may refer
@@ -176,9 +174,8 @@ private:
             std::allocator<T>{}.deallocate(fresh, n);
             throw;
         }
-        const std::size_t count = size_;
         move_to(fresh, n);
-        size_ = static_cast<std::uint32_t>(count + 1);
+        ++size_;
         return *item;
     }
 
