@@ -22,11 +22,28 @@ constexpr std::size_t pool_min = 64 * 1024;
 constexpr std::size_t pool_max_bytes = 32 * 1024 * 1024;
 constexpr std::size_t pool_max_blocks = 256;
 
+// Storage for small frames (too large to live inline, up to small_max
+// bytes) is kept per thread: a received frame of a few hundred bytes is
+// made and freed once per message, and a list of freed blocks serves it
+// without malloc's bookkeeping. Powers of two from 64 bytes, up to
+// small_keep_bytes per thread; a thread's blocks are freed when it ends.
+constexpr std::size_t small_min = 64;
+constexpr std::size_t small_max = 1024;
+constexpr std::size_t small_classes = 5; // 64, 128, 256, 512, 1024
+constexpr std::size_t small_keep_bytes = 64 * 1024;
+
+std::size_t small_class_index(std::size_t capacity) noexcept
+{
+    return capacity <= small_min ? 0 : std::bit_width(capacity - 1) - std::bit_width(small_min - 1);
+}
+
 // Eight classes per power of two: at most 1/8 more than asked for, and a
 // 64 KiB frame with its framing (a sealed one) stays below 128 KiB, where
 // malloc would map and unmap fresh pages for every block the pool misses.
 std::size_t size_class(std::size_t capacity) noexcept
 {
+    if (capacity <= small_max)
+        return small_min << small_class_index(capacity);
     if (capacity < pool_min)
         return capacity;
     const std::size_t step = (std::size_t{1} << (std::bit_width(capacity) - 1)) / 8;
@@ -91,6 +108,67 @@ block_pool& pool() noexcept
     return *p;
 }
 
+// One thread's freed small blocks, a list per size class.
+class small_block_cache {
+public:
+    small_block_cache() = default;
+    small_block_cache(const small_block_cache&) = delete;
+    small_block_cache& operator=(const small_block_cache&) = delete;
+    ~small_block_cache();
+
+    void* take(std::size_t index) noexcept
+    {
+        kept* k = heads_[index];
+        if (!k)
+            return nullptr;
+        heads_[index] = k->next;
+        bytes_ -= small_min << index;
+        return k;
+    }
+    bool give(void* raw, std::size_t index) noexcept
+    {
+        const std::size_t capacity = small_min << index;
+        if (bytes_ + capacity > small_keep_bytes)
+            return false;
+        heads_[index] = ::new (raw) kept{heads_[index]};
+        bytes_ += capacity;
+        return true;
+    }
+    std::size_t bytes() const noexcept { return bytes_; }
+    void release() noexcept
+    {
+        for (kept*& head : heads_)
+            while (head)
+                ::operator delete(std::exchange(head, head->next));
+        bytes_ = 0;
+    }
+
+private:
+    struct kept {
+        kept* next;
+    };
+    std::array<kept*, small_classes> heads_{};
+    std::size_t bytes_ = 0; // the capacities of the blocks kept
+};
+
+// Set once this thread's cache is destroyed: frames a later destructor
+// frees go straight back to the heap.
+thread_local bool small_cache_gone = false;
+
+small_block_cache::~small_block_cache()
+{
+    release();
+    small_cache_gone = true;
+}
+
+small_block_cache* small_cache() noexcept
+{
+    if (small_cache_gone)
+        return nullptr;
+    thread_local small_block_cache cache;
+    return &cache;
+}
+
 } // namespace
 
 std::size_t frame::pooled_bytes() noexcept
@@ -101,12 +179,26 @@ std::size_t frame::pooled_bytes() noexcept
 void frame::release_pooled() noexcept
 {
     pool().release();
+    if (small_block_cache* cache = small_cache())
+        cache->release();
+}
+
+std::size_t frame::cached_bytes() noexcept
+{
+    const small_block_cache* cache = small_cache();
+    return cache ? cache->bytes() : 0;
 }
 
 frame::block* frame::block::allocate(std::size_t capacity)
 {
     capacity = size_class(capacity);
-    void* raw = capacity >= pool_min ? pool().take(capacity) : nullptr;
+    void* raw = nullptr;
+    if (capacity <= small_max) {
+        if (small_block_cache* cache = small_cache())
+            raw = cache->take(small_class_index(capacity));
+    } else if (capacity >= pool_min) {
+        raw = pool().take(capacity);
+    }
     if (!raw)
         raw = ::operator new(sizeof(block) + capacity);
     auto* b = static_cast<block*>(raw);
@@ -126,8 +218,13 @@ void frame::block::destroy(block* b) noexcept
     }
     const std::size_t capacity = b->capacity;
     b->~block();
-    if (capacity >= pool_min && pool().give(b, capacity))
+    if (capacity <= small_max) {
+        small_block_cache* cache = small_cache();
+        if (cache && cache->give(b, small_class_index(capacity)))
+            return;
+    } else if (capacity >= pool_min && pool().give(b, capacity)) {
         return;
+    }
     ::operator delete(static_cast<void*>(b));
 }
 
@@ -205,7 +302,10 @@ frame& frame::operator=(const frame& other) noexcept
 
 void frame::drop_block() noexcept
 {
-    if (block_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    // The only reference: no other copy exists to add or drop one, so
+    // the block goes without an atomic read-modify-write.
+    if (block_->refs.load(std::memory_order_acquire) == 1
+        || block_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
         block::destroy(block_);
     block_ = nullptr;
 }

@@ -8,7 +8,8 @@
 // does not own, without copying them (frame::borrow, or a std::string or
 // std::vector<std::byte> moved in), and give a moved-in container back.
 // The storage of large frames (64 KiB and up) is recycled: a freed block is
-// kept, up to 32 MiB in all, for the next frame of its size class.
+// kept, up to 32 MiB in all, for the next frame of its size class. Small
+// blocks (up to 1 KiB) are recycled per thread, up to 64 KiB each.
 #pragma once
 
 #include "zmtp/detail/small_vector.hpp"
@@ -98,7 +99,11 @@ public:
     // Bytes of freed large-frame storage kept for reuse (at most 32 MiB,
     // shared by all threads; for tests and stats).
     static std::size_t pooled_bytes() noexcept;
-    // Frees the storage kept for reuse (as malloc_trim would).
+    // Bytes of freed small-frame storage (up to 1 KiB a block) the calling
+    // thread keeps for reuse (at most 64 KiB per thread; for tests and stats).
+    static std::size_t cached_bytes() noexcept;
+    // Frees the storage kept for reuse: the shared pool and the calling
+    // thread's small blocks (as malloc_trim would).
     static void release_pooled() noexcept;
 
     friend bool operator==(const frame& a, const frame& b) noexcept

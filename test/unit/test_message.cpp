@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <thread>
 #include <vector>
 #include <string>
 #include <utility>
@@ -371,6 +372,76 @@ TEST_CASE("frames from a moved std::string or std::vector, taken back without a 
     }
 }
 
+TEST_CASE("the storage of small frames is reused by the thread, within a bound")
+{
+    frame::release_pooled();
+    REQUIRE(frame::cached_bytes() == 0);
+    SUBCASE("a freed block serves the next frame of its class on the thread")
+    {
+        frame a = copied(100);
+        const std::byte* storage = a.data();
+        a = frame();
+        CHECK(frame::cached_bytes() == 128);
+        const std::string second = text(70, 'C');
+        reset_alloc_stats();
+        frame b{std::string_view(second)};
+        CHECK(zmtp::test::current_alloc_stats().count == 0);
+        CHECK(b.data() == storage);
+        CHECK(b.view() == second);
+        CHECK(frame::cached_bytes() == 0);
+    }
+    SUBCASE("a block of another class is not used")
+    {
+        frame a = copied(100);
+        a = frame();
+        const std::string third = text(300);
+        reset_alloc_stats();
+        const frame b{std::string_view(third)};
+        CHECK(zmtp::test::current_alloc_stats().count == 1);
+        CHECK(b.view() == third);
+        CHECK(frame::cached_bytes() == 128);
+    }
+    SUBCASE("inline frames and frames past 1 KiB are not kept")
+    {
+        frame a = copied(frame::inline_capacity);
+        frame b = copied(1025);
+        a = frame();
+        b = frame();
+        CHECK(frame::cached_bytes() == 0);
+    }
+    SUBCASE("at most 64 KiB is kept per thread")
+    {
+        std::vector<frame> many;
+        for (int i = 0; i < 100; ++i)
+            many.push_back(copied(1000));
+        many.clear();
+        CHECK(frame::cached_bytes() == 64 * 1024);
+    }
+    SUBCASE("a block freed on another thread is kept by that thread")
+    {
+        frame a = copied(100);
+        std::size_t kept_there = 0;
+        std::thread([&] {
+            a = frame();
+            kept_there = frame::cached_bytes();
+        }).join(); // its cache is freed as it ends (a leak would show under ASan)
+        CHECK(kept_there == 128);
+        CHECK(frame::cached_bytes() == 0);
+    }
+    SUBCASE("a shared block is kept once its last copy is gone")
+    {
+        frame a = copied(100);
+        frame b = a;
+        a = frame();
+        CHECK(frame::cached_bytes() == 0);
+        CHECK(b.view() == text(100));
+        b = frame();
+        CHECK(frame::cached_bytes() == 128);
+    }
+    frame::release_pooled();
+    CHECK(frame::cached_bytes() == 0);
+}
+
 TEST_CASE("the storage of large frames is reused, within a bound")
 {
     constexpr std::size_t mib = 1024 * 1024;
@@ -398,10 +469,12 @@ TEST_CASE("the storage of large frames is reused, within a bound")
         CHECK(b.view() == text(200 * 1024));
         CHECK(frame::pooled_bytes() == mib);
     }
-    SUBCASE("small frames are not kept")
+    SUBCASE("frames under 64 KiB are not kept in the pool")
     {
         frame a = copied(1000);
+        frame b = copied(60 * 1024);
         a = frame();
+        b = frame();
         CHECK(frame::pooled_bytes() == 0);
     }
     SUBCASE("at most 32 MiB is kept")
