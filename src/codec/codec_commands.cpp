@@ -131,6 +131,7 @@ void codec::complete_handshake(const metadata& announced)
         return;
     }
     state_ = state::ready;
+    ++deadline_version_; // the heartbeat deadlines replace the handshake's
     sealed_ = mechanism_->seals_traffic();
     // PING is ZMTP 3.1; a 3.0 (or older) peer would not understand it, so
     // its liveness is judged by whether it reads what we send.
@@ -167,6 +168,7 @@ void codec::handle_traffic_command(std::span<const std::byte> body)
             pong_ends_.push_back(sent_ + out_.size());
         }
         peer_ttl_ = std::chrono::milliseconds(std::uint32_t{ping.ttl_deciseconds} * 100);
+        ++deadline_version_;
         pending_.emplace(events::ping{peer_ttl_, frame(ping.context)});
     } else if (cmd.name == "PONG") {
         pending_.emplace(events::pong{

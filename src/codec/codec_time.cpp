@@ -42,6 +42,7 @@ std::optional<codec::time_point> codec::next_timeout() const noexcept
 void codec::handle_timeout(time_point now)
 {
     now_ = now;
+    ++deadline_version_;
     if (state_ == state::failed)
         return;
     if (state_ != state::ready) {

@@ -421,3 +421,43 @@ TEST_CASE("sending a message moves no deadline, at any point of the heartbeat cy
         }
     }
 }
+
+TEST_CASE("a deadline comes earlier only with a new deadline_version; data from the peer moves none earlier")
+{
+    // The connection re-reads next_timeout() after input only when the
+    // version changed (connection_state::after_feed).
+    codec_pair p(with_heartbeat(100ms, 2000ms, 5000ms), with_heartbeat(100ms, 300ms));
+    const auto before_ready = p.a.deadline_version();
+    handshake(p);
+    CHECK(p.a.deadline_version() != before_ready); // the handshake deadline gave way to PINGs
+
+    ready_codec r(with_heartbeat(100ms, 2000ms, 5000ms));
+    auto version = r.c.deadline_version();
+    auto deadline = r.c.next_timeout();
+    REQUIRE(deadline.has_value());
+    auto step = [&](const char* what, bool expect_new_version) {
+        CAPTURE(what);
+        CHECK((r.c.deadline_version() != version) == expect_new_version);
+        if (r.c.deadline_version() == version) {
+            REQUIRE(r.c.next_timeout().has_value());
+            CHECK(*r.c.next_timeout() >= *deadline);
+        }
+        version = r.c.deadline_version();
+        deadline = r.c.next_timeout();
+        test::drain_output(r.c);
+    };
+    for (int round = 0; round < 20; ++round) {
+        r.clock.advance(30ms);
+        r.feed(test::data_frame("data"));
+        step("a message", false);
+        r.clock.advance(30ms);
+        r.feed(hex("04 07 04 50 49 4e 47 00 03")); // PING, TTL 300 ms: earlier than our 5 s timeout
+        step("a PING with a TTL", true);
+        r.clock.advance(30ms);
+        r.feed(test::command_frame("PONG"));
+        step("a PONG", false);
+        r.c.handle_timeout(r.clock.now());
+        step("handle_timeout", true);
+        REQUIRE_FALSE(r.c.is_failed());
+    }
+}

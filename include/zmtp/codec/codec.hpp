@@ -109,6 +109,12 @@ public:
 
     // The next instant handle_timeout() must be called, if any.
     std::optional<time_point> next_timeout() const noexcept;
+    // Changes whenever next_timeout() may have come earlier (the handshake
+    // completing, a PING with a TTL, handle_timeout()). While it stays the
+    // same, next_timeout() comes no earlier than it was: data from the peer
+    // only moves deadlines later, and send() moves none. A caller that
+    // armed a timer for next_timeout() need not ask again until it changes.
+    std::uint64_t deadline_version() const noexcept { return deadline_version_; }
     // Handshake deadline, heartbeat PINGs, heartbeat timeout, peer TTL, and
     // whether a peer without PING (ZMTP 3.0 and older) reads its output.
     void handle_timeout(time_point now);
@@ -259,6 +265,7 @@ private:
     std::optional<time_point> stalled_since_;
     std::uint64_t stall_mark_ = 0;
     std::chrono::milliseconds peer_ttl_{0};
+    std::uint64_t deadline_version_ = 0;
 };
 
 } // namespace zmtp

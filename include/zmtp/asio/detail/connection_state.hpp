@@ -131,7 +131,7 @@ public:
     void body_filled(std::size_t n)
     {
         protocol_.commit_body(n, clock::now());
-        after_codec();
+        after_feed();
     }
 
     bool has_buffered_input() const noexcept { return read_begin_ < read_end_; }
@@ -178,7 +178,7 @@ public:
             read_begin_ += protocol_.feed(pending, read_time_);
             if (read_begin_ == read_end_)
                 read_begin_ = read_end_ = 0;
-            after_codec();
+            after_feed();
         }
     }
 
@@ -333,6 +333,17 @@ private:
         rearm_timer();
     }
 
+    // after_codec() for input fed to the codec: the timer is left alone
+    // unless a deadline may have come earlier (codec::deadline_version),
+    // since data from the peer only moves deadlines later.
+    void after_feed()
+    {
+        if (closed_ || protocol_.is_failed() || protocol_.deadline_version() != timer_version_)
+            return after_codec();
+        if (!writing_ && protocol_.has_output())
+            start_write();
+    }
+
     void start_write()
     {
         writing_ = true;
@@ -417,6 +428,7 @@ private:
     // ends, which costs one early wake-up instead of a re-arm per message.
     void rearm_timer()
     {
+        timer_version_ = protocol_.deadline_version();
         std::optional<clock::time_point> want = protocol_.next_timeout();
         if (close_at_ && (!want || *close_at_ < *want))
             want = close_at_;
@@ -475,6 +487,7 @@ private:
     bool writing_ = false;
 
     std::optional<clock::time_point> timer_at_; // when the armed wait ends
+    std::uint64_t timer_version_ = ~std::uint64_t{0}; // the codec's deadline_version when last armed
     std::optional<clock::time_point> close_at_; // set once failed
     error_code io_error_;                       // the stream's own failure, if any
     bool closed_ = false;
