@@ -373,9 +373,19 @@ void codec::release_inflight() noexcept
 
 std::optional<event> codec::next_event()
 {
-    std::optional<event> e = std::move(pending_);
+    std::optional<event> e;
+    if (pending_ && !next_event(e.emplace()))
+        e.reset();
+    return e;
+}
+
+bool codec::next_event(event& out)
+{
+    if (!pending_)
+        return false;
+    out = std::move(*pending_);
     pending_.reset();
-    if (subscribe_all_ && e && std::holds_alternative<events::handshake_complete>(*e)) {
+    if (subscribe_all_ && std::holds_alternative<events::handshake_complete>(out)) {
         // A ZMTP 1.0 subscriber filters for itself and sends no
         // subscriptions: it gets everything, as from libzmq.
         subscribe_all_ = false;
@@ -384,7 +394,7 @@ std::optional<event> codec::next_event()
         m.set_properties(peer_metadata_);
         pending_.emplace(std::move(m));
     }
-    return e;
+    return true;
 }
 
 void codec::note_activity(time_point now) noexcept

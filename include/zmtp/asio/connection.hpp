@@ -145,13 +145,7 @@ public:
 
     // Takes an event from input already received, without I/O; false when
     // more input is needed or the connection failed (see failure()).
-    bool try_read_event(event& out)
-    {
-        auto e = state_->next_buffered_event();
-        if (e)
-            out = std::move(*e);
-        return e.has_value();
-    }
+    bool try_read_event(event& out) { return state_->next_buffered_event(out); }
 
     // Queues a message without waiting for it to leave. Fails with
     // not_ready before the handshake, or with the connection's failure.
@@ -242,22 +236,25 @@ private:
         {
             const bool resumed = at != step::start;
             codec& c = s->protocol();
+            // An event the caller does not take (the handshake's, a
+            // non-message while reading messages) lands in `skipped`.
+            event skipped;
+            event& e = mode == read_mode::any_event ? *event_out : skipped;
             for (;;) {
-                if (auto e = s->next_buffered_event()) {
-                    if (std::holds_alternative<events::handshake_complete>(*e)) {
+                if (s->next_buffered_event(e)) {
+                    if (std::holds_alternative<events::handshake_complete>(e)) {
                         if (mode == read_mode::handshake)
                             return done(self, resumed, {});
                         if (mode == read_mode::message)
                             continue;
                     }
                     if (mode == read_mode::message) {
-                        if (auto* m = std::get_if<message>(&*e)) {
+                        if (auto* m = std::get_if<message>(&e)) {
                             *message_out = std::move(*m);
                             return done(self, resumed, {});
                         }
                         continue;
                     }
-                    *event_out = std::move(*e);
                     return done(self, resumed, {});
                 }
                 if (mode == read_mode::handshake && c.is_ready())

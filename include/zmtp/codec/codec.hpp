@@ -75,6 +75,10 @@ public:
 
     bool has_event() const noexcept { return pending_.has_value(); }
     std::optional<event> next_event();
+    // The same, moved into `out` (one move, where the optional costs two or
+    // three on its way to a caller's event); false, `out` untouched, when
+    // no event waits.
+    bool next_event(event& out);
 
     // The answer to events::authenticate. Ignored unless one is awaited.
     void resolve_authentication(const security::auth_result& result);

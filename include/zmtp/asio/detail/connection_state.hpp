@@ -157,22 +157,22 @@ public:
         auth_wait_.async_wait(std::forward<Handler>(h));
     }
 
-    // Feeds buffered input until the codec has an event; nothing when it
-    // needs more input or failed.
-    std::optional<event> next_buffered_event()
+    // Feeds buffered input until the codec has an event, moved into `out`;
+    // false when it needs more input or failed.
+    bool next_buffered_event(event& out)
     {
         for (;;) {
-            if (auto e = protocol_.next_event()) {
-                if (auto* a = std::get_if<events::authenticate>(&*e)) {
+            if (protocol_.next_event(out)) {
+                if (auto* a = std::get_if<events::authenticate>(&out)) {
                     start_authentication(std::move(a->request));
                     continue;
                 }
-                if (std::holds_alternative<events::handshake_complete>(*e))
+                if (std::holds_alternative<events::handshake_complete>(out))
                     on_handshake_complete();
-                return e;
+                return true;
             }
             if (failure() || read_begin_ == read_end_ || protocol_.awaiting_authentication())
-                return std::nullopt;
+                return false;
             const std::span<const std::byte> pending(read_buffer_.get() + read_begin_,
                                                      read_end_ - read_begin_);
             read_begin_ += protocol_.feed(pending, read_time_);
