@@ -202,6 +202,25 @@ TEST_CASE("feed stops at a pending event until next_event() takes it")
     CHECK(*test::as<message>(*e) == message{"two"});
 }
 
+TEST_CASE("next_event(event&) moves the waiting event into the caller's and leaves it untouched when none waits")
+{
+    codec_pair p(options_for(socket_type::pair), options_for(socket_type::pair));
+    handshake(p);
+    REQUIRE_FALSE(p.a.send(message{"one", "two"}));
+    const auto bytes = test::drain_output(p.a);
+    auto& c = p.b;
+    event out = message{"kept"};
+    CHECK_FALSE(c.next_event(out));
+    CHECK(*test::as<message>(out) == message{"kept"});
+    CHECK(c.feed(bytes, p.clock.now()) == bytes.size());
+    REQUIRE(c.next_event(out));
+    CHECK(*test::as<message>(out) == message{"one", "two"});
+    CHECK(test::as<message>(out)->property("Socket-Type") == "PAIR");
+    CHECK_FALSE(c.has_event());
+    CHECK_FALSE(c.next_event(out));
+    CHECK(*test::as<message>(out) == message{"one", "two"});
+}
+
 TEST_CASE("subscriptions to a ZMTP 3.1 peer are commands (docs/libzmq-wire.md fact 7)")
 {
     raw_peer r(socket_type::sub, socket_type::pub, 1);
