@@ -374,8 +374,8 @@ void codec::release_inflight() noexcept
 std::optional<event> codec::next_event()
 {
     std::optional<event> e;
-    if (pending_ && !next_event(e.emplace()))
-        e.reset();
+    if (pending_)
+        next_event(e.emplace());
     return e;
 }
 

@@ -402,8 +402,8 @@ TEST_CASE("the handshake deadline no longer applies once ready")
 
 TEST_CASE("sending a message moves no deadline, at any point of the heartbeat cycle")
 {
-    // The connection skips its timer after each message sent on the
-    // strength of this (connection_state::queue_now).
+    // The connection leaves its timer alone after each message sent on the
+    // strength of this (connection_state::rearm_timer).
     for (const std::uint8_t minor : {std::uint8_t{0}, std::uint8_t{1}}) {
         CAPTURE(int{minor});
         ready_codec r(with_heartbeat(100ms, 2000ms, 5000ms), minor); // no timeout within the loop
@@ -424,8 +424,8 @@ TEST_CASE("sending a message moves no deadline, at any point of the heartbeat cy
 
 TEST_CASE("a deadline comes earlier only with a new deadline_version; data from the peer moves none earlier")
 {
-    // The connection re-reads next_timeout() after input only when the
-    // version changed (connection_state::after_feed).
+    // The connection re-reads next_timeout() only when the version
+    // changed (connection_state::rearm_timer).
     codec_pair p(with_heartbeat(100ms, 2000ms, 5000ms), with_heartbeat(100ms, 300ms));
     const auto before_ready = p.a.deadline_version();
     handshake(p);

@@ -35,6 +35,25 @@ frame copied(std::size_t n, char base = 'a')
     return frame(std::string_view(s));
 }
 
+// A frame of `first` bytes is freed and its storage kept (`kept` reports
+// `class_bytes`); the next frame, of `second` bytes in the same class,
+// takes that storage without allocating.
+void check_storage_reused(std::size_t first, std::size_t second, std::size_t class_bytes,
+                          std::size_t (*kept)() noexcept)
+{
+    frame a = copied(first);
+    const std::byte* storage = a.data();
+    a = frame();
+    CHECK(kept() == class_bytes);
+    const std::string next = text(second, 'C');
+    reset_alloc_stats();
+    frame b{std::string_view(next)};
+    CHECK(zmtp::test::current_alloc_stats().count == 0);
+    CHECK(b.data() == storage);
+    CHECK(b.view() == next);
+    CHECK(kept() == 0);
+}
+
 } // namespace
 
 TEST_CASE("empty frame")
@@ -378,17 +397,7 @@ TEST_CASE("the storage of small frames is reused by the thread, within a bound")
     REQUIRE(frame::cached_bytes() == 0);
     SUBCASE("a freed block serves the next frame of its class on the thread")
     {
-        frame a = copied(100);
-        const std::byte* storage = a.data();
-        a = frame();
-        CHECK(frame::cached_bytes() == 128);
-        const std::string second = text(70, 'C');
-        reset_alloc_stats();
-        frame b{std::string_view(second)};
-        CHECK(zmtp::test::current_alloc_stats().count == 0);
-        CHECK(b.data() == storage);
-        CHECK(b.view() == second);
-        CHECK(frame::cached_bytes() == 0);
+        check_storage_reused(100, 70, 128, &frame::cached_bytes);
     }
     SUBCASE("a block of another class is not used")
     {
@@ -449,17 +458,7 @@ TEST_CASE("the storage of large frames is reused, within a bound")
     REQUIRE(frame::pooled_bytes() == 0);
     SUBCASE("a freed block serves the next frame of its size class")
     {
-        frame a = copied(mib);
-        const std::byte* storage = a.data();
-        a = frame();
-        CHECK(frame::pooled_bytes() == mib);
-        const std::string second = text(mib - 100, 'A');
-        reset_alloc_stats();
-        frame b{std::string_view(second)};
-        CHECK(zmtp::test::current_alloc_stats().count == 0);
-        CHECK(b.data() == storage);
-        CHECK(b.view() == second);
-        CHECK(frame::pooled_bytes() == 0);
+        check_storage_reused(mib, mib - 100, mib, &frame::pooled_bytes);
     }
     SUBCASE("a block of another size class is not used")
     {

@@ -131,7 +131,7 @@ public:
     void body_filled(std::size_t n)
     {
         protocol_.commit_body(n, clock::now());
-        after_feed();
+        after_codec();
     }
 
     bool has_buffered_input() const noexcept { return read_begin_ < read_end_; }
@@ -178,7 +178,7 @@ public:
             read_begin_ += protocol_.feed(pending, read_time_);
             if (read_begin_ == read_end_)
                 read_begin_ = read_end_ = 0;
-            after_feed();
+            after_codec();
         }
     }
 
@@ -211,10 +211,7 @@ public:
             return ec;
         if (auto ec = protocol_.send(m))
             return to_error_code(ec);
-        // A message moves no deadline of the codec: only the write pump
-        // needs a look, not the timer (this runs for every message).
-        if (!writing_)
-            start_write();
+        after_codec();
         return {};
     }
 
@@ -333,17 +330,6 @@ private:
         rearm_timer();
     }
 
-    // after_codec() for input fed to the codec: the timer is left alone
-    // unless a deadline may have come earlier (codec::deadline_version),
-    // since data from the peer only moves deadlines later.
-    void after_feed()
-    {
-        if (closed_ || protocol_.is_failed() || protocol_.deadline_version() != timer_version_)
-            return after_codec();
-        if (!writing_ && protocol_.has_output())
-            start_write();
-    }
-
     void start_write()
     {
         writing_ = true;
@@ -428,6 +414,10 @@ private:
     // ends, which costs one early wake-up instead of a re-arm per message.
     void rearm_timer()
     {
+        // Input and sends move deadlines only later: unless the codec says
+        // one may have come earlier, the armed wait stands.
+        if (!close_at_ && protocol_.deadline_version() == timer_version_)
+            return;
         timer_version_ = protocol_.deadline_version();
         std::optional<clock::time_point> want = protocol_.next_timeout();
         if (close_at_ && (!want || *close_at_ < *want))
