@@ -8,6 +8,7 @@
 #include <mutex>
 #include <new>
 #include <utility>
+#include <vector>
 
 namespace zmtp {
 
@@ -26,7 +27,8 @@ constexpr std::size_t pool_max_blocks = 256;
 // bytes) is kept per thread: a received frame of a few hundred bytes is
 // made and freed once per message, and a list of freed blocks serves it
 // without malloc's bookkeeping. Powers of two from 64 bytes, up to
-// small_keep_bytes per thread; a thread's blocks are freed when it ends.
+// small_keep_bytes per thread (beyond, lists move to the depot below); a
+// thread's blocks are freed when it ends.
 constexpr std::size_t small_min = 64;
 constexpr std::size_t small_max = 1024;
 constexpr std::size_t small_classes = 5; // 64, 128, 256, 512, 1024
@@ -108,6 +110,83 @@ block_pool& pool() noexcept
     return *p;
 }
 
+// A freed small block, linked into a list of its class.
+struct kept_block {
+    kept_block* next;
+};
+
+// Where threads hand over lists of small blocks: a thread that frees more
+// than it allocates (the receiving end of an inproc pipe, whose frames were
+// made by the sender) passes its full list here, and a thread whose list
+// ran dry takes one before asking malloc. Whole lists move under one lock,
+// so the lock is taken once per list, not per block.
+class small_block_depot {
+public:
+    // False when the depot is full: the caller keeps the list.
+    bool put(std::size_t index, kept_block* head, std::size_t count) noexcept
+    {
+        const std::size_t bytes = count * (small_min << index);
+        std::lock_guard lock(mutex_);
+        auto& lists = lists_[index];
+        if (bytes_ + bytes > depot_max_bytes || lists.size() == lists.capacity())
+            return false;
+        lists.push_back({head, count});
+        bytes_ += bytes;
+        return true;
+    }
+    // A list of class `index` and its length, or null.
+    kept_block* take(std::size_t index, std::size_t& count) noexcept
+    {
+        std::lock_guard lock(mutex_);
+        auto& lists = lists_[index];
+        if (lists.empty())
+            return nullptr;
+        const list l = lists.back();
+        lists.pop_back();
+        bytes_ -= l.count * (small_min << index);
+        count = l.count;
+        return l.head;
+    }
+    std::size_t bytes() noexcept
+    {
+        std::lock_guard lock(mutex_);
+        return bytes_;
+    }
+    void release() noexcept
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& lists : lists_) {
+            for (list& l : lists)
+                while (l.head)
+                    ::operator delete(std::exchange(l.head, l.head->next));
+            lists.clear();
+        }
+        bytes_ = 0;
+    }
+
+private:
+    struct list {
+        kept_block* head;
+        std::size_t count;
+    };
+    // Capacity reserved up front: put() never allocates under the lock.
+    struct list_vector : std::vector<list> {
+        list_vector() { reserve(depot_max_lists); }
+    };
+    static constexpr std::size_t depot_max_bytes = 1024 * 1024;
+    static constexpr std::size_t depot_max_lists = 64;
+    std::mutex mutex_;
+    std::array<list_vector, small_classes> lists_;
+    std::size_t bytes_ = 0;
+};
+
+// Never destroyed, as the pool.
+small_block_depot& depot() noexcept
+{
+    static small_block_depot* const d = new small_block_depot;
+    return *d;
+}
+
 // One thread's freed small blocks, a list per size class.
 class small_block_cache {
 public:
@@ -118,37 +197,52 @@ public:
 
     void* take(std::size_t index) noexcept
     {
-        kept* k = heads_[index];
-        if (!k)
-            return nullptr;
+        kept_block* k = heads_[index];
+        if (!k) {
+            k = depot().take(index, counts_[index]);
+            if (!k)
+                return nullptr;
+            bytes_ += counts_[index] * (small_min << index);
+        }
         heads_[index] = k->next;
+        --counts_[index];
         bytes_ -= small_min << index;
         return k;
     }
+    // False when the caller must free the block. A thread at its bound
+    // hands the class's list to the depot first, for the threads that
+    // allocate what this one frees.
     bool give(void* raw, std::size_t index) noexcept
     {
         const std::size_t capacity = small_min << index;
-        if (bytes_ + capacity > small_keep_bytes)
-            return false;
-        heads_[index] = ::new (raw) kept{heads_[index]};
+        if (bytes_ + capacity > small_keep_bytes) {
+            if (!heads_[index] || !depot().put(index, heads_[index], counts_[index]))
+                return false;
+            bytes_ -= counts_[index] * capacity;
+            heads_[index] = nullptr;
+            counts_[index] = 0;
+        }
+        heads_[index] = ::new (raw) kept_block{heads_[index]};
+        ++counts_[index];
         bytes_ += capacity;
         return true;
     }
     std::size_t bytes() const noexcept { return bytes_; }
     void release() noexcept
     {
-        for (kept*& head : heads_)
+        for (kept_block*& head : heads_)
             while (head)
                 ::operator delete(std::exchange(head, head->next));
+        counts_ = {};
         bytes_ = 0;
     }
 
 private:
-    struct kept {
-        kept* next;
-    };
-    std::array<kept*, small_classes> heads_{};
-    std::size_t bytes_ = 0; // the capacities of the blocks kept
+    std::array<kept_block*, small_classes> heads_{};
+    std::array<std::size_t, small_classes> counts_{};
+    // The capacities of the blocks kept; above small_keep_bytes only
+    // after taking a list from the depot, until the next give().
+    std::size_t bytes_ = 0;
 };
 
 // Set once this thread's cache is destroyed: frames a later destructor
@@ -173,12 +267,13 @@ small_block_cache* small_cache() noexcept
 
 std::size_t frame::pooled_bytes() noexcept
 {
-    return pool().bytes();
+    return pool().bytes() + depot().bytes();
 }
 
 void frame::release_pooled() noexcept
 {
     pool().release();
+    depot().release();
     if (small_block_cache* cache = small_cache())
         cache->release();
 }

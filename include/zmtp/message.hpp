@@ -96,14 +96,16 @@ public:
 
     // True when the bytes live in a shared heap block (for tests and stats).
     bool shares_storage() const noexcept { return block_ != nullptr; }
-    // Bytes of freed large-frame storage kept for reuse (at most 32 MiB,
-    // shared by all threads; for tests and stats).
+    // Bytes of freed frame storage any thread may reuse: large frames (at
+    // most 32 MiB) and lists of small blocks that threads handed over (at
+    // most 1 MiB); for tests and stats.
     static std::size_t pooled_bytes() noexcept;
     // Bytes of freed small-frame storage (up to 1 KiB a block) the calling
-    // thread keeps for reuse (at most 64 KiB per thread; for tests and stats).
+    // thread keeps for reuse (at most 64 KiB per thread, beyond which it
+    // hands lists over; for tests and stats).
     static std::size_t cached_bytes() noexcept;
-    // Frees the storage kept for reuse: the shared pool and the calling
-    // thread's small blocks (as malloc_trim would).
+    // Frees the storage kept for reuse: the shared pool, the handed-over
+    // lists and the calling thread's small blocks (as malloc_trim would).
     static void release_pooled() noexcept;
 
     friend bool operator==(const frame& a, const frame& b) noexcept
