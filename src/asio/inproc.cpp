@@ -6,6 +6,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -97,10 +98,17 @@ private:
     std::unordered_map<std::string, std::vector<waiter>> waiting_;
 };
 
+// Whether `s` may pass messages as objects: no security mechanism, so
+// that nothing the codec would decide is skipped.
+bool direct(const socket_impl& s)
+{
+    return !s.codec_config().mechanism;
+}
+
 class inproc_listener final : public listener {
 public:
     inproc_listener(socket_impl& owner, std::string name, std::string requested)
-        : owner_(&owner), name_(std::move(name))
+        : owner_(&owner), name_(std::move(name)), direct_(direct(owner))
     {
         requested_ = std::move(requested);
         bound_ = "inproc://" + name_;
@@ -115,19 +123,33 @@ public:
         inproc_table::instance().unbind(name_, this);
     }
 
-    // On the owner's executor. A stream that arrives after close() is
+    // Read by connectors on any thread.
+    bool takes_direct() const noexcept { return direct_.load(std::memory_order_relaxed); }
+
+    // On the owner's executor. A connection that arrives after close() is
     // dropped: its connector sees the end and waits for the next bind.
-    void accept(memory_stream stream)
+    void accept(inproc_end end)
     {
         if (!owner_ || owner_->is_closed())
-            return;
+            return drop(end);
+        const bool now_direct = direct(*owner_);
+        direct_.store(now_direct, std::memory_order_relaxed);
+        if (end.channel && !now_direct)
+            return drop(end); // made without the security set since the bind
         owner_->notify(monitor_event(monitor_event_type::accepted, bound_, {}));
-        owner_->adopt(std::move(stream), 0, bound_, {});
+        inproc_adopt(*owner_, std::move(end), 0, bound_);
     }
 
 private:
+    static void drop(inproc_end& end)
+    {
+        if (end.channel)
+            end.channel->close(end.side);
+    }
+
     socket_impl* owner_;
     std::string name_;
+    std::atomic<bool> direct_;
 };
 
 } // namespace
@@ -143,19 +165,46 @@ std::shared_ptr<listener> make_inproc_listener(socket_impl& owner, const endpoin
     return l;
 }
 
-std::optional<memory_stream> inproc_connect(const std::string& name, const net::any_io_executor& ex,
-                                            const void* who, std::function<void()> wake)
+std::optional<inproc_end> inproc_connect(socket_impl& owner, const std::string& name,
+                                         const void* who, std::function<void()> wake)
 {
+    const net::any_io_executor& ex = owner.executor();
     auto target = inproc_table::instance().find_or_wait(name, ex, who, std::move(wake));
     if (!target)
         return std::nullopt;
-    auto [mine, theirs] = make_memory_stream_pair(ex, target->executor);
-    net::post(target->executor,
-              [l = std::move(target->listener), s = std::move(theirs)]() mutable {
-                  if (auto binder = l.lock())
-                      binder->accept(std::move(s));
-              });
-    return std::move(mine);
+    auto binder = target->listener.lock();
+    inproc_end mine;
+    inproc_end theirs;
+    if (binder && binder->takes_direct() && direct(owner)) {
+        mine.channel = std::make_shared<inproc_channel>(ex, target->executor, socket_impl::pump_bytes);
+        theirs.channel = mine.channel;
+        theirs.side = 1;
+    } else {
+        auto [a, b] = make_memory_stream_pair(ex, target->executor);
+        mine.stream.emplace(std::move(a));
+        theirs.stream.emplace(std::move(b));
+    }
+    net::post(target->executor, [l = std::move(target->listener), end = std::move(theirs)]() mutable {
+        if (auto binder = l.lock())
+            binder->accept(std::move(end));
+        else if (end.channel)
+            end.channel->close(end.side);
+    });
+    return mine;
+}
+
+peer_id inproc_adopt(socket_impl& owner, inproc_end end, peer_id p, std::string endpoint)
+{
+    if (end.stream)
+        return owner.adopt(std::move(*end.stream), p, std::move(endpoint), {});
+    const codec_options mine = owner.codec_config();
+    p = owner.add_link_peer(p, std::move(endpoint), {});
+    if (p == 0) {
+        end.channel->close(end.side);
+        return 0;
+    }
+    owner.start_link(std::make_shared<inproc_link>(&owner, p, mine, std::move(end.channel), end.side));
+    return p;
 }
 
 void inproc_forget(const std::string& name, const void* who)

@@ -219,7 +219,7 @@ void socket_impl::execute(const action a)
 void socket_impl::pump(peer_id p, io_peer& io, bool all)
 {
     if (link* conn = io.conn.get())
-        core_.drain_output(p, [conn, all](const message& m) {
+        core_.drain_output(p, [conn, all](message& m) {
             // A failed connection will report why.
             return (all || conn->queued_bytes() < pump_bytes) && !conn->write(m);
         });
@@ -254,6 +254,26 @@ void socket_impl::handshake_over(peer_id p, io_peer& io)
         l->handshake_finished(p);
 }
 
+peer_id socket_impl::add_link_peer(peer_id p, std::string endpoint, std::string address)
+{
+    if (core_.closed() && (p == 0 || !core_.state(p)))
+        return 0; // only a peer lingering for its connection goes on
+    if (p == 0)
+        p = core_.add_accepted(std::move(endpoint), std::move(address));
+    else
+        core_.link_started(p, std::move(endpoint), std::move(address));
+    return core_.state(p) ? p : 0;
+}
+
+void socket_impl::start_link(std::shared_ptr<link> l, std::weak_ptr<listener> accepted_by)
+{
+    io_peer& io = io_[l->id()];
+    io.accepted_by = std::move(accepted_by);
+    io.conn = l;
+    l->start();
+    run_actions();
+}
+
 void socket_impl::evict(peer_id p, std::string reason)
 {
     io_peer* io = find(p);
@@ -274,8 +294,7 @@ void socket_impl::link_ready(peer_id p)
     if (!io || !io->conn)
         return;
     handshake_over(p, *io);
-    const codec& c = io->conn->protocol();
-    core_.handshake_done(p, std::string(c.peer_metadata().find("Identity").value_or("")));
+    core_.handshake_done(p, std::string(io->conn->peer_metadata().find("Identity").value_or("")));
     if (const auto* s = core_.state(p); s && *s == pattern::peer_state::ready && io->origin)
         io->origin->reset_backoff();
     run_actions();
@@ -306,8 +325,8 @@ void socket_impl::link_closed(peer_id p, error_code ec)
     if (!io)
         return;
     handshake_over(p, *io);
-    std::string reason = io->conn && !io->conn->protocol().error_reason().empty()
-                             ? std::string(io->conn->protocol().error_reason())
+    std::string reason = io->conn && !io->conn->error_reason().empty()
+                             ? std::string(io->conn->error_reason())
                              : ec.message();
     io->closed_with = ec;
     io->conn.reset();

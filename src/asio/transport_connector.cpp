@@ -132,14 +132,14 @@ void connector::attempt_exec()
 // comes, calls attempt() again: no polling, no retries meanwhile.
 void connector::attempt_inproc()
 {
-    auto stream = inproc_connect(ep_.name, owner_->executor(), this, [weak = weak_from_this()] {
+    auto end = inproc_connect(*owner_, ep_.name, this, [weak = weak_from_this()] {
         if (auto self = weak.lock())
             self->attempt();
     });
-    if (!stream)
+    if (!end)
         return;
     owner_->notify(monitor_event(monitor_event_type::connected, text_, {}));
-    owner_->adopt(std::move(*stream), slot_, text_, {});
+    inproc_adopt(*owner_, std::move(*end), slot_, text_);
 }
 
 template <class Socket>

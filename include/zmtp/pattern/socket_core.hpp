@@ -175,17 +175,28 @@ public:
         details_.clear();
     }
     // Hands a ready (or lingering) peer's queued messages, oldest first, to
-    // `write`, which returns false to stop before taking the one it was given.
+    // `write`, which returns false to stop before taking the one it was
+    // given (and leaves it as it was); one it takes, it may move from.
     template <class Write>
     void drain_output(peer_id p, Write&& write)
     {
         peer* pr = find(p);
         if (!pr || (pr->state != peer_state::ready && pr->state != peer_state::lingering))
             return;
-        while (!pr->out.empty() && write(std::as_const(pr->out.front()))) {
-            pr->out_bytes -= bytes_of(pr->out.front());
+        bool took = false;
+        while (!pr->out.empty()) {
+            message& m = pr->out.front();
+            const std::size_t n = bytes_of(m);
+            if (!write(m))
+                break;
+            pr->out_bytes -= n;
             pr->out.pop_front();
+            took = true;
         }
+        // The queue has room again: a send waiting for it goes on now, not
+        // only once the connection reports its write.
+        if (took && !senders_.empty())
+            serve_senders();
     }
 
     // ---- state ----

@@ -41,10 +41,14 @@ public:
 
     virtual void start() = 0;
     virtual void resume_reading() = 0;
-    virtual error_code write(const message& m) = 0;
+    // Queues `m` for the peer; it may be moved from when this succeeds.
+    virtual error_code write(message& m) = 0;
     virtual error_code write_subscription(std::span<const std::byte> topic, bool subscribe) = 0;
     virtual std::size_t queued_bytes() const noexcept = 0;
-    virtual const codec& protocol() const noexcept = 0;
+    // The peer's properties, once the handshake is over.
+    virtual const metadata& peer_metadata() const noexcept = 0;
+    // Why the connection failed, in words; empty if the stream just ended.
+    virtual std::string_view error_reason() const noexcept = 0;
     // Sends what is queued, then closes and calls `done`; the owner hears
     // nothing more.
     virtual void flush_and_close(std::function<void()> done) = 0;
@@ -82,13 +86,14 @@ public:
         }
     }
 
-    error_code write(const message& m) override { return conn_.try_write(m); }
+    error_code write(message& m) override { return conn_.try_write(m); }
     error_code write_subscription(std::span<const std::byte> topic, bool subscribe) override
     {
         return conn_.try_write_subscription(topic, subscribe);
     }
     std::size_t queued_bytes() const noexcept override { return conn_.queued_bytes(); }
-    const codec& protocol() const noexcept override { return conn_.protocol(); }
+    const metadata& peer_metadata() const noexcept override { return conn_.peer_metadata(); }
+    std::string_view error_reason() const noexcept override { return conn_.protocol().error_reason(); }
 
     // The owner holds the link until `done` (or aborts it): the handler,
     // which waits inside the connection, must not hold the link, or the two

@@ -182,6 +182,12 @@ public:
     template <class Stream>
     peer_id adopt(Stream stream, peer_id p, std::string endpoint, std::string address,
                   std::weak_ptr<listener> accepted_by = {}, transport_facts facts = {});
+    // adopt() in two steps, for a link of another kind (inproc): the peer a
+    // new link serves, `p` or a new one when `p` is zero, or 0 when the
+    // socket closed or disconnect() came first; then the link, for the
+    // peer it was made for.
+    peer_id add_link_peer(peer_id p, std::string endpoint, std::string address);
+    void start_link(std::shared_ptr<link> l, std::weak_ptr<listener> accepted_by = {});
     // An attempt of connect()'s peer `p` failed before ZMTP began
     // (socket_core::connect_failed). True: it stops reconnecting, and its
     // connector is closed.
@@ -275,18 +281,10 @@ peer_id socket_impl::adopt(Stream stream, peer_id p, std::string endpoint, std::
             if (auto self = weak.lock(); self && self->tracer_)
                 self->tracer_(who, t);
         };
-    if (p == 0)
-        p = core_.add_accepted(std::move(endpoint), std::move(address));
-    else
-        core_.link_started(p, std::move(endpoint), std::move(address));
-    if (!core_.state(p))
-        return 0; // disconnect() came first
-    io_peer& io = io_[p];
-    io.accepted_by = std::move(accepted_by);
-    auto l = std::make_shared<basic_link<Stream>>(this, p, std::move(config), std::move(stream));
-    io.conn = l;
-    l->start();
-    run_actions();
+    if (!(p = add_link_peer(p, std::move(endpoint), std::move(address))))
+        return 0;
+    start_link(std::make_shared<basic_link<Stream>>(this, p, std::move(config), std::move(stream)),
+               std::move(accepted_by));
     return p;
 }
 
