@@ -10,6 +10,9 @@
 namespace zmtp::asio::detail {
 namespace {
 
+using zmtp::detail::message_pipe;
+using zmtp::detail::packed_messages;
+
 const std::shared_ptr<const metadata>& no_properties()
 {
     static const auto none = std::make_shared<const metadata>();
@@ -57,7 +60,7 @@ inproc_link::~inproc_link()
 void inproc_link::start()
 {
     channel_->ends[side_].link = weak_from_this();
-    gathered(outbox_.emplace_back(events::handshake_complete{std::move(hello_)}));
+    gather(events::handshake_complete{std::move(hello_)});
     publish();
     read();
 }
@@ -74,7 +77,16 @@ error_code inproc_link::write(message& m)
 {
     if (peer_gone_)
         return to_error_code(error::connection_closed);
-    gathered(outbox_.emplace_back(std::in_place_type<message>, std::move(m)));
+    const std::size_t cost = message_pipe::cost(m);
+    if (packed_messages::fits(m)) {
+        auto* open = outbox_.empty() ? nullptr : std::get_if<packed_messages>(&outbox_.back());
+        if (!open || !open->has_room())
+            open = &std::get<packed_messages>(outbox_.emplace_back(std::in_place_type<packed_messages>));
+        open->pack(m);
+    } else {
+        outbox_.emplace_back(std::in_place_type<event>, std::in_place_type<message>, std::move(m));
+    }
+    gathered(cost);
     return {};
 }
 
@@ -83,18 +95,25 @@ error_code inproc_link::write_subscription(std::span<const std::byte> topic, boo
     if (peer_gone_)
         return to_error_code(error::connection_closed);
     if (subscribe)
-        gathered(outbox_.emplace_back(events::subscribe{frame(topic)}));
+        gather(events::subscribe{frame(topic)});
     else
-        gathered(outbox_.emplace_back(events::cancel{frame(topic)}));
+        gather(events::cancel{frame(topic)});
     return {};
 }
 
-// Events gather in the outbox and go to the pipe together once the
+void inproc_link::gather(event&& e)
+{
+    const std::size_t cost = message_pipe::cost(e);
+    outbox_.emplace_back(std::in_place_type<event>, std::move(e));
+    gathered(cost);
+}
+
+// Items gather in the outbox and go to the pipe together once the
 // handler that wrote them returns: one lock and at most one wakeup for
 // all a pump or a burst of sends wrote.
-void inproc_link::gathered(const event& e)
+void inproc_link::gathered(std::size_t cost)
 {
-    outbox_cost_ += zmtp::detail::message_pipe::cost(e);
+    outbox_cost_ += cost;
     if (flush_posted_)
         return;
     flush_posted_ = true;
@@ -111,12 +130,12 @@ void inproc_link::publish()
     if (outbox_.empty() || peer_gone_)
         return;
     switch (channel_->pipe.write(side_, outbox_, outbox_cost_)) {
-    case zmtp::detail::message_pipe::write_result::queued:
+    case message_pipe::write_result::queued:
         break;
-    case zmtp::detail::message_pipe::write_result::wake_reader:
+    case message_pipe::write_result::wake_reader:
         channel_->wake(1 - side_, &inproc_link::read);
         break;
-    case zmtp::detail::message_pipe::write_result::closed:
+    case message_pipe::write_result::closed:
         peer_gone_ = true; // its reader reports the end
         outbox_.clear();
         break;
@@ -159,7 +178,16 @@ void inproc_link::read()
                 return;
             }
         }
-        const bool more = deliver(batch_.front());
+        if (auto* packed = std::get_if<packed_messages>(&batch_.front())) {
+            if (!packed->unpack(std::get<message>(unpacked_))) {
+                batch_.pop_front();
+                continue;
+            }
+            if (!deliver(unpacked_))
+                return; // the rest of the pack waits, where it is
+            continue;
+        }
+        const bool more = deliver(std::get<event>(batch_.front()));
         batch_.pop_front();
         if (!more)
             return;

@@ -74,8 +74,9 @@ private:
     void fail(error_code ec, std::string reason);
     void end_pipe();
     void written();
-    // `e` joined the outbox.
-    void gathered(const event& e);
+    void gather(event&& e);
+    // An item of `cost` joined the outbox.
+    void gathered(std::size_t cost);
     void publish();
 
     std::shared_ptr<inproc_channel> channel_;
@@ -85,8 +86,10 @@ private:
     metadata hello_;
     std::shared_ptr<const metadata> peer_;
     std::string reason_;
-    zmtp::detail::fifo<event> batch_;  // read from the pipe, not yet delivered
-    zmtp::detail::fifo<event> outbox_; // written, not yet in the pipe
+    using item = zmtp::detail::message_pipe::item;
+    zmtp::detail::fifo<item> batch_;  // read from the pipe, not yet delivered
+    event unpacked_{std::in_place_type<message>}; // the packed message being delivered
+    zmtp::detail::fifo<item> outbox_; // written, not yet in the pipe
     std::size_t outbox_cost_ = 0;
     bool flush_posted_ = false;
     bool peer_gone_ = false; // the pipe refused the outbox: the peer closed

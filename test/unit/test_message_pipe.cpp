@@ -5,6 +5,8 @@
 // both sides without losing what the closing side wrote.
 #include "zmtp/detail/message_pipe.hpp"
 
+#include "alloc_hook.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -20,6 +22,8 @@ using zmtp::frame;
 using zmtp::message;
 using zmtp::detail::fifo;
 using zmtp::detail::message_pipe;
+using zmtp::detail::packed_messages;
+using item = message_pipe::item;
 using result = message_pipe::write_result;
 
 namespace {
@@ -32,13 +36,19 @@ event text(const std::string& s)
 // Writes one event as a batch of one.
 result write(message_pipe& p, int side, event&& e)
 {
-    fifo<event> batch;
-    const std::size_t cost = message_pipe::cost(batch.emplace_back(std::move(e)));
+    fifo<item> batch;
+    const std::size_t cost = message_pipe::cost(e);
+    batch.emplace_back(std::in_place_type<event>, std::move(e));
     const result r = p.write(side, batch, cost);
     CHECK(batch.empty() == (r != result::closed));
     if (r == result::closed)
-        e = std::move(batch.front()); // left as it was, for the caller to see
+        e = std::move(std::get<event>(batch.front())); // left as it was, for the caller to see
     return r;
+}
+
+const message& message_of(const item& i)
+{
+    return std::get<message>(std::get<event>(i));
 }
 
 std::string text_of(const event& e)
@@ -46,12 +56,17 @@ std::string text_of(const event& e)
     return std::string(std::get<message>(e).front().view());
 }
 
+std::string text_of(const item& i)
+{
+    return text_of(std::get<event>(i));
+}
+
 std::vector<std::string> take_all(message_pipe& p, int side)
 {
-    fifo<event> got;
+    fifo<item> got;
     p.read(side, got);
     std::vector<std::string> out;
-    for (const event& e : got)
+    for (const item& e : got)
         out.push_back(text_of(e));
     return out;
 }
@@ -68,12 +83,12 @@ TEST_CASE("message_pipe: each side reads what the other wrote, in order, as the 
     CHECK(write(p, 1, text("b")) == result::queued);
     CHECK(write(p, 0, event(zmtp::events::subscribe{frame("topic")})) == result::queued);
 
-    fifo<event> to_one;
+    fifo<item> to_one;
     p.read(1, to_one);
     REQUIRE(to_one.size() == 3);
-    CHECK(std::get<message>(to_one[0]).front().data() == big.data()); // not copied
+    CHECK(message_of(to_one[0]).front().data() == big.data()); // not copied
     CHECK(text_of(to_one[1]) == "a");
-    CHECK(std::get<zmtp::events::subscribe>(to_one[2]).topic.view() == "topic");
+    CHECK(std::get<zmtp::events::subscribe>(std::get<event>(to_one[2])).topic.view() == "topic");
     CHECK(take_all(p, 0) == std::vector<std::string>{"b"});
     CHECK(take_all(p, 1).empty());
 }
@@ -102,7 +117,7 @@ TEST_CASE("message_pipe: a writer that filled the pipe is told, once, when the r
     write(p, 0, text("m"));
     CHECK(p.queued(0) == one);
     write(p, 0, text("m"));
-    fifo<event> got;
+    fifo<item> got;
     CHECK_FALSE(p.read(1, got).wake_writer); // below the capacity: the writer never stopped
     CHECK(p.queued(0) == 0);
     got.clear();
@@ -135,7 +150,7 @@ TEST_CASE("message_pipe: a close ends the pipe; what the closing side wrote is s
     CHECK(write(p, 1, std::move(e)) == result::closed);
     CHECK(text_of(e) == "refused"); // NOLINT(bugprone-use-after-move): not taken
 
-    fifo<event> got;
+    fifo<item> got;
     auto r = p.read(1, got);
     CHECK_FALSE(r.ended); // "after" first
     REQUIRE(got.size() == 1);
@@ -151,7 +166,7 @@ TEST_CASE("message_pipe: a close wakes the other side only if it sleeps")
 {
     message_pipe p(1 << 20);
     CHECK_FALSE(p.close(1)); // side 0 never slept
-    fifo<event> got;
+    fifo<item> got;
     CHECK(p.read(0, got).ended);
 
     message_pipe q(1 << 20);
@@ -188,21 +203,25 @@ TEST_CASE("message_pipe: 200,000 messages in batches between two threads, every 
 
     // Batches of 1 to 7 events, as a link's outbox gathers them.
     std::thread writer([&] {
-        fifo<event> batch;
+        fifo<item> batch;
         for (int i = 0; i < count;) {
             while (p.queued(0) >= capacity) // as the socket's pump: looks again when woken
                 if (!wait_for(writer_woken))
                     return;
             std::size_t cost = 0;
             for (int k = i % 7; k >= 0 && i < count; --k)
-                cost += message_pipe::cost(batch.emplace_back(text(std::to_string(i++))));
+            {
+                event e = text(std::to_string(i++));
+                cost += message_pipe::cost(e);
+                batch.emplace_back(std::in_place_type<event>, std::move(e));
+            }
             if (p.write(0, batch, cost) == result::wake_reader)
                 tell(reader_woken);
         }
     });
     int next = 0, out_of_order = 0;
     std::size_t most_queued = 0;
-    fifo<event> got;
+    fifo<item> got;
     while (next < count && !stuck) {
         most_queued = std::max(most_queued, p.queued(0));
         const auto r = p.read(1, got);
@@ -212,7 +231,7 @@ TEST_CASE("message_pipe: 200,000 messages in batches between two threads, every 
             wait_for(reader_woken);
             continue;
         }
-        for (const event& e : got)
+        for (const item& e : got)
             out_of_order += text_of(e) != std::to_string(next++);
         got.clear();
     }
@@ -222,4 +241,52 @@ TEST_CASE("message_pipe: 200,000 messages in batches between two threads, every 
     CHECK(out_of_order == 0);
     // The writer stops at the capacity: at most one batch beyond it.
     CHECK(most_queued < capacity + 7 * message_pipe::cost(text(std::to_string(count))));
+}
+
+TEST_CASE("packed_messages: small messages of up to three inline frames pack and unpack as they were")
+{
+    const std::string full(frame::inline_capacity, 'f');
+    CHECK(packed_messages::fits(message{}));
+    CHECK(packed_messages::fits(message{frame(full), frame(""), frame("x")}));
+    CHECK_FALSE(packed_messages::fits(message{frame("a"), frame("b"), frame("c"), frame("d")}));
+    CHECK_FALSE(packed_messages::fits(message{frame(full + "!")}));
+
+    const std::vector<message> sent{
+        message{frame("1")},
+        message{frame("routing id"), frame(""), frame(full)},
+        message{},
+        message{frame("")},
+    };
+    packed_messages pack;
+    for (const message& m : sent)
+        pack.pack(m);
+    message got{frame("left over"), frame("from before")}; // as a moved-from message may be
+    std::vector<message> unpacked;
+    zmtp::test::reset_alloc_stats();
+    while (pack.unpack(got)) {
+        CHECK(zmtp::test::current_alloc_stats().count == 0); // inline frames only
+        unpacked.push_back(got);
+        zmtp::test::reset_alloc_stats();
+    }
+    CHECK(unpacked == sent);
+    CHECK_FALSE(pack.unpack(got));
+}
+
+TEST_CASE("packed_messages: a pack holds what fits in its capacity, however small the messages")
+{
+    packed_messages pack;
+    const message largest{frame(std::string(frame::inline_capacity, 'a')),
+                          frame(std::string(frame::inline_capacity, 'b')),
+                          frame(std::string(frame::inline_capacity, 'c'))};
+    int packed = 0;
+    while (pack.has_room()) {
+        pack.pack(largest);
+        ++packed;
+    }
+    CHECK(packed == static_cast<int>(packed_messages::capacity / packed_messages::max_packed));
+    message got;
+    int unpacked = 0;
+    while (pack.unpack(got))
+        unpacked += got == largest;
+    CHECK(unpacked == packed);
 }

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MPL-2.0
-// message_pipe: two sockets of one process joined without bytes (inproc).
-// Each side writes events (its hello, then messages and subscriptions)
-// that the other side reads in order, as objects: nothing is encoded,
-// copied or parsed on the way, as libzmq's inproc hands over messages.
+// message_pipe: two sockets of one process joined without a codec
+// (inproc). Each side writes items (its hello, then messages and
+// subscriptions) that the other side reads in order, as objects: a frame's
+// storage is handed over, never copied, as libzmq's inproc hands over
+// messages. Only messages of a few small frames are copied, packed
+// together (packed_messages): for them a copy of a few bytes is cheaper
+// than the object.
 //
 // No I/O and no thread of its own: it says when a side must be woken and
 // the caller posts the wakeup. The two sides may run on different threads:
@@ -27,11 +30,44 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <variant>
+#include <vector>
 
 namespace zmtp::detail {
 
+// Small messages packed one after the other into one buffer. A message
+// object is about 200 bytes, most of them unused by a message of a few
+// bytes; packed, such a message takes its bytes and a few more, so the
+// reader's thread pulls a few cache lines per batch instead of several per
+// message, and unpacks into inline frames without allocating.
+class packed_messages {
+public:
+    // Up to message::inline_frames frames of up to frame::inline_capacity
+    // bytes: what unpacks without allocating.
+    static bool fits(const message& m) noexcept;
+    // The largest message that fits, packed.
+    static constexpr std::size_t max_packed =
+        1 + message::inline_frames * (1 + frame::inline_capacity);
+    static constexpr std::size_t capacity = 4096;
+
+    packed_messages() { bytes_.reserve(capacity); }
+    // Whether another message that fits has room.
+    bool has_room() const noexcept { return bytes_.size() + max_packed <= capacity; }
+    // Appends `m`, which fits().
+    void pack(const message& m);
+    // Makes `m` (its frames only) the next message; false when all were unpacked.
+    bool unpack(message& m);
+
+private:
+    std::vector<std::byte> bytes_; // per message: frame count, then each frame's size and bytes
+    std::size_t read_at_ = 0;
+};
+
 class message_pipe {
 public:
+    // What crosses: an event, or small messages packed.
+    using item = std::variant<event, packed_messages>;
+
     // The two sides: which connected and which was bound do not matter.
     static constexpr int sides = 2;
 
@@ -44,18 +80,18 @@ public:
         wake_reader, // queued; the other side's reader sleeps: wake it
         closed,      // the other side closed: nothing was queued
     };
-    // Queues the events of `batch`, which cost `cost` (the sum of cost()),
+    // Queues the items of `batch`, which cost `cost` (the sum of cost()),
     // for the other side, and leaves `batch` empty; unless closed, when
     // `batch` is left as it was.
-    write_result write(int side, fifo<event>& batch, std::size_t cost);
+    write_result write(int side, fifo<item>& batch, std::size_t cost);
 
     struct read_result {
         bool wake_writer = false; // the other side's writer waits for room
         bool ended = false;       // the other side closed and all it wrote was read
     };
-    // Moves everything the other side wrote into `into`, which must be
+    // Moves every item the other side wrote into `into`, which must be
     // empty. When nothing is there, the reader sleeps (unless ended).
-    read_result read(int side, fifo<event>& into);
+    read_result read(int side, fifo<item>& into);
 
     std::size_t capacity() const noexcept { return capacity_; }
 
@@ -70,13 +106,16 @@ public:
     // reads the end once it has read the rest.
     bool close(int side);
 
-    // What an event holds in memory, roughly: its bytes and its object.
+    // What an event holds in memory, roughly: its bytes and its object. A
+    // packed message costs what it would as an event: the pipe holds as
+    // many messages either way.
     static std::size_t cost(const event& e) noexcept;
+    static std::size_t cost(const message& m) noexcept { return m.byte_size() + sizeof(event); }
 
 private:
     // What one side writes and the other reads.
     struct direction {
-        fifo<event> events;
+        fifo<item> items;
         std::atomic<std::size_t> queued{0};
         bool writer_closed = false;
         bool reader_closed = false;
