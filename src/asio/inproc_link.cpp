@@ -51,8 +51,10 @@ inproc_link::inproc_link(link_owner* owner, peer_id id, const codec_options& min
         hello_.add(p.name, p.value);
 }
 
+// The owner may be going too: it hears nothing more.
 inproc_link::~inproc_link()
 {
+    owner_ = nullptr;
     end_pipe();
 }
 
