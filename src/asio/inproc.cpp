@@ -176,7 +176,7 @@ std::optional<inproc_end> inproc_connect(socket_impl& owner, const std::string& 
     inproc_end mine;
     inproc_end theirs;
     if (binder && binder->takes_direct() && direct(owner)) {
-        mine.channel = std::make_shared<inproc_channel>(ex, target->executor, socket_impl::pump_bytes);
+        mine.channel = inproc_channel::make(ex, target->executor, socket_impl::pump_bytes);
         theirs.channel = mine.channel;
         theirs.side = 1;
     } else {

@@ -3,7 +3,9 @@
 
 #include "zmtp/asio/error.hpp"
 
+#include <boost/asio/execution/context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
 
 #include <utility>
 
@@ -21,6 +23,22 @@ const std::shared_ptr<const metadata>& no_properties()
 
 } // namespace
 
+std::shared_ptr<inproc_channel> inproc_channel::make(net::any_io_executor first,
+                                                     net::any_io_executor second, std::size_t capacity)
+{
+    auto c = std::make_shared<inproc_channel>(first, second, capacity);
+    on_context_shutdown(first, c);
+    if (&net::query(second, net::execution::context) != &net::query(first, net::execution::context))
+        on_context_shutdown(second, c);
+    return c;
+}
+
+void inproc_channel::attach(int side, std::weak_ptr<inproc_link> link)
+{
+    std::lock_guard lock(mutex_);
+    ends_[side].link = std::move(link);
+}
+
 void inproc_channel::close(int side)
 {
     if (pipe.close(side))
@@ -29,10 +47,27 @@ void inproc_channel::close(int side)
 
 void inproc_channel::wake(int side, void (inproc_link::*what)())
 {
-    net::post(ends[side].executor, [weak = ends[side].link, what] {
-        if (auto l = weak.lock())
-            (l.get()->*what)();
-    });
+    std::lock_guard lock(mutex_);
+    if (ends_[side].executor)
+        net::post(ends_[side].executor, [weak = ends_[side].link, what] {
+            if (auto l = weak.lock())
+                (l.get()->*what)();
+        });
+}
+
+void inproc_channel::context_shutdown(const net::execution_context& context)
+{
+    for (int side = 0; side < zmtp::detail::message_pipe::sides; ++side) {
+        net::any_io_executor gone;
+        {
+            std::lock_guard lock(mutex_);
+            const net::any_io_executor& ex = ends_[side].executor;
+            if (!ex || &net::query(ex, net::execution::context) != &context)
+                continue;
+            gone = std::exchange(ends_[side].executor, {});
+        }
+        close(side);
+    }
 }
 
 inproc_link::inproc_link(link_owner* owner, peer_id id, const codec_options& mine,
@@ -61,7 +96,7 @@ inproc_link::~inproc_link()
 // The hello goes first; a peer gone already is found by the first read.
 void inproc_link::start()
 {
-    channel_->ends[side_].link = weak_from_this();
+    channel_->attach(side_, weak_from_this());
     gather(events::handshake_complete{std::move(hello_)});
     publish();
     read();
@@ -119,7 +154,7 @@ void inproc_link::gathered(std::size_t cost)
     if (flush_posted_)
         return;
     flush_posted_ = true;
-    net::post(channel_->ends[side_].executor, [weak = weak_from_this()] {
+    channel_->post(side_, [weak = weak_from_this()] {
         if (auto self = weak.lock()) {
             self->flush_posted_ = false;
             self->publish();
@@ -155,7 +190,7 @@ void inproc_link::flush_and_close(std::function<void()> done)
 {
     owner_ = nullptr;
     end_pipe();
-    net::post(channel_->ends[side_].executor, std::move(done));
+    channel_->post(side_, std::move(done));
 }
 
 std::size_t inproc_link::abort()

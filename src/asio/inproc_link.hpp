@@ -10,12 +10,15 @@
 // otherwise inproc runs the codec over a memory_stream.
 #pragma once
 
+#include "context_shutdown.hpp"
 #include "zmtp/asio/detail/link.hpp"
 #include "zmtp/detail/message_pipe.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/post.hpp>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace zmtp::asio::detail {
@@ -23,26 +26,46 @@ namespace zmtp::asio::detail {
 class inproc_link;
 
 // What the two links of one inproc connection share.
-struct inproc_channel {
+class inproc_channel final : public context_user {
+public:
     // Side 0 runs on `first`, side 1 on `second` (the sockets' strands).
+    // Made with make(): each context must be able to tell it of its end.
+    static std::shared_ptr<inproc_channel> make(net::any_io_executor first,
+                                                net::any_io_executor second, std::size_t capacity);
     inproc_channel(net::any_io_executor first, net::any_io_executor second, std::size_t capacity)
-        : pipe(capacity), ends{{std::move(first), {}}, {std::move(second), {}}}
+        : pipe(capacity), ends_{{std::move(first), {}}, {std::move(second), {}}}
     {
     }
 
+    // Side `side`'s link, woken by wake(); set once it starts.
+    void attach(int side, std::weak_ptr<inproc_link> link);
     // `side` goes: the other side's reader is woken if it sleeps.
     void close(int side);
     // Posts `what` to side `side`'s executor, for its link if it lives.
     void wake(int side, void (inproc_link::*what)());
+    // Posts `f` to side `side`'s executor, unless its context has ended.
+    template <class F>
+    void post(int side, F&& f)
+    {
+        std::lock_guard lock(mutex_);
+        if (ends_[side].executor)
+            net::post(ends_[side].executor, std::forward<F>(f));
+    }
 
     zmtp::detail::message_pipe pipe;
-    // Where each side is woken. `link` is set once, when the link starts
-    // (before its first read), and read by the other side only after the
-    // pipe said this side sleeps or waits: the pipe's lock orders the two.
+
+private:
+    // The context of a side shuts down: its executor is let go (a strand
+    // must not outlive its context), and the other side reads the end.
+    void context_shutdown(const net::execution_context& context) override;
+
+    // Posts happen under the lock, so that a context shutting down on
+    // another thread never sees a post to it begin after it let go.
+    std::mutex mutex_;
     struct end {
         net::any_io_executor executor;
         std::weak_ptr<inproc_link> link;
-    } ends[zmtp::detail::message_pipe::sides];
+    } ends_[zmtp::detail::message_pipe::sides];
 };
 
 class inproc_link final : public link, public std::enable_shared_from_this<inproc_link> {
@@ -66,7 +89,7 @@ public:
     std::size_t abort() override;
 
 private:
-    friend struct inproc_channel;
+    friend class inproc_channel;
     void read();
     bool deliver(event& e);
     bool hello(const metadata& announced);

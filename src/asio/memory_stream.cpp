@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MPL-2.0
 // memory_stream's channel: reads and writes between the two ends, their
-// cancellation and close, and the per-context service that ends them with it.
+// cancellation and close, and their end with a context (context_shutdown.hpp).
 #include "zmtp/asio/memory_stream.hpp"
 
 #include "byte_ring.hpp"
+#include "context_shutdown.hpp"
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -78,7 +79,7 @@ private:
 
 } // namespace
 
-class memory_channel : public std::enable_shared_from_this<memory_channel> {
+class memory_channel final : public std::enable_shared_from_this<memory_channel>, public context_user {
 public:
     memory_channel(const net::any_io_executor& first, const net::any_io_executor& second,
                    std::size_t capacity)
@@ -163,7 +164,7 @@ public:
     // `context` is going away: the operations waiting on it are destroyed
     // (their handlers can never run), the other end sees this one closed,
     // and nothing of the context is kept: a strand of it must not outlive it.
-    void shutdown(const net::execution_context& context)
+    void context_shutdown(const net::execution_context& context) override
     {
         std::vector<memory_handler> dropped;
         std::vector<net::any_io_executor> released;
@@ -296,42 +297,6 @@ private:
 
 namespace {
 
-// Per execution context: the channels with an end on it, so that their
-// waiting handlers are destroyed with it (as Asio's own I/O objects' are).
-class memory_stream_service final : public net::execution_context::service {
-public:
-    inline static net::execution_context::id id;
-
-    explicit memory_stream_service(net::execution_context& context) : service(context) {}
-
-    void add(const std::shared_ptr<memory_channel>& channel)
-    {
-        std::lock_guard lock(mutex_);
-        if (channels_.size() >= prune_at_) {
-            std::erase_if(channels_, [](const auto& w) { return w.expired(); });
-            prune_at_ = std::max<std::size_t>(64, channels_.size() * 2);
-        }
-        channels_.push_back(channel);
-    }
-
-private:
-    void shutdown() override
-    {
-        std::vector<std::weak_ptr<memory_channel>> all;
-        {
-            std::lock_guard lock(mutex_);
-            all.swap(channels_);
-        }
-        for (const auto& w : all)
-            if (auto c = w.lock())
-                c->shutdown(context());
-    }
-
-    std::mutex mutex_;
-    std::vector<std::weak_ptr<memory_channel>> channels_;
-    std::size_t prune_at_ = 64;
-};
-
 net::execution_context& context_of(const net::any_io_executor& ex)
 {
     return net::query(ex, net::execution::context);
@@ -392,11 +357,9 @@ make_memory_stream_pair(const net::any_io_executor& first, const net::any_io_exe
                         std::size_t capacity)
 {
     auto channel = std::make_shared<detail::memory_channel>(first, second, std::max<std::size_t>(capacity, 1));
-    net::execution_context& a = detail::context_of(first);
-    net::execution_context& b = detail::context_of(second);
-    net::use_service<detail::memory_stream_service>(a).add(channel);
-    if (&b != &a)
-        net::use_service<detail::memory_stream_service>(b).add(channel);
+    detail::on_context_shutdown(first, channel);
+    if (&detail::context_of(second) != &detail::context_of(first))
+        detail::on_context_shutdown(second, channel);
     return {memory_stream(channel, 0, first), memory_stream(channel, 1, second)};
 }
 
