@@ -162,3 +162,25 @@ TEST_CASE("inproc without security: what a socket sent before it closed is all d
     }
     CHECK(in_order == count);
 }
+
+// The pipe holds each side's strand; a strand must not outlive its
+// io_context. Here the PULL's link keeps the pipe (it is paused, its queue
+// full) after the PUSH and its io_context are gone; ASan and UBSan (CI)
+// catch a strand destroyed after its context.
+TEST_CASE("inproc without security: a peer outlives the other side's io_context")
+{
+    io_thread iot;
+    zmtp_end pull(iot.io, socket_type::pull);
+    pull.configure([](socket_options& o) { o.receive_hwm = 2; });
+    const std::string ep = pull.bind("inproc");
+    auto other = std::make_unique<io_thread>();
+    auto push = std::make_unique<zmtp_end>(other->io, socket_type::push);
+    push->connect(ep);
+    for (int i = 0; i < 10; ++i)
+        REQUIRE(push->send({std::to_string(i)}));
+    push.reset();
+    other.reset(); // the PUSH's io_context is destroyed
+    for (int i = 0; i < 10; ++i)
+        CHECK(pull.recv() == frames{std::to_string(i)});
+    CHECK(eventually([&] { return pull.stats().peers == 0; }));
+}
